@@ -1,0 +1,266 @@
+"""QA fine-tuning stage: teacher, student, and the student (D) distilled from the QA teacher.
+
+Each model gets a span-prediction head (AutoModelForQuestionAnswering) and is trained on the
+train split with the ordinary start/end cross-entropy. Student (D) adds the paper's second
+distillation step: KL between the fine-tuned teacher's and the student's start (and end)
+distributions at temperature T, times T^2, averaged over start and end, mixed
+alpha * KL + (1 - alpha) * span loss. The BERT teacher sees token_type_ids, DistilBERT
+does not. Batches are padded to their longest window only; padded positions are masked
+out of every softmax.
+
+A model that finished training is kept in ctx.work and not retrained after a crash.
+Outputs: ctx.out/{teacher,student,student_d}/ (checkpoint + tokenizer, loadable by
+`transformers.pipeline("question-answering")`), predictions/, metrics.json, and
+results/qa/<dataset>.json (kind qa_metrics) per evaluation set.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import platform
+import random
+import shutil
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from pipeline import squad_metrics
+from pipeline.config import UserError
+from pipeline.qa_data import load_squad_file
+from pipeline.qa_features import decode_spans, prepare_features
+from pipeline.runs import log, write_json_atomic
+
+MODELS = ("teacher", "student", "student_d")
+NEG = -1e4  # logit for padded positions: exp() is 0 in fp32 without the NaNs -inf would give in 0 * log 0
+
+
+def load_qa_model(folder: Path):
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+    if not (Path(folder) / "config.json").is_file():
+        raise UserError(f"no model checkpoint in {folder} (config.json missing); re-run the stage that makes it")
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the new QA head is expected to be "newly initialised"
+    try:
+        model = AutoModelForQuestionAnswering.from_pretrained(folder)
+        tok = AutoTokenizer.from_pretrained(folder)
+    finally:
+        hf_logging.set_verbosity(level)
+    return model, tok
+
+
+def uses_token_types(model) -> bool:
+    return "token_type_ids" in inspect.signature(model.forward).parameters
+
+
+def featurize(tok, examples: list[dict], cfg, token_type_ids: bool, labels: bool) -> list[dict]:
+    """One dict per window; with labels, start/end token of the first gold answer (0 = [CLS]
+    when the answer is not wholly inside the window, the usual SQuAD v1.1 convention)."""
+    q = cfg.qa
+    enc = prepare_features(tok, [e["question"] for e in examples], [e["context"] for e in examples],
+                           max_seq_length=q.max_seq_length, doc_stride=q.doc_stride,
+                           max_query_length=q.max_query_length, token_type_ids=token_type_ids)
+    feats = []
+    for i, offsets in enumerate(enc["offset_mapping"]):
+        f = {k: enc[k][i] for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc}
+        f["offsets"], f["example"] = offsets, enc["example_index"][i]
+        if labels:
+            ans = examples[f["example"]]["answers"][0]
+            a, b = ans["answer_start"], ans["answer_start"] + len(ans["text"])
+            ctx_tok = [j for j, o in enumerate(offsets) if o is not None]
+            f["start"] = f["end"] = 0
+            if offsets[ctx_tok[0]][0] <= a and offsets[ctx_tok[-1]][1] >= b:
+                f["start"] = max(j for j in ctx_tok if offsets[j][0] <= a)
+                f["end"] = min(j for j in ctx_tok if offsets[j][1] >= b)
+        feats.append(f)
+    return feats
+
+
+def collate(feats: list[dict], device, teacher_logits=None) -> dict:
+    width = max(len(f["input_ids"]) for f in feats)
+    batch = {}
+    for key in ("input_ids", "attention_mask", "token_type_ids"):
+        if key in feats[0]:
+            batch[key] = torch.tensor([f[key] + [0] * (width - len(f[key])) for f in feats], device=device)
+    if "start" in feats[0]:
+        batch["start"] = torch.tensor([f["start"] for f in feats], device=device)
+        batch["end"] = torch.tensor([f["end"] for f in feats], device=device)
+    if teacher_logits is not None:
+        t = torch.full((len(feats), 2, width), NEG)
+        for i, f in enumerate(feats):
+            t[i, :, : teacher_logits[f["id"]].shape[1]] = teacher_logits[f["id"]]
+        batch["teacher"] = t.to(device)
+    return batch
+
+
+def forward(model, batch) -> tuple[torch.Tensor, torch.Tensor]:
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
+    out = model(**inputs)
+    pad = batch["attention_mask"] == 0
+    return out.start_logits.float().masked_fill(pad, NEG), out.end_logits.float().masked_fill(pad, NEG)
+
+
+def qa_distillation_loss(student_start, student_end, teacher_start, teacher_end, temperature: float):
+    """KL(teacher || student) at temperature T, x T^2, averaged over the start and end distributions."""
+    def kl(s, t):
+        return F.kl_div(F.log_softmax(s / temperature, -1), F.log_softmax(t / temperature, -1),
+                        reduction="batchmean", log_target=True) * temperature ** 2
+    return (kl(student_start, teacher_start) + kl(student_end, teacher_end)) / 2
+
+
+def span_loss(start, end, batch) -> torch.Tensor:
+    return (F.cross_entropy(start, batch["start"]) + F.cross_entropy(end, batch["end"])) / 2
+
+
+def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None) -> dict:
+    from transformers import get_linear_schedule_with_warmup
+    from pipeline.devices import autocast
+    q = cfg.qa
+    per_epoch = math.ceil(len(feats) / q.batch_size)
+    total = max(1, round(q.epochs * per_epoch))
+    named = list(model.named_parameters())
+    no_decay = [any(k in n for k in ("bias", "LayerNorm", "layer_norm")) for n, _ in named]
+    opt = torch.optim.AdamW([{"params": [p for (_, p), nd in zip(named, no_decay) if not nd], "weight_decay": 0.01},
+                             {"params": [p for (_, p), nd in zip(named, no_decay) if nd], "weight_decay": 0.0}], lr=q.lr)
+    sched = get_linear_schedule_with_warmup(opt, int(q.warmup_frac * total), total)
+    rng = random.Random(cfg.run.seed)
+    model.to(device).train()
+    order, losses, t0 = [], [], time.time()
+    bar = tqdm(range(total), desc=desc, unit="step", mininterval=2)
+    for step in bar:
+        if len(order) < q.batch_size:  # next epoch: a fresh shuffle appended
+            nxt = list(range(len(feats)))
+            rng.shuffle(nxt)
+            order += nxt
+        idx, order = order[: q.batch_size], order[q.batch_size:]
+        batch = collate([feats[i] for i in idx], device, teacher_logits)
+        with autocast(cfg, device):
+            start, end = forward(model, batch)
+        loss = span_loss(start, end, batch)
+        if teacher_logits is not None:
+            distil = qa_distillation_loss(start, end, batch["teacher"][:, 0], batch["teacher"][:, 1], q.temperature)
+            loss = q.alpha_distil * distil + (1 - q.alpha_distil) * loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        if step % 10 == 0 or step == total - 1:
+            bar.set_postfix(loss=f"{sum(losses[-10:]) / len(losses[-10:]):.3f}")
+    bar.close()
+    secs = time.time() - t0
+    return {"steps": total, "windows": len(feats), "seconds": round(secs, 1), "s_per_step": round(secs / total, 3),
+            "first_loss": round(losses[0], 4), "final_loss": round(sum(losses[-10:]) / len(losses[-10:]), 4)}
+
+
+@torch.no_grad()
+def window_logits(model, feats: list[dict], device, batch_size: int, desc: str) -> dict:
+    """Start/end logits of every window (trimmed to its real length), by window id."""
+    model.to(device).eval()
+    order = sorted(range(len(feats)), key=lambda i: len(feats[i]["input_ids"]))  # little padding per batch
+    out = {}
+    for i in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch", mininterval=2):
+        chunk = [feats[j] for j in order[i:i + batch_size]]
+        start, end = forward(model, collate(chunk, device))
+        for k, f in enumerate(chunk):
+            n = len(f["input_ids"])
+            out[f["id"]] = torch.stack([start[k, :n], end[k, :n]]).cpu()
+    return out
+
+
+def predict(model, tok, examples: list[dict], cfg, device, desc: str) -> dict:
+    feats = featurize(tok, examples, cfg, uses_token_types(model), labels=False)
+    for i, f in enumerate(feats):
+        f["id"] = i
+    logits = window_logits(model, feats, device, 2 * cfg.qa.batch_size, desc)
+    by_example: dict[int, list] = {}
+    for f in feats:
+        by_example.setdefault(f["example"], []).append(f)
+    preds = {}
+    for ei, ex in enumerate(examples):
+        ws = by_example.get(ei, [])
+        spans = decode_spans([logits[f["id"]][0].tolist() for f in ws], [logits[f["id"]][1].tolist() for f in ws],
+                             [f["offsets"] for f in ws], ex["context"],
+                             n_best=cfg.qa.n_best, max_answer_length=cfg.qa.max_answer_length)
+        preds[ex["id"]] = spans[0]["text"] if spans else ""
+    return preds
+
+
+def _scale(cfg, device) -> dict:
+    return {"preset": Path(cfg.preset).stem, "teacher": cfg.teacher.model, "corpus": ",".join(cfg.corpus.source),
+            "device": f"{device.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"}
+
+
+def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, teacher_dir: Path | None = None) -> dict:
+    """Train one model into work/<name>/ unless a finished copy is already there."""
+    from pipeline.devices import seed_everything
+    done = work / name / "train.json"
+    if done.is_file():
+        log(f"qa_finetune: {name} already trained in {work / name}, reusing it")
+        return json.loads(done.read_text())
+    seed_everything(cfg.run.seed)
+    model, tok = load_qa_model(source)
+    feats = featurize(tok, train_ex, cfg, uses_token_types(model), labels=True)
+    for i, f in enumerate(feats):
+        f["id"] = i
+    teacher_logits = None
+    if teacher_dir is not None:
+        teacher, ttok = load_qa_model(teacher_dir)
+        tfeats = featurize(ttok, train_ex, cfg, uses_token_types(teacher), labels=True)
+        if [f["input_ids"] for f in tfeats] != [f["input_ids"] for f in feats]:
+            raise UserError("teacher and student tokenizers split the QA data differently; (D) needs a shared vocabulary")
+        for i, f in enumerate(tfeats):
+            f["id"] = i
+        teacher_logits = window_logits(teacher, tfeats, device, 2 * cfg.qa.batch_size, "teacher logits")
+        del teacher
+    info = train(model, feats, cfg, device, f"qa {name}", teacher_logits)
+    tmp = work / f".{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    write_json_atomic(tmp / "train.json", info)
+    shutil.rmtree(work / name, ignore_errors=True)
+    tmp.rename(work / name)  # the finished marker appears only with a complete checkpoint
+    return info
+
+
+def run(cfg, ctx) -> dict:
+    from pipeline.devices import pick_device
+    device = pick_device(cfg)
+    data = ctx.inputs["qa_data"]
+    meta = json.loads((data / "meta.json").read_text()) if (data / "meta.json").is_file() else {}
+    train_ex = load_squad_file(data / "train.json", "reject")
+    evals = {meta.get(s, {}).get("name", s): load_squad_file(data / f"{s}.json", "reject") for s in ("dev", "handwritten")}
+    sources = {"teacher": ctx.inputs["teacher"] / "model", "student": ctx.inputs["distill"] / "model"}
+    training = {}
+    training["teacher"] = _finetune_one("teacher", sources["teacher"], train_ex, cfg, device, ctx.work)
+    training["student"] = _finetune_one("student", sources["student"], train_ex, cfg, device, ctx.work)
+    training["student_d"] = _finetune_one("student_d", sources["student"], train_ex, cfg, device, ctx.work,
+                                          teacher_dir=ctx.work / "teacher")
+    results = {ds: [] for ds in evals}
+    (ctx.out / "predictions").mkdir()
+    for name in MODELS:
+        model, tok = load_qa_model(ctx.work / name)
+        for ds, examples in evals.items():
+            preds = predict(model, tok, examples, cfg, device, f"eval {name} {ds}")
+            write_json_atomic(ctx.out / "predictions" / f"{name}.{ds}.json", preds)
+            scores = squad_metrics.evaluate(preds, {e["id"]: [a["text"] for a in e["answers"]] for e in examples})
+            results[ds].append({"model": name, **{k: round(v, 3) for k, v in scores.items()}})
+            log(f"qa_finetune: {name:9s} {ds}: EM {scores['exact_match']:.1f}  F1 {scores['f1']:.1f}  (n={scores['n']})")
+        shutil.copytree(ctx.work / name, ctx.out / name)
+    scale = _scale(cfg, device)
+    (ctx.results / "qa").mkdir(parents=True, exist_ok=True)
+    for ds, models in results.items():
+        write_json_atomic(ctx.results / "qa" / f"{ds}.json",
+                          {"kind": "qa_metrics", "schema_version": 1, "scale": scale, "dataset": ds, "models": models,
+                           "train": {"dataset": meta.get("train", {}).get("name", "train"), "examples": len(train_ex),
+                                     "epochs": cfg.qa.epochs, "batch_size": cfg.qa.batch_size}})
+    summary = {"scale": scale, "training": training, "metrics": results}
+    write_json_atomic(ctx.out / "metrics.json", summary)
+    return {"training": training, "metrics": {ds: {m["model"]: {"em": m["exact_match"], "f1": m["f1"]} for m in ms}
+                                              for ds, ms in results.items()}}
