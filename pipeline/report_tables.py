@@ -1,0 +1,217 @@
+"""Markdown sections of the report: one table per study and the paper's numbers beside ours.
+
+The paper's numbers are data, not prose, so the side-by-side tables are built from them.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from pipeline.report_plots import label, model_rank, model_sort
+
+# Source of every constant below: Sanh, Debut, Chaumond, Wolf 2019, "DistilBERT, a distilled
+# version of BERT" (arXiv 1910.01108), as summarised in /work/shared/reference/FACTS.md section 1.
+PAPER_SCALE = ("teacher bert-base-uncased (110M parameters), corpus English Wikipedia + Toronto Book "
+               "Corpus, 8 x 16 GB V100 for about 90 hours, effective batch up to 4K sequences")
+PAPER_PARAMS_M = {"teacher": 110, "student": 66}                   # Table 3
+PAPER_STSB_CPU_S = {"teacher": 668, "student": 410}                # Table 3, STS-B dev pass, CPU, batch 1
+PAPER_CPU_SPEEDUP = 1.63                                           # Table 3: 668 s / 410 s
+PAPER_DEVICE = "iPhone 7 Plus QA app: DistilBERT 71% faster than BERT-base excluding tokenisation; model 207 MB"
+PAPER_SQUAD = {"teacher": (81.2, 88.5), "student": (77.7, 85.8), "student_d": (79.1, 86.9)}  # Table 2, EM/F1
+PAPER_GLUE = {  # Table 1, GLUE dev: (BERT-base, DistilBERT)
+    "CoLA": (56.3, 51.3), "MNLI": (86.7, 82.2), "MRPC": (88.6, 87.5), "QNLI": (91.8, 89.2),
+    "QQP": (89.6, 88.5), "RTE": (69.3, 59.9), "SST-2": (92.7, 91.3), "STS-B": (89.0, 86.9),
+    "WNLI": (53.5, 56.3), "GLUE macro": (79.5, 77.0), "IMDb": (93.46, 92.82)}  # IMDb: Table 2
+PAPER_ABLATION = {"ce_only": -2.96, "cos_only": -1.46, "no_mlm": -0.31, "random_init": -3.69}  # Table 4
+ABLATION_MEANING = {"full": "L_ce + L_mlm + L_cos, teacher init", "ce_only": "L_ce only",
+                    "cos_only": "L_cos only (no L_ce, no L_mlm)", "no_mlm": "no L_mlm",
+                    "random_init": "full loss, random init"}
+
+
+def table(headers: list, rows: list) -> list[str]:
+    def cell(v):
+        return "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
+    return out + [""]
+
+
+def num(v, fmt=".1f"):
+    return "n/a" if v is None else format(v, fmt)
+
+
+def figure(name: str, plots: list[str], caption: str) -> list[str]:
+    if f"{name}.png" not in plots:
+        return []
+    return [f"![{caption}](plots/{name}.png)", "", f"Vector version: [plots/{name}.svg](plots/{name}.svg)", ""]
+
+
+def scale_section(ok: list[dict]) -> list[str]:
+    md = ["## Scale of these runs", ""]
+    if not ok:
+        return md + ["No valid results file, so nothing below comes from a run.", ""]
+    small = sorted({f"{f['scale']['preset']} (teacher {f['scale']['teacher']}, corpus {f['scale']['corpus']})"
+                    for f in ok if f["scale"]["preset"] != "paper"})
+    if small:
+        md += [f"> **Not the paper's scale.** {len(small)} setting(s) here are not the `paper` preset: "
+               + "; ".join(small) + f". The paper used {PAPER_SCALE}. Compare ratios (share of the teacher's "
+               "score kept, speedup, size ratio), not absolute scores.", ""]
+    md += table(["file", "kind", "preset", "teacher", "corpus", "device"],
+                [[f["file"], f["kind"], f["scale"]["preset"], f["scale"]["teacher"], f["scale"]["corpus"],
+                  f["scale"]["device"]] for f in ok])
+    return md
+
+
+def _params(sizes, mlm) -> dict:
+    params = {}
+    for r in sizes + [m for m in mlm if m["when"] != "baseline"]:
+        params.setdefault(r["model"], r["params"])
+    return params
+
+
+def sizes_section(sizes, mlm, plots) -> list[str]:
+    md = ["## Smaller: parameters and file size (Table 3)", ""] + figure("sizes", plots, "parameters and file size")
+    teacher_bytes = {(r["format"], r["precision"], r["seq_len"]): r["bytes"] for r in sizes if r["model"] == "teacher"}
+    if sizes:
+        rows = sorted(sizes, key=lambda r: (r["format"], r["precision"], r["seq_len"], model_rank(r["model"])))
+        md += table(["model", "format", "precision", "seq len", "file size (MB)", "% of teacher file", "parameters (M)", "file"],
+                    [[label(r["model"]), r["format"], r["precision"], r["seq_len"], num(r["bytes"] / 1e6, ".2f"),
+                      num(100 * r["bytes"] / teacher_bytes[(r["format"], r["precision"], r["seq_len"])], ".0f")
+                      if (r["format"], r["precision"], r["seq_len"]) in teacher_bytes else "n/a",
+                      num(r["params"] / 1e6, ".2f"), r["file"]] for r in rows])
+    else:
+        md += ["No artifact sizes (results/artifacts.json) yet.", ""]
+    params = _params(sizes, mlm)
+    t, s = params.get("teacher"), params.get("student")
+    md += ["Side by side with the paper:", ""]
+    md += table(["", "teacher params (M)", "student params (M)", "student / teacher"],
+                [["paper (BERT-base / DistilBERT)", PAPER_PARAMS_M["teacher"], PAPER_PARAMS_M["student"],
+                  f"{100 * PAPER_PARAMS_M['student'] / PAPER_PARAMS_M['teacher']:.0f}%"],
+                 ["this run", num(t / 1e6, ".2f") if t else "n/a", num(s / 1e6, ".2f") if s else "n/a",
+                  f"{100 * s / t:.0f}%" if t and s else "n/a"]])
+    return md
+
+
+def latency_section(rows, plots) -> list[str]:
+    md = ["## Faster: latency per runtime and device (Table 3 and the on-device study)", ""]
+    md += figure("latency", plots, "median latency, speedup over the teacher on the bars")
+    md += figure("latency_vs_seq_len", plots, "latency against sequence length")
+    if not rows:
+        md += ["No benchmark results (results/host/, results/device/) yet.", ""]
+    key = lambda r: (r["panel"], r["seq_len"], r["runtime"], r["precision"], model_rank(r["model"]))  # noqa: E731
+    for panel in sorted({r["panel"] for r in rows}):
+        sub = sorted((r for r in rows if r["panel"] == panel), key=key)
+        md += [f"### {panel}", ""]
+        md += table(["model", "runtime", "precision", "seq len", "median (ms)", "p90 (ms)", "trimmed mean (ms)",
+                     "n", "load (ms)", "peak mem (MB)", "speedup vs teacher"],
+                    [[label(r["model"]), f"{r['runtime']} {r['runtime_version']}".strip(), r["precision"],
+                      r["seq_len"], num(r["median_ms"], ".2f"), num(r["p90_ms"], ".2f"), num(r["trimmed_mean_ms"], ".2f"),
+                      r["n"], num(r["load_ms"], ".0f"), num(r["peak_mem_mb"]),
+                      f"{r['speedup']:.2f}x" if r["speedup"] and r["model"] != "teacher" else ""] for r in sub])
+    md += ["Side by side with the paper:", ""]
+    ours = [[f"this run: {r['panel']}", f"{r['runtime']} {r['precision']}, seq len {r['seq_len']}, {label(r['model'])}",
+             f"{r['speedup']:.2f}x"] for r in sorted(rows, key=key) if r["speedup"] and r["model"] != "teacher"]
+    md += table(["", "setting", "student speedup over teacher"],
+                [["paper, Table 3", f"CPU, batch 1, full STS-B dev pass: {PAPER_STSB_CPU_S['teacher']} s vs "
+                  f"{PAPER_STSB_CPU_S['student']} s", f"{PAPER_CPU_SPEEDUP:.2f}x"],
+                 ["paper, on device", PAPER_DEVICE, "71% faster"]] + (ours or [["this run", "no teacher/student pair timed", "n/a"]]))
+    return md
+
+
+def qa_section(rows, plots) -> list[str]:
+    md = ["## Accuracy kept: extractive QA (Table 2)", ""] + figure("qa_accuracy", plots, "QA EM and F1")
+    by_ds = defaultdict(dict)
+    for r in rows:
+        by_ds[r["dataset"]][r["model"]] = r
+    out = []
+    for ds in sorted(by_ds):
+        t = by_ds[ds].get("teacher")
+        for m in model_sort(by_ds[ds]):
+            r = by_ds[ds][m]
+            keep = (f"{100 * r['exact_match'] / t['exact_match']:.1f}% / {100 * r['f1'] / t['f1']:.1f}%"
+                    if t and t["exact_match"] > 0 and t["f1"] > 0 and m != "teacher" else "")
+            out.append([ds, label(m), num(r["exact_match"]), num(r["f1"]), keep, r["n"], r["file"]])
+    md += table(["dataset", "model", "EM", "F1", "kept of teacher (EM / F1)", "questions", "file"], out) if out \
+        else ["No QA metrics (results/qa/) yet.", ""]
+    pt = PAPER_SQUAD["teacher"]
+    paper = [["paper, SQuAD v1.1 dev", label(m), num(em), num(f1),
+              "" if m == "teacher" else f"{100 * em / pt[0]:.1f}% / {100 * f1 / pt[1]:.1f}%"]
+             for m, (em, f1) in PAPER_SQUAD.items()]
+    md += ["Side by side with the paper (BERT-base teacher; student (D) adds QA distillation from a "
+           "QA-fine-tuned teacher):", ""]
+    md += table(["", "model", "EM", "F1", "kept of teacher (EM / F1)"],
+                paper + [[f"this run, {o[0]}", *o[1:5]] for o in out])
+    return md
+
+
+def _norm(task: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", task.lower())
+
+
+def cls_section(rows, plots) -> list[str]:
+    md = ["## GLUE and IMDb (Tables 1 and 2)", ""] + figure("classification", plots, "GLUE / IMDb scores")
+    paper_by = {_norm(k): k for k in PAPER_GLUE}
+    by_task = defaultdict(dict)
+    for r in rows:
+        by_task[(r["task"], r["metric"])][r["model"]] = r
+    out = []
+    for (task, metric) in sorted(by_task):
+        got = by_task[(task, metric)]
+        p = PAPER_GLUE.get(paper_by.get(_norm(task), ""))
+        for m in model_sort(got):
+            t = got.get("teacher")
+            out.append([task, metric, label(m), num(got[m]["score"], ".2f"),
+                        f"{100 * got[m]['score'] / t['score']:.1f}%" if t and t["score"] > 0 and m != "teacher" else "",
+                        num(p[0 if m == "teacher" else 1], ".2f") if p and m in ("teacher", "student") else "n/a"])
+    md += table(["task", "metric", "model", "score", "kept of teacher", "paper (BERT-base / DistilBERT)"], out) if out \
+        else ["No GLUE or IMDb results (results/glue/) in this run. The paper's numbers for reference:", ""]
+    if not out:
+        md += table(["task", "BERT-base", "DistilBERT", "kept"],
+                    [[k, num(a, ".2f"), num(b, ".2f"), f"{100 * b / a:.1f}%"] for k, (a, b) in PAPER_GLUE.items()])
+    return md
+
+
+def ablation_section(rows, plots) -> list[str]:
+    md = ["## Ablation of the loss (Table 4)", ""] + figure("ablation", plots, "ablation")
+    md += ["The paper scores each variant by GLUE macro score; this run scores it by held-out masked-token "
+           "accuracy of the distilled student, so compare the signs and the order, not the sizes.", ""]
+    full = {r["file"]: r for r in rows if r["variant"] == "full"}
+    order = list(ABLATION_MEANING)
+    out = []
+    for r in sorted(rows, key=lambda r: (r["file"], order.index(r["variant"]))):
+        f = full.get(r["file"])
+        delta = f"{100 * (r['masked_acc'] - f['masked_acc']):+.2f}" if f and r["variant"] != "full" else ""
+        out.append([r["variant"], ABLATION_MEANING[r["variant"]], num(100 * r["masked_acc"], ".2f"), delta,
+                    num(r["mlm_loss"], ".3f"), r["steps"],
+                    f"{PAPER_ABLATION[r['variant']]:+.2f}" if r["variant"] in PAPER_ABLATION else "reference",
+                    r["file"]])
+    if not out:
+        md += ["No ablation results (results/mlm/ablation.json) yet. The paper's changes vs the full loss:", ""]
+        out = [[v, ABLATION_MEANING[v], "", "", "", "", f"{d:+.2f}", ""] for v, d in PAPER_ABLATION.items()]
+    md += table(["variant", "loss", "masked acc (%)", "change (points)", "MLM loss", "steps",
+                 "paper: change of GLUE macro", "file"], out)
+    return md
+
+
+def mlm_section(rows, plots) -> list[str]:
+    md = ["## Masked LM: teacher vs student", ""] + figure("mlm", plots, "masked-token accuracy")
+    if not rows:
+        return md + ["No masked-LM evaluation (results/mlm/) yet.", ""]
+    md += ["The paper reports no masked-LM accuracy; this is the distillation's own held-out check.", ""]
+    return md + table(["evaluation", "model", "when", "masked acc (%)", "MLM loss", "masked tokens", "parameters (M)"],
+                      [[r["source"], label(r["model"]), r["when"], num(100 * r["masked_acc"], ".2f"),
+                        num(r["mlm_loss"], ".3f"), r["n_masked"], num(r["params"] / 1e6, ".2f")] for r in rows])
+
+
+def parity_section(rows) -> list[str]:
+    md = ["## Exported models vs PyTorch (parity)", ""]
+    if not rows:
+        return md + ["No parity results (results/parity.json) yet.", ""]
+    passed = sum(bool(r["passed"]) for r in rows)
+    md += [f"{passed} of {len(rows)} checks passed; {sum(not r['ran'] for r in rows)} could not run on this host.", ""]
+    return md + table(["model", "format", "precision", "seq len", "ran", "max abs diff", "answer agreement",
+                       "EM delta", "F1 delta", "passed", "note"],
+                      [[label(r["model"]), r["format"], r["precision"], r["seq_len"], "yes" if r["ran"] else "no",
+                        num(r["max_abs_diff"], ".2e"), num(r["answer_agreement"], ".3f"), num(r["em_delta"], "+.2f"),
+                        num(r["f1_delta"], "+.2f"), "yes" if r["passed"] else "NO", r["note"] or ""]
+                       for r in sorted(rows, key=lambda r: (r["format"], r["precision"], r["seq_len"], r["model"]))])
