@@ -183,7 +183,7 @@ def main(argv=None) -> int:
     for line in m["skipped_files"]:
         print(f"skipped {line}", file=sys.stderr)
     print(f"{m['files']} results file(s): {m['valid']} valid, {m['skipped']} skipped; "
-          f"{m['plots']} plot(s); {m["missing"]} result type(s) missing -> {out / 'REPORT.md'}")
+          f"{m['plots']} plot(s); {m['missing']} result type(s) missing -> {out / 'REPORT.md'}")
     return 0
 
 
