@@ -48,7 +48,9 @@ def _panel(obj: dict) -> str:
 def _rows(kind: str, obj: dict, rel: str) -> tuple[str, list[dict]]:
     """Flatten one valid file into rows of one study."""
     if kind == "artifacts":
-        return "sizes", [dict(a, file=rel) for a in obj["artifacts"]]
+        # One format can hold several backends (e.g. ExecuTorch XNNPACK vs portable): keep them apart.
+        return "sizes", [dict(a, file=rel, format=f"{a['format']} ({a['backend']})" if a.get("backend") else a["format"])
+                         for a in obj["artifacts"]]
     if kind == "benchmark":
         return "latency", [dict(runtime=e["runtime"], runtime_version=e["runtime_version"], model=e["model"],
                                 precision=e["precision"], seq_len=e["seq_len"], load_ms=e["load_ms"],
