@@ -1,0 +1,59 @@
+package org.distilkit.qa;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Builds a results file of kind "benchmark", source "device" (the schema the host benchmark shares). */
+public final class BenchmarkResults {
+    private final Map<String, Object> device = new LinkedHashMap<>();
+    private final Map<String, Object> scale = new LinkedHashMap<>();
+    private final List<Object> entries = new ArrayList<>();
+
+    /** @param soc system on chip, e.g. Build.SOC_MODEL; threads: CPU threads the runtimes were given */
+    public BenchmarkResults(String deviceName, String os, String soc, int threads,
+                            String preset, String teacher, String corpus) {
+        device.put("name", nonEmpty(deviceName));
+        device.put("os", nonEmpty(os));
+        device.put("soc", nonEmpty(soc));
+        device.put("threads", threads);
+        scale.put("preset", nonEmpty(preset));
+        scale.put("teacher", nonEmpty(teacher));
+        scale.put("corpus", nonEmpty(corpus));
+        scale.put("device", nonEmpty(deviceName));
+    }
+
+    private static String nonEmpty(String s) { return s == null || s.isEmpty() ? "unknown" : s; }
+
+    public void add(String runtime, String runtimeVersion, String model, String precision, int seqLen,
+                    double loadMs, List<Double> samplesMs, Double peakMemMb, Long fileBytes) {
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("runtime", runtime);
+        e.put("runtime_version", runtimeVersion == null ? "" : runtimeVersion);
+        e.put("model", model);
+        e.put("precision", precision);
+        e.put("seq_len", seqLen);
+        e.put("load_ms", loadMs);
+        e.put("stats", new LatencyStats(samplesMs).toJson());
+        e.put("peak_mem_mb", peakMemMb);
+        e.put("file_bytes", fileBytes);
+        entries.add(e);
+    }
+
+    public int size() { return entries.size(); }
+
+    public Map<String, Object> toJson() {
+        if (entries.isEmpty()) throw new QaException("no benchmark entries: no model could be run");
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("kind", "benchmark");
+        m.put("schema_version", 1);
+        m.put("scale", scale);
+        m.put("source", "device");
+        m.put("device", device);
+        m.put("entries", entries);
+        return m;
+    }
+
+    public String toJsonString() { return Json.write(toJson()); }
+}

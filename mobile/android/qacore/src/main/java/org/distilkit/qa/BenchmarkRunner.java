@@ -1,0 +1,57 @@
+package org.distilkit.qa;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Warm-up then timed forward passes of one model on a fixed window of seq_len tokens: the
+ * same quantity the host benchmark times, so host and device figures compare.
+ */
+public final class BenchmarkRunner {
+    /** Opens a model; the time it takes is the entry's load_ms. */
+    public interface Loader {
+        QaModel load(ModelSpec spec) throws Exception;
+    }
+
+    public interface Clock {
+        long nanoTime();
+    }
+
+    private final int warmup, iters;
+    private final Clock clock;
+
+    public BenchmarkRunner(int warmup, int iters, Clock clock) {
+        if (iters < 1 || warmup < 0) throw new QaException("benchmark needs iters >= 1 and warmup >= 0");
+        this.warmup = warmup;
+        this.iters = iters;
+        this.clock = clock;
+    }
+
+    public void run(ModelSpec spec, Loader loader, String question, String context, BenchmarkResults out) {
+        Features.Window w = new QaEngine(spec).windows(question, context).get(0);
+        int[] types = spec.tokenTypeIds ? w.tokenTypeIds : null;
+        long t0 = clock.nanoTime();
+        QaModel model;
+        try {
+            model = loader.load(spec);
+        } catch (Exception e) {
+            throw new QaException("cannot load " + spec.file.getName() + ": " + e.getMessage(), e);
+        }
+        double loadMs = (clock.nanoTime() - t0) / 1e6;
+        List<Double> samples = new ArrayList<>();
+        try (QaModel m = model) {
+            for (int i = 0; i < warmup + iters; i++) {
+                long a = clock.nanoTime();
+                m.run(w.inputIds, w.attentionMask, types);
+                double ms = (clock.nanoTime() - a) / 1e6;
+                if (i >= warmup) samples.add(ms);
+            }
+            out.add(m.runtime(), m.runtimeVersion(), spec.model, spec.precision, spec.seqLen, loadMs, samples,
+                    PeakMemory.currentPeakMb(), spec.bytes);
+        } catch (QaException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new QaException(model.runtime() + " failed on " + spec.file.getName() + ": " + e.getMessage(), e);
+        }
+    }
+}
