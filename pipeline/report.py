@@ -52,10 +52,9 @@ def _rows(kind: str, obj: dict, rel: str) -> tuple[str, list[dict]]:
         return "sizes", [dict(a, file=rel, format=f"{a['format']} ({a['backend']})" if a.get("backend") else a["format"])
                          for a in obj["artifacts"]]
     if kind == "benchmark":
-        return "latency", [dict(runtime=e["runtime"], runtime_version=e["runtime_version"], model=e["model"],
-                                precision=e["precision"], seq_len=e["seq_len"], load_ms=e["load_ms"],
-                                peak_mem_mb=e["peak_mem_mb"], file_bytes=e["file_bytes"], panel=_panel(obj),
-                                source=obj["source"], file=rel, **e["stats"]) for e in obj["entries"]]
+        keep = ("runtime", "runtime_version", "model", "precision", "seq_len", "load_ms", "peak_mem_mb", "file_bytes")
+        return "latency", [{**e["stats"], **{k: e[k] for k in keep}, "panel": _panel(obj), "source": obj["source"],
+                            "file": rel} for e in obj["entries"]]
     if kind == "qa_metrics":
         return "qa", [dict(m, dataset=obj["dataset"], file=rel) for m in obj["models"]]
     if kind == "classification_metrics":

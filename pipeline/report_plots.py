@@ -167,7 +167,7 @@ def _retention_text(values, g, m):
     v, t = values.get((g, m)), values.get((g, "teacher"))
     if v is None:
         return None
-    return f"{v:.1f}" if m == "teacher" or not t else f"{v:.1f}\n{100 * v / t:.0f}%"
+    return f"{v:.1f}" if m == "teacher" or not t or t <= 0 else f"{v:.1f}\n{100 * v / t:.0f}%"
 
 
 def qa_accuracy(rows, out: Path) -> list[str]:

@@ -118,6 +118,10 @@ def latency_section(rows, plots) -> list[str]:
     return md
 
 
+def _kept(value, teacher) -> str:
+    return f"{100 * value / teacher:.1f}%" if teacher > 0 else "n/a"
+
+
 def qa_section(rows, plots) -> list[str]:
     md = ["## Accuracy kept: extractive QA (Table 2)", ""] + figure("qa_accuracy", plots, "QA EM and F1")
     by_ds = defaultdict(dict)
@@ -128,8 +132,7 @@ def qa_section(rows, plots) -> list[str]:
         t = by_ds[ds].get("teacher")
         for m in model_sort(by_ds[ds]):
             r = by_ds[ds][m]
-            keep = (f"{100 * r['exact_match'] / t['exact_match']:.1f}% / {100 * r['f1'] / t['f1']:.1f}%"
-                    if t and t["exact_match"] > 0 and t["f1"] > 0 and m != "teacher" else "")
+            keep = " / ".join(_kept(r[k], t[k]) for k in ("exact_match", "f1")) if t and m != "teacher" else ""
             out.append([ds, label(m), num(r["exact_match"]), num(r["f1"]), keep, r["n"], r["file"]])
     md += table(["dataset", "model", "EM", "F1", "kept of teacher (EM / F1)", "questions", "file"], out) if out \
         else ["No QA metrics (results/qa/) yet.", ""]
@@ -161,7 +164,7 @@ def cls_section(rows, plots) -> list[str]:
         for m in model_sort(got):
             t = got.get("teacher")
             out.append([task, metric, label(m), num(got[m]["score"], ".2f"),
-                        f"{100 * got[m]['score'] / t['score']:.1f}%" if t and t["score"] > 0 and m != "teacher" else "",
+                        _kept(got[m]["score"], t["score"]) if t and m != "teacher" else "",
                         num(p[0 if m == "teacher" else 1], ".2f") if p and m in ("teacher", "student") else "n/a"])
     md += table(["task", "metric", "model", "score", "kept of teacher", "paper (BERT-base / DistilBERT)"], out) if out \
         else ["No GLUE or IMDb results (results/glue/) in this run. The paper's numbers for reference:", ""]
