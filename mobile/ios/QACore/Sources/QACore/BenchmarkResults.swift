@@ -1,0 +1,77 @@
+import Foundation
+
+/// A results file of kind "benchmark", source "device" (the schema the host benchmark shares).
+public struct BenchmarkResults: Encodable {
+    public struct Device: Codable, Equatable {
+        public var name: String, os: String, soc: String, threads: Int
+        public init(name: String, os: String, soc: String, threads: Int) {
+            self.name = name; self.os = os; self.soc = soc; self.threads = threads
+        }
+    }
+
+    public struct Scale: Codable, Equatable {
+        public var preset: String, teacher: String, corpus: String, device: String
+        public init(preset: String, teacher: String, corpus: String, device: String) {
+            self.preset = preset; self.teacher = teacher; self.corpus = corpus; self.device = device
+        }
+    }
+
+    public struct Entry: Encodable {
+        public var runtime: String, runtimeVersion: String, model: String, precision: String
+        public var seqLen: Int, loadMs: Double, stats: LatencyStats
+        public var peakMemMb: Double?, fileBytes: Int64?
+
+        enum CodingKeys: String, CodingKey {
+            case runtime, runtimeVersion = "runtime_version", model, precision, seqLen = "seq_len"
+            case loadMs = "load_ms", stats, peakMemMb = "peak_mem_mb", fileBytes = "file_bytes"
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(runtime, forKey: .runtime)
+            try c.encode(runtimeVersion, forKey: .runtimeVersion)
+            try c.encode(model, forKey: .model)
+            try c.encode(precision, forKey: .precision)
+            try c.encode(seqLen, forKey: .seqLen)
+            try c.encode(loadMs, forKey: .loadMs)
+            try c.encode(stats, forKey: .stats)
+            try c.encode(peakMemMb, forKey: .peakMemMb)  // null, not absent: the schema requires the key
+            try c.encode(fileBytes, forKey: .fileBytes)
+        }
+    }
+
+    public var device: Device
+    public var scale: Scale
+    public private(set) var entries: [Entry] = []
+
+    public init(device: Device, scale: Scale) {
+        self.device = device
+        self.scale = scale
+    }
+
+    public mutating func add(runtime: String, runtimeVersion: String, model: String, precision: String, seqLen: Int,
+                             loadMs: Double, samplesMs: [Double], peakMemMb: Double?, fileBytes: Int64?) throws {
+        entries.append(Entry(runtime: runtime, runtimeVersion: runtimeVersion, model: model, precision: precision,
+                             seqLen: seqLen, loadMs: loadMs, stats: try LatencyStats(samplesMs: samplesMs),
+                             peakMemMb: peakMemMb, fileBytes: fileBytes))
+    }
+
+    enum CodingKeys: String, CodingKey { case kind, schemaVersion = "schema_version", scale, source, device, entries }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode("benchmark", forKey: .kind)
+        try c.encode(1, forKey: .schemaVersion)
+        try c.encode(scale, forKey: .scale)
+        try c.encode("device", forKey: .source)
+        try c.encode(device, forKey: .device)
+        try c.encode(entries, forKey: .entries)
+    }
+
+    public func jsonData() throws -> Data {
+        guard !entries.isEmpty else { throw QAError("no benchmark entries: no model could be run") }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try enc.encode(self)
+    }
+}
