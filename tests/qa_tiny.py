@@ -33,11 +33,12 @@ def write_vocab(path: Path, texts) -> Path:
 
 
 def tokenizer(folder: Path):
-    from transformers import BertTokenizerFast
+    from transformers import AutoTokenizer, BertConfig
     folder.mkdir(parents=True, exist_ok=True)
     texts = list(DOCS.values()) + [json.dumps(json.loads(HANDWRITTEN.read_text()))]
-    vocab = write_vocab(folder / "vocab.txt", texts)
-    return BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True)
+    write_vocab(folder / "vocab.txt", texts)
+    BertConfig().save_pretrained(folder)  # lets AutoTokenizer pick the BERT WordPiece tokenizer
+    return AutoTokenizer.from_pretrained(folder)
 
 
 def save_models(root: Path) -> tuple[Path, Path]:

@@ -1,0 +1,88 @@
+"""QA data stage: SQuAD validation, the hand-written set, and the generated cloze splits."""
+import copy
+import json
+
+import pytest
+
+import qa_tiny
+from pipeline import qa_data
+from pipeline.config import UserError
+from pipeline.runs import StageContext
+
+GOOD = {"version": "1.1", "data": [{"title": "t", "paragraphs": [{"context": "Karl Drais built it in 1817.", "qas": [
+    {"id": "ok1", "question": "Who built it?", "answers": [{"text": "Karl Drais", "answer_start": 0}]},
+    {"id": "ok2", "question": "When?", "answers": [{"text": "1817", "answer_start": 23}]}]}]}]}
+
+
+def _write(tmp_path, data, name="squad.json"):
+    p = tmp_path / name
+    p.write_text(data if isinstance(data, str) else json.dumps(data))
+    return p
+
+
+def test_good_file_round_trips(tmp_path):
+    exs = qa_data.load_squad_file(_write(tmp_path, GOOD))
+    assert [e["id"] for e in exs] == ["ok1", "ok2"]
+    again = qa_data.parse_squad(qa_data.to_squad(exs), "round trip", "reject")
+    assert again == exs
+
+
+@pytest.mark.parametrize("mutate, problem", [
+    (lambda qa: qa["answers"][0].update(answer_start=3), "not at answer_start"),
+    (lambda qa: qa.pop("answers"), "missing or empty 'answers'"),
+    (lambda qa: qa.pop("question"), "question"),
+    (lambda qa: qa["answers"][0].pop("text"), "no 'text'"),
+])
+def test_bad_example_is_named_then_skipped_or_rejected(tmp_path, capsys, mutate, problem):
+    data = copy.deepcopy(GOOD)
+    mutate(data["data"][0]["paragraphs"][0]["qas"][1])
+    path = _write(tmp_path, data)
+    exs = qa_data.load_squad_file(path, "skip")
+    assert [e["id"] for e in exs] == ["ok1"]
+    err = capsys.readouterr().err
+    assert "ok2" in err and problem in err
+    with pytest.raises(UserError, match=f"example ok2: .*{problem}"):
+        qa_data.load_squad_file(path, "reject")
+
+
+@pytest.mark.parametrize("content, match", [
+    (None, "not found"), ("{not json", "not valid JSON"), ({"data": [{"title": "x"}]}, "paragraphs"),
+    ({"version": "1.1"}, "no top-level 'data'"),
+])
+def test_missing_or_malformed_file_is_a_user_error(tmp_path, content, match):
+    path = tmp_path / "missing.json" if content is None else _write(tmp_path, content)
+    with pytest.raises(UserError, match=match):
+        qa_data.load_squad_file(path)
+
+
+def test_handwritten_set_is_valid_and_large_enough():
+    exs = qa_data.load_squad_file(qa_data.HANDWRITTEN, "reject")
+    assert len(exs) >= 40 and len({e["context"] for e in exs}) >= 8
+
+
+def test_generated_splits_are_deterministic_and_from_different_documents():
+    docs = sorted(qa_tiny.DOCS.items())
+    tr1, dv1 = qa_data.generate(docs, 30, 10, seed=3)
+    tr2, dv2 = qa_data.generate(list(reversed(docs)), 30, 10, seed=3)
+    assert (tr1, dv1) == (tr2, dv2) and len(tr1) == 30 and len(dv1) == 10
+    assert not {e["title"] for e in tr1} & {e["title"] for e in dv1}
+    assert qa_data.generate(docs, 30, 10, seed=4) != (tr1, dv1)
+    for e in tr1 + dv1:
+        a = e["answers"][0]
+        assert e["context"][a["answer_start"]:a["answer_start"] + len(a["text"])] == a["text"]
+        assert a["text"] not in e["question"] and e["question"].endswith("?")
+
+
+def test_stage_writes_squad_files_and_rejects_bad_source(tmp_path):
+    cfg = qa_tiny.cfg(tmp_path)
+    corpus = qa_tiny.write_corpus(tmp_path / "corpus")
+    out = tmp_path / "out"
+    out.mkdir()
+    ctx = StageContext(cfg, "qa_data", tmp_path, out, tmp_path / "work", "k", {"corpus": corpus})
+    metrics = qa_data.run(cfg, ctx)
+    assert metrics["train"] == 40 and metrics["dev"] == 12 and metrics["handwritten"] >= 40
+    for name in ("train", "dev", "handwritten"):
+        assert qa_data.load_squad_file(out / f"{name}.json", "reject")
+    cfg.qa.train_source = str(tmp_path / "nope.json")
+    with pytest.raises(UserError, match="not found"):
+        qa_data.run(cfg, ctx)
