@@ -30,6 +30,8 @@ _MAX_REPR = 120
 
 @lru_cache(maxsize=None)
 def _validators() -> dict:
+    if not KINDS:  # e.g. installed without its data files: say so rather than call every file foreign
+        raise RuntimeError(f"no results schemas in {SCHEMA_DIR}; reinstall DistilKit with pipeline/schemas/")
     resources = []
     schemas = {}
     for p in sorted(SCHEMA_DIR.glob("*.schema.json")):
@@ -112,12 +114,13 @@ def validate(obj) -> list[str]:
     """Problems with one parsed results file, as short readable lines; empty when it is valid."""
     if not isinstance(obj, dict):
         return [f"not a JSON object (got {type(obj).__name__}); not a DistilKit results file"]
+    validators = _validators()
     kind = kind_of(obj)
     if kind is None:
         return ["no 'kind' field; not a DistilKit results file"]
     if kind not in KINDS:
         return [f"unknown kind {kind!r} (known: {', '.join(KINDS)})"]
-    errors = sorted(_validators()[kind].iter_errors(obj),
+    errors = sorted(validators[kind].iter_errors(obj),
                     key=lambda e: (list(map(str, e.absolute_path)), e.validator, e.message))
     problems = []
     for err in errors:
