@@ -113,6 +113,30 @@ def missing(files: list[dict]) -> list[str]:
             if (kind, source) not in have and not (source is None and kind in kinds)]
 
 
+def partial(data: dict) -> list[str]:
+    """Holes inside the studies that do have results: a comparison needs both of its sides."""
+    out = []
+    for ds in sorted({r["dataset"] for r in data["qa"]}):
+        got = {r["model"] for r in data["qa"] if r["dataset"] == ds}
+        lack = [m for m in ("teacher", "student", "student_d") if m not in got]
+        if lack:
+            out.append(f"QA {ds}: no {', '.join(lack)}")
+    for panel in sorted({r["panel"] for r in data["latency"]}):
+        got = {r["model"] for r in data["latency"] if r["panel"] == panel}
+        if "teacher" not in got:
+            out.append(f"latency {panel}: no teacher timed, so no speedup")
+        elif got == {"teacher"}:
+            out.append(f"latency {panel}: only the teacher timed")
+    got = {r["variant"] for r in data["ablation"]}
+    lack = [v for v in ("full", "ce_only", "cos_only", "no_mlm", "random_init") if v not in got]
+    if got and lack:
+        out.append(f"ablation: no {', '.join(lack)}" + (" (changes need 'full')" if "full" in lack else ""))
+    sizes = {r["model"] for r in data["sizes"]}
+    if sizes and "teacher" not in sizes:
+        out.append("artifacts: no teacher export, so no size ratio")
+    return out
+
+
 def render(files: list[dict], data: dict, plots: list[str]) -> str:
     ok = [f for f in files if f["status"] == "ok"]
     bad = [f for f in files if f["status"] != "ok"]
@@ -125,8 +149,10 @@ def render(files: list[dict], data: dict, plots: list[str]) -> str:
         md += ["## Files skipped", "", "These files were not used (the rest of the report does not depend on them):", ""]
         md += tables.table(["file", "status", "problem"],
                            [[f["file"], f["status"], p] for f in bad for p in f["problems"][:5]])
-    gaps = missing(files)
-    md += ["## What is missing", ""] + ([f"- {g}" for g in gaps] if gaps else ["Nothing: every study has results."]) + [""]
+    gaps, holes = missing(files), partial(data)
+    md += ["## What is missing", ""] + ([f"- {g}" for g in gaps] if gaps else ["Every study has results."]) + [""]
+    if holes:
+        md += ["Incomplete studies:", ""] + [f"- {h}" for h in holes] + [""]
     md += tables.sizes_section(data["sizes"], data["mlm"], plots)
     md += tables.latency_section(data["latency"], plots)
     md += tables.qa_section(data["qa"], plots)

@@ -85,7 +85,7 @@ def test_paper_side_by_side_and_scale_warning(full):
         assert paper in md
     assert "**Not the paper's scale.**" in md and "demo (teacher embedded, corpus embedded docs" in md
     assert "| host/bench.json | benchmark | demo | embedded | embedded docs (2k sequences) | test cpu |" in md
-    assert "Nothing: every study has results." in md
+    assert "Every study has results." in md and "Incomplete studies" not in md
 
 
 def test_same_inputs_give_identical_bytes(full, tmp_path):
@@ -135,6 +135,8 @@ def test_student_without_teacher_and_ablation_without_full(tmp_path):
     assert metrics["valid"] == 2 and metrics["plots"] == 2
     md = (tmp_path / "out" / "REPORT.md").read_text()
     assert "no teacher/student pair timed" in md
+    assert "- latency host: test host (x86_64, Linux, 1 thr): no teacher timed, so no speedup" in md
+    assert "- ablation: no full (changes need 'full')" in md
     assert "| ce_only | L_ce only | 30.00 |  |" in md   # no change without a 'full' run
 
 
