@@ -62,7 +62,7 @@ def _rows(kind: str, obj: dict, rel: str) -> tuple[str, list[dict]]:
     if kind == "ablation":
         return "ablation", [dict(v, file=rel) for v in obj["variants"]]
     if kind == "mlm_eval":
-        models = obj["models"] + ([dict(obj["baseline"], when="baseline")] if "baseline" in obj else [])
+        models = obj["models"] + ([dict(obj["baseline"], baseline=True)] if "baseline" in obj else [])
         return "mlm", [dict(m, source=Path(rel).stem, file=rel) for m in models]
     return "parity", [dict(c, file=rel) for c in obj["checks"]]
 

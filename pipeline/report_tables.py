@@ -65,7 +65,7 @@ def scale_section(ok: list[dict]) -> list[str]:
 
 def _params(sizes, mlm) -> dict:
     params = {}
-    for r in sizes + [m for m in mlm if m["when"] != "baseline"]:
+    for r in sizes + [m for m in mlm if not m.get("baseline")]:
         params.setdefault(r["model"], r["params"])
     return params
 
@@ -216,7 +216,8 @@ def mlm_section(rows, plots) -> list[str]:
         return md + ["No masked-LM evaluation (results/mlm/) yet.", ""]
     md += ["The paper reports no masked-LM accuracy; this is the distillation's own held-out check.", ""]
     return md + table(["evaluation", "model", "when", "masked acc (%)", "MLM loss", "masked tokens", "parameters (M)"],
-                      [[r["source"], label(r["model"]), r["when"], num(100 * r["masked_acc"], ".2f"),
+                      [[r["source"], label(r["model"]) + (" (baseline)" if r.get("baseline") else ""), r["when"],
+                        num(100 * r["masked_acc"], ".2f"),
                         num(r["mlm_loss"], ".3f"), r["n_masked"], num(r["params"] / 1e6, ".2f")] for r in rows])
 
 

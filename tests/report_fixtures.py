@@ -34,7 +34,7 @@ EXAMPLES = {
     "mlm_eval": dict(_head("mlm_eval"), models=[
         {"model": "teacher", "params": 22_700_000, "masked_acc": 0.41, "mlm_loss": 3.2, "n_masked": 900, "when": "after head fit"},
         {"model": "student", "params": 15_600_000, "masked_acc": 0.33, "mlm_loss": 3.9, "n_masked": 900, "when": "after distillation"}],
-        baseline={"model": "unigram", "params": 1, "masked_acc": 0.05, "mlm_loss": 7.0, "n_masked": 900, "when": "baseline"}),
+        baseline={"model": "unigram", "params": 0, "masked_acc": 0.05, "mlm_loss": 7.0, "n_masked": 900, "when": "word frequencies"}),
     "ablation": dict(_head("ablation"), variants=[
         {"variant": v, "masked_acc": a, "mlm_loss": 4.0 - a, "steps": 30}
         for v, a in (("full", 0.33), ("ce_only", 0.30), ("cos_only", 0.12), ("no_mlm", 0.32), ("random_init", 0.10))]),

@@ -74,6 +74,8 @@ def test_figures_from_the_fixture_data(full):
     assert "| this run | 22.70 | 15.60 | 69% |" in md
     assert "| ce_only | L_ce only | 30.00 | -3.00 |" in md                    # ablation vs full, in points
     assert "| sst2 | accuracy | student | 88.00 | 97.8% | 91.30 |" in md      # paper's SST-2 matched
+    assert "| distill | student | after distillation | 33.00 | 3.900 | 900 | 15.60 |" in md
+    assert "| distill | unigram (baseline) | word frequencies | 5.00 |" in md
     assert "| this run: host: test host (x86_64, Linux, 1 thr) | seq len 128, student, 2 runtime/precision setting(s) | 1.82x |" in md
     assert "| paper (iPhone 7 Plus, Core ML) | 207 MB |" in md and "| this run (tflite int8, seq len 384) | 15.6 MB |" in md
 
