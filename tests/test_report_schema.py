@@ -63,7 +63,7 @@ BAD = [
     ("classification_metrics", _set(["task"], DELETE), "missing required field 'task'"),
     ("artifacts", _set(["artifacts", 0, "format"], "gguf"), "artifacts[0].format"),
     ("artifacts", _set(["artifacts", 2, "bytes"], 1.5), "artifacts[2].bytes"),
-    ("parity", _set(["checks", 0, "max_abs_diff"], None), "checks[0].max_abs_diff"),  # ran, so it must be measured
+    ("parity", _set(["checks", 0, "answer_agreement"], 1.5), "checks[0].answer_agreement"),  # a fraction
     ("parity", _set(["checks", 1, "passed"], "no"), "checks[1].passed"),
     ("benchmark", _set(["device", "cpu"], DELETE), "needs soc or cpu"),
     ("benchmark", _set(["source"], "cloud"), "source"),
