@@ -43,6 +43,8 @@ public struct BenchmarkResults: Encodable {
     public var device: Device
     public var scale: Scale
     public private(set) var entries: [Entry] = []
+    /// Models that could not be timed: kept in the file ("failures") so a short table is explained.
+    public private(set) var failures: [String] = []
 
     public init(device: Device, scale: Scale) {
         self.device = device
@@ -56,7 +58,9 @@ public struct BenchmarkResults: Encodable {
                              peakMemMb: peakMemMb, fileBytes: fileBytes))
     }
 
-    enum CodingKeys: String, CodingKey { case kind, schemaVersion = "schema_version", scale, source, device, entries }
+    public mutating func fail(_ message: String) { failures.append(message) }
+
+    enum CodingKeys: String, CodingKey { case kind, schemaVersion = "schema_version", scale, source, device, entries, failures }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -66,10 +70,13 @@ public struct BenchmarkResults: Encodable {
         try c.encode("device", forKey: .source)
         try c.encode(device, forKey: .device)
         try c.encode(entries, forKey: .entries)
+        if !failures.isEmpty { try c.encode(failures, forKey: .failures) }
     }
 
     public func jsonData() throws -> Data {
-        guard !entries.isEmpty else { throw QAError("no benchmark entries: no model could be run") }
+        guard !entries.isEmpty else {
+            throw QAError("no benchmark entries: no model could be run" + (failures.isEmpty ? "" : ": \(failures)"))
+        }
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         return try enc.encode(self)

@@ -10,6 +10,7 @@ public final class BenchmarkResults {
     private final Map<String, Object> device = new LinkedHashMap<>();
     private final Map<String, Object> scale = new LinkedHashMap<>();
     private final List<Object> entries = new ArrayList<>();
+    private final List<Object> failures = new ArrayList<>();
 
     /** @param soc system on chip, e.g. Build.SOC_MODEL; threads: CPU threads the runtimes were given */
     public BenchmarkResults(String deviceName, String os, String soc, int threads,
@@ -41,10 +42,15 @@ public final class BenchmarkResults {
         entries.add(e);
     }
 
+    /** A model that could not be timed: kept in the file ("failures") so a short table is explained. */
+    public void fail(String message) { failures.add(message); }
+
     public int size() { return entries.size(); }
 
     public Map<String, Object> toJson() {
-        if (entries.isEmpty()) throw new QaException("no benchmark entries: no model could be run");
+        if (entries.isEmpty()) {
+            throw new QaException("no benchmark entries: no model could be run" + (failures.isEmpty() ? "" : ": " + failures));
+        }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("kind", "benchmark");
         m.put("schema_version", 1);
@@ -52,6 +58,7 @@ public final class BenchmarkResults {
         m.put("source", "device");
         m.put("device", device);
         m.put("entries", entries);
+        if (!failures.isEmpty()) m.put("failures", failures);
         return m;
     }
 

@@ -1,0 +1,44 @@
+package org.distilkit.qa.app;
+
+import org.distilkit.qa.ModelSpec;
+import org.distilkit.qa.QaException;
+import org.distilkit.qa.QaModel;
+import org.pytorch.executorch.EValue;
+import org.pytorch.executorch.Module;
+import org.pytorch.executorch.Tensor;
+
+/** A .pte QA model through ExecuTorch's Module; inputs in the order the sidecar lists them. */
+final class ExecuTorchQaModel implements QaModel {
+    private final ModelSpec spec;
+    private final Module module;
+
+    ExecuTorchQaModel(ModelSpec spec) {
+        this.spec = spec;
+        module = Module.load(spec.file.getAbsolutePath());
+    }
+
+    @Override
+    public float[][] run(int[] inputIds, int[] attentionMask, int[] tokenTypeIds) {
+        long[] shape = {1, spec.seqLen};
+        EValue[] in = new EValue[spec.inputs.size()];
+        for (int i = 0; i < in.length; i++) {
+            String name = spec.inputs.get(i);
+            int[] data = name.equals("input_ids") ? inputIds : name.equals("attention_mask") ? attentionMask
+                    : name.equals("token_type_ids") ? tokenTypeIds : null;
+            if (data == null) throw new QaException(spec.sidecar.getName() + " lists an unknown input '" + name + "'");
+            in[i] = EValue.from(Tensor.fromBlob(data, shape));
+        }
+        EValue[] out = module.forward(in);
+        if (out.length < 2) throw new QaException(spec.file.getName() + " returned " + out.length + " outputs, expected 2");
+        return new float[][]{out[0].toTensor().getDataAsFloatArray(), out[1].toTensor().getDataAsFloatArray()};
+    }
+
+    @Override
+    public String runtime() { return "executorch"; }
+
+    @Override
+    public String runtimeVersion() { return BuildConfig.EXECUTORCH_VERSION; }
+
+    @Override
+    public void close() { module.destroy(); }
+}

@@ -1,0 +1,144 @@
+package org.distilkit.qa.app;
+
+import android.app.Activity;
+import android.graphics.Color;
+import android.os.Bundle;
+import android.os.Handler;
+import android.os.Looper;
+import android.text.SpannableStringBuilder;
+import android.text.Spanned;
+import android.text.style.BackgroundColorSpan;
+import android.view.View;
+import android.widget.AdapterView;
+import android.widget.ArrayAdapter;
+import android.widget.Button;
+import android.widget.EditText;
+import android.widget.LinearLayout;
+import android.widget.ScrollView;
+import android.widget.Spinner;
+import android.widget.TextView;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.distilkit.qa.ModelSpec;
+import org.distilkit.qa.QaEngine;
+import org.distilkit.qa.QaModel;
+
+/** Passage + question, backend and model pickers, the answer highlighted in the passage. */
+public class MainActivity extends Activity {
+    private final ExecutorService worker = Executors.newSingleThreadExecutor();
+    private final Handler ui = new Handler(Looper.getMainLooper());
+    private final List<String> problems = new ArrayList<>();
+    private List<ModelSpec> specs = new ArrayList<>();
+    private EditText passage, question;
+    private Spinner backendPicker, modelPicker;
+    private TextView answer, highlighted;
+    private Button ask;
+
+    @Override
+    protected void onCreate(Bundle state) {
+        super.onCreate(state);
+        buildScreen();
+        if (BenchmarkMode.requested(getIntent())) {
+            answer.setText("Benchmark running…");
+            ask.setEnabled(false);
+            worker.execute(() -> {
+                BenchmarkMode.run(this, getIntent());
+                ui.post(() -> answer.setText("Benchmark finished; results are in the app's files."));
+            });
+            return;
+        }
+        worker.execute(() -> {
+            List<ModelSpec> found = ModelStore.load(this, problems);
+            ui.post(() -> {
+                specs = found;
+                refreshModels();
+                if (found.isEmpty()) answer.setText(getString(R.string.no_models));
+                if (!problems.isEmpty()) answer.setText(String.join("\n", problems));
+            });
+        });
+    }
+
+    private void buildScreen() {
+        LinearLayout col = new LinearLayout(this);
+        col.setOrientation(LinearLayout.VERTICAL);
+        col.setPadding(32, 32, 32, 32);
+        passage = new EditText(this);
+        passage.setHint(R.string.passage_hint);
+        passage.setMinLines(6);
+        question = new EditText(this);
+        question.setHint(R.string.question_hint);
+        backendPicker = new Spinner(this);
+        backendPicker.setAdapter(new ArrayAdapter<>(this, android.R.layout.simple_spinner_dropdown_item, Backends.values()));
+        backendPicker.setOnItemSelectedListener(new AdapterView.OnItemSelectedListener() {
+            @Override public void onItemSelected(AdapterView<?> p, View v, int pos, long id) { refreshModels(); }
+            @Override public void onNothingSelected(AdapterView<?> p) {}
+        });
+        modelPicker = new Spinner(this);
+        ask = new Button(this);
+        ask.setText(R.string.answer);
+        ask.setOnClickListener(v -> ask());
+        answer = new TextView(this);
+        answer.setTextSize(18);
+        highlighted = new TextView(this);
+        for (View v : new View[]{passage, question, backendPicker, modelPicker, ask, answer, highlighted}) col.addView(v);
+        ScrollView scroll = new ScrollView(this);
+        scroll.addView(col);
+        setContentView(scroll);
+    }
+
+    private Backends backend() { return (Backends) backendPicker.getSelectedItem(); }
+
+    private void refreshModels() {
+        List<String> labels = new ArrayList<>();
+        for (ModelSpec s : backend().usable(specs)) labels.add(s.label());
+        modelPicker.setAdapter(new ArrayAdapter<>(this, android.R.layout.simple_spinner_dropdown_item, labels));
+        ask.setEnabled(!labels.isEmpty());
+    }
+
+    private void ask() {
+        List<ModelSpec> usable = backend().usable(specs);
+        int pick = modelPicker.getSelectedItemPosition();
+        if (pick < 0 || pick >= usable.size()) return;
+        ModelSpec spec = usable.get(pick);
+        Backends b = backend();
+        String q = question.getText().toString(), p = passage.getText().toString();
+        ask.setEnabled(false);
+        answer.setText("…");
+        worker.execute(() -> {
+            String text;
+            QaEngine.Answer a = null;
+            try (QaModel model = b.open(spec)) {
+                a = new QaEngine(spec).answer(model, q, p);
+                text = a.found() ? String.format(Locale.ROOT, "%s\nscore %.2f · %.1f ms · %d window(s) · %s",
+                        a.text, a.score, a.latencyMs, a.windows, b.label) : a.message;
+            } catch (RuntimeException e) {  // missing/mismatched model file: the message names it
+                text = e.getMessage();
+            }
+            final String shown = text;
+            final QaEngine.Answer result = a;
+            ui.post(() -> {
+                answer.setText(shown);
+                highlighted.setText(result != null && result.found() ? highlight(p, result) : "");
+                ask.setEnabled(true);
+            });
+        });
+    }
+
+    /** Offsets are code points (as in Python); Android text wants UTF-16 indices. */
+    private static CharSequence highlight(String passage, QaEngine.Answer a) {
+        int from = passage.offsetByCodePoints(0, a.startChar);
+        int to = passage.offsetByCodePoints(from, a.endChar - a.startChar);
+        SpannableStringBuilder b = new SpannableStringBuilder(passage);
+        b.setSpan(new BackgroundColorSpan(Color.rgb(255, 230, 120)), from, to, Spanned.SPAN_EXCLUSIVE_EXCLUSIVE);
+        return b;
+    }
+
+    @Override
+    protected void onDestroy() {
+        worker.shutdown();
+        super.onDestroy();
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import QACore
+
+/// The two runtimes behind one protocol (QAModel): which bundled files each opens, and how.
+enum Backend: String, CaseIterable, Identifiable {
+    case coreML = "Core ML"
+    case execuTorch = "ExecuTorch"
+
+    var id: String { rawValue }
+
+    var format: String { self == .coreML ? "coreml" : "executorch" }
+
+    func usable(_ specs: [ModelSpec]) -> [ModelSpec] { specs.filter { $0.format == format } }
+
+    func open(_ spec: ModelSpec) throws -> QAModel {
+        guard spec.format == format else {
+            throw QAError("\(spec.file.lastPathComponent) is a \(spec.format) model; \(rawValue) needs \(format)")
+        }
+        return self == .coreML ? try CoreMLQAModel(spec: spec) : try ExecuTorchQAModel(spec: spec)
+    }
+}
+
+/// The models staged into the app bundle's Models folder by `build_all.py --stages apps`.
+enum ModelStore {
+    static var folder: URL? { Bundle.main.url(forResource: "Models", withExtension: nil) }
+
+    static func load(problems: inout [String]) -> [ModelSpec] {
+        guard let dir = folder else {
+            problems.append("the app bundle has no Models folder; run: python pipeline/build_all.py --stages apps")
+            return []
+        }
+        return ModelSpec.scan(dir, problems: &problems)
+    }
+}

@@ -1,0 +1,86 @@
+import QACore
+import SwiftUI
+
+/// Passage + question, backend and model pickers, the answer highlighted in the passage.
+struct ContentView: View {
+    @State private var passage = ""
+    @State private var question = ""
+    @State private var backend = Backend.coreML
+    @State private var specs: [ModelSpec] = []
+    @State private var modelIndex = 0
+    @State private var status = ""
+    @State private var answer: QAEngine.Answer?
+    @State private var busy = false
+
+    private var usable: [ModelSpec] { backend.usable(specs) }
+
+    var body: some View {
+        NavigationStack {
+            Form {
+                Section("Passage") { TextEditor(text: $passage).frame(minHeight: 160) }
+                Section("Question") { TextField("Question", text: $question) }
+                Section("Model") {
+                    Picker("Backend", selection: $backend) {
+                        ForEach(Backend.allCases) { Text($0.rawValue).tag($0) }
+                    }
+                    Picker("Model", selection: $modelIndex) {
+                        ForEach(usable.indices, id: \.self) { Text(usable[$0].label).tag($0) }
+                    }
+                    Button(busy ? "Answering…" : "Answer", action: ask).disabled(busy || usable.isEmpty)
+                }
+                Section("Answer") {
+                    if let a = answer, a.found {
+                        Text(a.text).font(.title3.bold())
+                        Text(String(format: "score %.2f · %.1f ms · %d window(s)", a.score, a.latencyMs, a.windows))
+                            .font(.caption)
+                        Text(highlighted(passage, a))
+                    }
+                    if !status.isEmpty { Text(status).foregroundStyle(.secondary) }
+                }
+            }
+            .navigationTitle("DistilKit QA")
+        }
+        .onAppear(perform: loadModels)
+        .onChange(of: backend) { modelIndex = 0 }
+    }
+
+    private func loadModels() {
+        var problems: [String] = []
+        specs = ModelStore.load(problems: &problems)
+        if specs.isEmpty { problems.append("No models in the app. Run: python pipeline/build_all.py --stages apps") }
+        status = problems.joined(separator: "\n")
+    }
+
+    private func ask() {
+        guard usable.indices.contains(modelIndex) else { return }
+        let spec = usable[modelIndex], backend = backend, q = question, p = passage
+        busy = true
+        Task.detached {
+            var result: QAEngine.Answer?
+            var message = ""
+            do {
+                let model = try backend.open(spec)
+                result = try QAEngine(spec: spec).answer(model: model, question: q, context: p)
+                message = result?.message ?? ""
+            } catch {
+                message = "\(error)"  // missing or mismatched model file: the message names it
+            }
+            await MainActor.run {
+                answer = result
+                status = message
+                busy = false
+            }
+        }
+    }
+
+    /// Offsets are Unicode scalars (as in Python); AttributedString indexes the same scalars.
+    private func highlighted(_ text: String, _ a: QAEngine.Answer) -> AttributedString {
+        var s = AttributedString(text)
+        let scalars = s.unicodeScalars
+        let from = scalars.index(scalars.startIndex, offsetBy: a.startChar)
+        let to = scalars.index(from, offsetBy: a.endChar - a.startChar)
+        s[from..<to].backgroundColor = .yellow
+        s[from..<to].font = .body.bold()
+        return s
+    }
+}

@@ -1,0 +1,42 @@
+import ExecuTorch
+import Foundation
+import QACore
+
+/// Keep in step with the ExecuTorch package branch in the Xcode project (swiftpm-<version>).
+let execuTorchVersion = "1.0.1"
+
+/// An ExecuTorch (.pte) QA model; inputs in the order the sidecar lists them.
+final class ExecuTorchQAModel: QAModel {
+    private let spec: ModelSpec
+    private let module: Module
+
+    init(spec: ModelSpec) throws {
+        self.spec = spec
+        module = Module(filePath: spec.file.path)
+        do {
+            try module.load("forward")
+        } catch {
+            throw QAError("ExecuTorch cannot load \(spec.file.lastPathComponent): \(error.localizedDescription)")
+        }
+    }
+
+    func run(inputIds: [Int32], attentionMask: [Int32], tokenTypeIds: [Int32]?) throws -> (start: [Float], end: [Float]) {
+        let shape = [1, spec.seqLen]
+        let inputs: [Tensor<Int32>] = try spec.inputs.map { name in
+            switch name {
+            case "input_ids": return Tensor<Int32>(inputIds, shape: shape)
+            case "attention_mask": return Tensor<Int32>(attentionMask, shape: shape)
+            case "token_type_ids": return Tensor<Int32>(tokenTypeIds ?? [], shape: shape)
+            default: throw QAError("\(spec.sidecar.lastPathComponent) lists an unknown input '\(name)'")
+            }
+        }
+        let outputs = try module.forward(inputs)
+        guard outputs.count >= 2, let start: Tensor<Float> = outputs[0].tensor(), let end: Tensor<Float> = outputs[1].tensor() else {
+            throw QAError("\(spec.file.lastPathComponent) did not return two float tensors")
+        }
+        return (start.scalars(), end.scalars())
+    }
+
+    var runtime: String { "executorch" }
+    var runtimeVersion: String { execuTorchVersion }
+}
