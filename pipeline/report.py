@@ -45,12 +45,15 @@ def _panel(obj: dict) -> str:
     return f"{obj['source']}: {dev['name']} ({dev.get('soc') or dev.get('cpu')}, {dev['os']}, {dev['threads']} thr)"
 
 
+def _fmt(row: dict) -> str:
+    # One format can hold several backends (e.g. ExecuTorch XNNPACK vs portable): keep them apart.
+    return f"{row['format']} ({row['backend']})" if row.get("backend") else row["format"]
+
+
 def _rows(kind: str, obj: dict, rel: str) -> tuple[str, list[dict]]:
     """Flatten one valid file into rows of one study."""
     if kind == "artifacts":
-        # One format can hold several backends (e.g. ExecuTorch XNNPACK vs portable): keep them apart.
-        return "sizes", [dict(a, file=rel, format=f"{a['format']} ({a['backend']})" if a.get("backend") else a["format"])
-                         for a in obj["artifacts"]]
+        return "sizes", [dict(a, file=rel, format=_fmt(a)) for a in obj["artifacts"]]
     if kind == "benchmark":
         keep = ("runtime", "runtime_version", "model", "precision", "seq_len", "load_ms", "peak_mem_mb", "file_bytes")
         return "latency", [{**e["stats"], **{k: e[k] for k in keep}, "panel": _panel(obj), "source": obj["source"],
@@ -64,7 +67,7 @@ def _rows(kind: str, obj: dict, rel: str) -> tuple[str, list[dict]]:
     if kind == "mlm_eval":
         models = obj["models"] + ([dict(obj["baseline"], baseline=True)] if "baseline" in obj else [])
         return "mlm", [dict(m, source=Path(rel).stem, file=rel) for m in models]
-    return "parity", [dict(c, file=rel) for c in obj["checks"]]
+    return "parity", [dict(c, file=rel, format=_fmt(c)) for c in obj["checks"]]
 
 
 def _speedups(rows: list[dict]) -> None:
