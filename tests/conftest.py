@@ -1,0 +1,95 @@
+"""Tiny models and data that the tests build themselves: no download, seconds to run."""
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+WORDS = ("the a model student teacher learns from data text token layer small large fast slow answer question "
+         "passage network weight train test value shape batch mask word sentence paper result speed size "
+         "phone device kernel memory run time loss head encoder decoder vector matrix number").split()
+
+
+def make_text(seed: int, n_docs: int = 60) -> list[str]:
+    rng = random.Random(seed)
+    docs = []
+    for _ in range(n_docs):
+        paras = []
+        for _ in range(rng.randint(1, 3)):
+            sents = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 16))).capitalize() + "."
+                     for _ in range(rng.randint(2, 5))]
+            paras.append(" ".join(sents))
+        docs.append("\n\n".join(paras))
+    return docs
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher(tmp_path_factory) -> Path:
+    """A 4-layer BERT masked-LM (hidden 32) with a word-level vocabulary, saved with save_pretrained."""
+    import torch
+    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
+    folder = tmp_path_factory.mktemp("tiny_teacher")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ","] + sorted(set(WORDS)) + ["##s", "##ed"]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tok = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=64)
+    BertForMaskedLM(cfg).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("tiny_corpus")
+    for i, doc in enumerate(make_text(0)):
+        (folder / f"doc{i:03d}.txt").write_text(doc)
+    return folder
+
+
+@pytest.fixture
+def tiny_preset(tmp_path, tiny_teacher, tiny_corpus) -> Path:
+    """A preset for a whole tiny run: a few steps of everything, in tmp folders."""
+    p = tmp_path / "tiny.toml"
+    p.write_text(f'''extends = "demo"
+[run]
+run_dir = "{tmp_path / 'run'}"
+results_dir = "{tmp_path / 'results'}"
+threads = 1
+[corpus]
+source = ["{tiny_corpus}"]
+max_seq_len = 48
+heldout_frac = 0.1
+[teacher]
+model = "{tiny_teacher}"
+fit_head = "always"
+steps = 3
+batch_size = 8
+eval_batches = 2
+[distill]
+steps = 4
+batch_size = 4
+grad_accum = 2
+checkpoint_every = 2
+eval_batches = 2
+''')
+    return p
+
+
+def build_all(*args, env=None, check=True) -> subprocess.CompletedProcess:
+    """Run the real entry point as a user would."""
+    full_env = dict(os.environ, **(env or {}))
+    res = subprocess.run([sys.executable, str(REPO / "pipeline" / "build_all.py"), *map(str, args)],
+                         capture_output=True, text=True, env=full_env, cwd=REPO, timeout=600)
+    if check and res.returncode != 0:
+        raise AssertionError(f"build_all failed ({res.returncode}):\n{res.stderr[-3000:]}")
+    return res
