@@ -1,0 +1,108 @@
+"""Benchmark the Android app on a connected phone and bring the results home.
+
+    python pipeline/device_android.py                   # build, install, run, pull, validate
+    python pipeline/device_android.py --serial R5CX... --iters 50 --skip-build
+
+Builds mobile/android with ./gradlew assembleDebug (or `gradle` when the wrapper is absent),
+installs the APK with adb, starts the benchmark mode by intent extras, waits for the app to
+write files/distilkit/bench-<run id>.json, pulls it (run-as: the debug APK is debuggable),
+validates it against the shared benchmark schema and writes results/device/android-*.json.
+Stage the models first: python pipeline/build_all.py --stages apps.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline.config import UserError  # noqa: E402
+from pipeline.device_common import (DeviceError, accept_results, add_common_args, main_guard, need_tool,  # noqa: E402
+                                    run, run_id, summary, wait_for)
+from pipeline.runs import REPO  # noqa: E402
+
+PACKAGE = "org.distilkit.qa.app"
+ACTIVITY = f"{PACKAGE}/.MainActivity"
+APK = Path("app/build/outputs/apk/debug/app-debug.apk")
+
+
+def build(project: Path, timeout: float) -> Path:
+    wrapper = project / "gradlew"
+    if wrapper.is_file():
+        gradle = [str(wrapper)]
+    else:
+        gradle = [need_tool("gradle", f"no gradlew in {project}: install Gradle, or open the project once in "
+                                      "Android Studio, which writes the wrapper")]
+    run(gradle + ["assembleDebug"], "the Android build (gradlew assembleDebug)", timeout, cwd=project)
+    apk = project / APK
+    if not apk.is_file():
+        raise DeviceError(f"the Android build finished but {apk} is missing")
+    return apk
+
+
+def pick_device(adb: str, serial: str) -> str:
+    out = run([adb, "devices"], "adb devices", 60).stdout.decode(errors="replace")
+    states = dict(line.split("\t", 1) for line in out.splitlines()[1:] if "\t" in line)
+    ready = [s for s, state in states.items() if state.strip() == "device"]
+    if serial:
+        if serial not in states:
+            raise UserError(f"device {serial} is not connected (adb devices lists: {', '.join(states) or 'none'})")
+        if serial not in ready:
+            raise UserError(f"device {serial} is {states[serial].strip()}: unlock it and accept USB debugging")
+        return serial
+    if not ready:
+        extra = f" ({', '.join(f'{s}: {st.strip()}' for s, st in states.items())})" if states else ""
+        raise UserError(f"no Android device connected and authorised{extra}; plug one in with USB debugging on")
+    if len(ready) > 1:
+        raise UserError(f"{len(ready)} devices connected ({', '.join(ready)}); choose one with --serial")
+    return ready[0]
+
+
+def benchmark(args) -> str:
+    project = Path(args.project)
+    if not (project / "settings.gradle").is_file():
+        raise UserError(f"{project} is not the Android project (no settings.gradle)")
+    adb = need_tool("adb", "install Android platform-tools")
+    serial = pick_device(adb, args.serial)
+    apk = project / APK if args.skip_build else build(project, args.build_timeout)
+    if not apk.is_file():
+        raise UserError(f"no APK at {apk}; build without --skip-build first")
+    s = [adb, "-s", serial]
+    run(s + ["install", "-r", apk], "installing the APK", 300)
+    rid = args.run_id or run_id()
+    run(s + ["shell", "am", "start", "-S", "-n", ACTIVITY, "--es", "mode", "benchmark", "--es", "run_id", rid,
+             "--ei", "warmup", args.warmup, "--ei", "iters", args.iters, "--es", "preset", args.preset,
+             "--es", "teacher", args.teacher, "--es", "corpus", args.corpus], "starting the benchmark", 120)
+    name = f"bench-{rid}"
+
+    def finished():
+        listing = run(s + ["shell", "run-as", PACKAGE, "ls", "files/distilkit"], "listing the app's files", 60,
+                      check=False).stdout.decode(errors="replace").split()
+        if f"{name}.error.txt" in listing:
+            msg = run(s + ["exec-out", "run-as", PACKAGE, "cat", f"files/distilkit/{name}.error.txt"],
+                      "reading the app's error", 60).stdout.decode(errors="replace").strip()
+            raise DeviceError(f"the app could not run the benchmark: {msg.splitlines()[0] if msg else 'no message'}")
+        return True if f"{name}.json" in listing else None
+
+    wait_for(finished, args.timeout, args.poll,
+             f"the app wrote no {name}.json (is it crashing? see: adb logcat -s DistilKitBench AndroidRuntime)")
+    raw = run(s + ["exec-out", "run-as", PACKAGE, "cat", f"files/distilkit/{name}.json"],
+              "pulling the results", 120).stdout
+    model = run(s + ["shell", "getprop", "ro.product.model"], "reading the device model", 30,
+                check=False).stdout.decode(errors="replace").strip() or serial
+    return summary(accept_results(raw, f"{name}.json", Path(args.out), f"android-{model}-{rid}"))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--project", default=str(REPO / "mobile" / "android"), help="the Android Gradle project")
+    p.add_argument("--serial", default="", help="adb serial of the phone (needed when several are connected)")
+    add_common_args(p)
+    return main_guard(lambda a: benchmark(p.parse_args(a)), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""What the Android and iOS device drivers share: tools, timed commands, waiting, and
+checking the results file a phone wrote before it joins results/device/."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline.config import UserError  # noqa: E402
+from pipeline.runs import REPO, write_json_atomic  # noqa: E402
+
+
+class DeviceError(Exception):
+    """The build, the device or the app failed: reported as one line, exit 1."""
+
+
+def need_tool(name: str, hint: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        raise UserError(f"{name} not found on PATH ({hint})")
+    return path
+
+
+def run(cmd: list, what: str, timeout: float, cwd=None, env=None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a tool; a timeout or a failure becomes a DeviceError naming the step and the tool's last words."""
+    try:
+        res = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise DeviceError(f"{what} did not finish within {timeout:g} s") from None
+    except OSError as e:
+        raise DeviceError(f"{what}: cannot run {cmd[0]} ({e.strerror})") from None
+    if check and res.returncode != 0:
+        raise DeviceError(f"{what} failed (exit {res.returncode}): {last_line(res)}")
+    return res
+
+
+def last_line(res: subprocess.CompletedProcess) -> str:
+    for stream in (res.stderr, res.stdout):
+        lines = [ln.strip() for ln in stream.decode(errors="replace").splitlines() if ln.strip()]
+        if lines:
+            return lines[-1][:300]
+    return "no output"
+
+
+def wait_for(probe, timeout: float, poll: float, what: str):
+    """Call probe() until it returns something other than None, or raise after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = probe()
+        if got is not None:
+            return got
+        if time.monotonic() >= deadline:
+            raise DeviceError(f"{what} within {timeout:g} s")
+        time.sleep(poll)
+
+
+def run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+
+
+def accept_results(raw: bytes, origin: str, out_dir: Path, stem: str) -> Path:
+    """Parse, validate against the shared benchmark schema, then write results/device/<stem>.json."""
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DeviceError(f"results file {origin} from the device is not valid JSON ({e})") from None
+    from pipeline import results_schema
+    problems = results_schema.validate(obj)
+    if not problems and (obj.get("kind") != "benchmark" or obj.get("source") != "device"):
+        problems = [f"expected kind 'benchmark' and source 'device', got {obj.get('kind')!r}/{obj.get('source')!r}"]
+    if problems:
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise DeviceError(f"results file {origin} from the device does not match the benchmark schema: "
+                          f"{problems[0]}{more}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{safe(stem)}.json"
+    write_json_atomic(path, obj)
+    return path
+
+
+def safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "device"
+
+
+def summary(path: Path) -> str:
+    obj = json.loads(path.read_text())
+    lines = [f"{obj['device']['name']} ({obj['device']['os']}): {len(obj['entries'])} model(s) -> {path}"]
+    for e in obj["entries"]:
+        s = e["stats"]
+        lines.append(f"  {e['runtime']:<11} {e['model']:<10} {e['precision']:<5} L={e['seq_len']:<4} "
+                     f"median {s['median_ms']:.1f} ms  p90 {s['p90_ms']:.1f} ms  load {e['load_ms']:.0f} ms")
+    for f in obj.get("failures", []):
+        lines.append(f"  not timed: {f}")
+    return "\n".join(lines)
+
+
+def add_common_args(p) -> None:
+    p.add_argument("--warmup", type=int, default=5, help="untimed runs per model")
+    p.add_argument("--iters", type=int, default=20, help="timed runs per model")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds to wait for the benchmark to finish")
+    p.add_argument("--poll", type=float, default=5, help="seconds between checks for the results file")
+    p.add_argument("--build-timeout", type=float, default=1800, help="seconds allowed for the app build")
+    p.add_argument("--skip-build", action="store_true", help="install the app built last time")
+    p.add_argument("--run-id", default="", help="names the results file (default: UTC time)")
+    p.add_argument("--out", default=str(REPO / "results" / "device"), help="where the results file goes")
+    p.add_argument("--preset", default="demo", help="scale.preset recorded in the results")
+    p.add_argument("--teacher", default="embedded", help="scale.teacher recorded in the results")
+    p.add_argument("--corpus", default="embedded", help="scale.corpus recorded in the results")
+
+
+def main_guard(body, argv) -> int:
+    try:
+        print(body(argv))
+        return 0
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except DeviceError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

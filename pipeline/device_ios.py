@@ -1,0 +1,133 @@
+"""Benchmark the iOS app on a connected iPhone/iPad and bring the results home (needs a Mac).
+
+    python pipeline/device_ios.py                       # build, install, launch, copy back, validate
+    python pipeline/device_ios.py --xctest              # run the benchmark as an XCTest instead
+    python pipeline/device_ios.py --device 00008110-... --team ABCDE12345
+
+Builds mobile/ios/DistilKitQA.xcodeproj with xcodebuild for the device, then either installs
+and launches the app with `--benchmark` (xcrun devicectl) or runs BenchmarkTests through
+`xcodebuild test-without-building`; waits for Documents/distilkit/bench-<run id>.json in the
+app's container, copies it back with devicectl, validates it against the shared benchmark
+schema and writes results/device/ios-*.json. Stage the models first:
+python pipeline/build_all.py --stages apps.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline.config import UserError  # noqa: E402
+from pipeline.device_common import (DeviceError, accept_results, add_common_args, main_guard, need_tool,  # noqa: E402
+                                    run, run_id, summary, wait_for)
+from pipeline.runs import REPO  # noqa: E402
+
+BUNDLE_ID = "org.distilkit.qa"
+SCHEME = "DistilKitQA"
+
+
+def pick_device(xcrun: str, wanted: str, tmp: Path) -> tuple[str, str]:
+    listing = tmp / "devices.json"
+    run([xcrun, "devicectl", "list", "devices", "--json-output", listing], "xcrun devicectl list devices", 120)
+    try:
+        devices = json.loads(listing.read_text())["result"]["devices"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DeviceError("xcrun devicectl list devices wrote no readable device list") from None
+    usable = []
+    for d in devices:
+        props, hw = d.get("deviceProperties", {}), d.get("hardwareProperties", {})
+        conn = d.get("connectionProperties", {})
+        if hw.get("platform") in ("iOS", "iPadOS") and conn.get("tunnelState") != "unavailable":
+            usable.append((d.get("identifier", ""), hw.get("udid", ""), props.get("name", "iOS device")))
+    if wanted:
+        for ident, udid, name in usable:
+            if wanted in (ident, udid, name):
+                return ident, name
+        raise UserError(f"device {wanted} is not connected (connected: {', '.join(u[2] for u in usable) or 'none'})")
+    if not usable:
+        raise UserError("no iPhone or iPad connected (xcrun devicectl list devices shows none available); "
+                        "connect one, unlock it and trust this Mac")
+    if len(usable) > 1:
+        raise UserError(f"{len(usable)} devices connected ({', '.join(u[2] for u in usable)}); choose one with --device")
+    return usable[0][0], usable[0][2]
+
+
+def xcodebuild_args(args, device: str, derived: Path) -> list:
+    out = ["xcodebuild", "-project", args.project, "-scheme", SCHEME, "-configuration", "Release",
+           "-destination", f"id={device}", "-derivedDataPath", derived, "-allowProvisioningUpdates"]
+    if args.team:
+        out.append(f"DEVELOPMENT_TEAM={args.team}")
+    return out
+
+
+def benchmark(args) -> str:
+    project = Path(args.project)
+    if not (project / "project.pbxproj").is_file():
+        raise UserError(f"{project} is not an Xcode project (no project.pbxproj)")
+    xcrun = need_tool("xcrun", "install Xcode on a Mac")
+    need_tool("xcodebuild", "install Xcode on a Mac")
+    derived = Path(args.derived_data)
+    with tempfile.TemporaryDirectory() as t:
+        tmp = Path(t)
+        device, name = pick_device(xcrun, args.device, tmp)
+        if not args.skip_build:
+            action = "build-for-testing" if args.xctest else "build"
+            run(xcodebuild_args(args, device, derived) + [action], f"the iOS build (xcodebuild {action})",
+                args.build_timeout)
+        rid = args.run_id or run_id()
+        options = {"RUN_ID": rid, "WARMUP": args.warmup, "ITERS": args.iters, "PRESET": args.preset,
+                   "TEACHER": args.teacher, "CORPUS": args.corpus}
+        if args.xctest:
+            # xcodebuild hands TEST_RUNNER_X to the test process as X; the test waits for itself.
+            env = dict(os.environ, **{f"TEST_RUNNER_DISTILKIT_{k}": str(v) for k, v in options.items()})
+            run(xcodebuild_args(args, device, derived) + ["test-without-building"], "the benchmark XCTest",
+                args.timeout, env=env)
+        else:
+            app = derived / "Build" / "Products" / "Release-iphoneos" / f"{SCHEME}.app"
+            if not app.is_dir():
+                raise UserError(f"no built app at {app}; build without --skip-build first")
+            run([xcrun, "devicectl", "device", "install", "app", "--device", device, app], "installing the app", 600)
+            flags = [x for k, v in options.items() for x in (f"--{k.lower().replace('_', '-')}", str(v))]
+            run([xcrun, "devicectl", "device", "process", "launch", "--device", device, "--terminate-existing",
+                 BUNDLE_ID, "--benchmark", *flags], "launching the benchmark", 120)
+
+        def fetch(suffix: str) -> bytes | None:
+            dest = tmp / f"bench-{rid}{suffix}"
+            res = run([xcrun, "devicectl", "device", "copy", "from", "--device", device, "--domain-type",
+                       "appDataContainer", "--domain-identifier", BUNDLE_ID, "--source",
+                       f"Documents/distilkit/bench-{rid}{suffix}", "--destination", dest],
+                      "copying from the device", 120, check=False)
+            return dest.read_bytes() if res.returncode == 0 and dest.is_file() else None
+
+        def finished():
+            err = fetch(".error.txt")
+            if err is not None:
+                line = err.decode(errors="replace").strip().splitlines()
+                raise DeviceError(f"the app could not run the benchmark: {line[0] if line else 'no message'}")
+            return fetch(".json")
+
+        raw = wait_for(finished, args.timeout, args.poll,
+                       f"the app wrote no bench-{rid}.json (did it crash? see Xcode > Devices > device logs)")
+    return summary(accept_results(raw, f"bench-{rid}.json", Path(args.out), f"ios-{name}-{rid}"))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--project", default=str(REPO / "mobile" / "ios" / "DistilKitQA.xcodeproj"), help="the Xcode project")
+    p.add_argument("--device", default="", help="devicectl identifier, UDID or name (needed when several are connected)")
+    p.add_argument("--team", default="", help="Apple development team id used to sign the app")
+    p.add_argument("--xctest", action="store_true", help="run the benchmark as an XCTest (xcodebuild test)")
+    p.add_argument("--derived-data", default=str(REPO / "mobile" / "ios" / "build"), help="xcodebuild derived data")
+    add_common_args(p)
+    return main_guard(lambda a: benchmark(p.parse_args(a)), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

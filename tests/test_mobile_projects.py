@@ -1,0 +1,132 @@
+"""The app projects as far as Linux can check them: the Xcode project loads with pbxproj and every
+reference resolves; the Gradle files and manifest declare the modules, SDK levels and runtimes."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pbxproj import XcodeProject
+
+REPO = Path(__file__).resolve().parent.parent
+IOS = REPO / "mobile" / "ios"
+ANDROID = REPO / "mobile" / "android"
+PBXPROJ = IOS / "DistilKitQA.xcodeproj" / "project.pbxproj"
+
+
+def ident(x) -> str:
+    return str(x).split()[0]
+
+
+@pytest.fixture(scope="module")
+def project():
+    return XcodeProject.load(str(PBXPROJ))
+
+
+def test_xcode_project_is_what_the_generator_writes():
+    res = subprocess.run([sys.executable, str(IOS / "generate_xcodeproj.py"), "--check"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_every_build_file_and_dependency_resolves(project):
+    objs = project.objects
+    for bf in objs.get_objects_in_section("PBXBuildFile"):
+        refs = [bf[k] for k in ("fileRef", "productRef") if k in bf]
+        assert len(refs) == 1 and ident(refs[0]) in objs, bf.get_id()
+    for target in objs.get_targets():
+        for phase in target.buildPhases:
+            assert ident(phase) in objs
+            for f in objs[ident(phase)].files:
+                assert ident(f) in objs
+        for dep in getattr(target, "packageProductDependencies", None) or []:
+            product = objs[ident(dep)]
+            assert product.isa == "XCSwiftPackageProductDependency" and ident(product.package) in objs
+        for dep in target.dependencies:
+            assert ident(objs[ident(dep)].target) in objs
+        assert ident(target.buildConfigurationList) in objs
+
+
+def file_paths(project):
+    """Every <group>-relative file reference, resolved through its groups to a path on disk."""
+    objs = project.objects
+    out = []
+
+    def walk(group_id, base: Path):
+        group = objs[group_id]
+        here = base / group.path if "path" in group else base
+        for child in group.children:
+            obj = objs[ident(child)]
+            if obj.isa == "PBXGroup":
+                walk(ident(child), here)
+            elif obj.isa == "PBXFileReference" and obj.sourceTree == "<group>":
+                out.append(here / obj.path)
+    walk(ident(objs[project.rootObject].mainGroup), IOS)
+    return out
+
+
+def test_every_referenced_file_exists_and_every_swift_file_is_referenced(project):
+    paths = file_paths(project)
+    assert paths, "no file references"
+    missing = [str(p.relative_to(IOS)) for p in paths if not p.exists()]
+    assert missing == []
+    on_disk = {p for d in ("DistilKitQA", "DistilKitQATests") for p in (IOS / d).glob("*.swift")}
+    assert on_disk == {p for p in paths if p.suffix == ".swift"}
+
+
+def test_packages_ios_version_and_scheme(project):
+    objs = project.objects
+    local = objs.get_objects_in_section("XCLocalSwiftPackageReference")
+    assert [(IOS / p.relativePath / "Package.swift").is_file() for p in local] == [True]
+    remote = objs.get_objects_in_section("XCRemoteSwiftPackageReference")
+    assert remote[0].repositoryURL == "https://github.com/pytorch/executorch"
+    branch = remote[0].requirement["branch"]
+    version = re.search(r'execuTorchVersion = "([^"]+)"', (IOS / "DistilKitQA/ExecuTorchQAModel.swift").read_text())
+    assert branch == f"swiftpm-{version.group(1)}"
+    for cfg in objs.get_objects_in_section("XCBuildConfiguration"):
+        target = cfg.buildSettings["IPHONEOS_DEPLOYMENT_TARGET"] if "IPHONEOS_DEPLOYMENT_TARGET" in cfg.buildSettings else None
+        assert target in (None, "17.0")
+    scheme = (IOS / "DistilKitQA.xcodeproj/xcshareddata/xcschemes/DistilKitQA.xcscheme").read_text()
+    for t in objs.get_targets():
+        assert t.get_id() in scheme
+    assert 'swift-tools-version:5.9' in (IOS / "QACore/Package.swift").read_text()
+    assert ".iOS(.v17)" in (IOS / "QACore/Package.swift").read_text()
+
+
+def test_gradle_project_modules_sdk_levels_and_runtimes():
+    settings = (ANDROID / "settings.gradle").read_text()
+    assert re.search(r"include\s+':app',\s*':qacore'", settings)
+    root = (ANDROID / "build.gradle").read_text()
+    agp = re.search(r"id 'com.android.application' version '(\d+)\.", root)
+    assert agp and agp.group(1) == "8"
+    app = (ANDROID / "app/build.gradle").read_text()
+    min_sdk = int(re.search(r"minSdk (\d+)", app).group(1))
+    assert min_sdk >= 24 and int(re.search(r"targetSdk (\d+)", app).group(1)) >= min_sdk
+    assert "implementation project(':qacore')" in app
+    assert 'com.google.ai.edge.litert:litert:' in app and 'org.pytorch:executorch-android:' in app
+    props = (ANDROID / "gradle.properties").read_text()
+    assert re.search(r"^litertVersion=\d", props, re.M) and re.search(r"^executorchVersion=\d", props, re.M)
+    core = (ANDROID / "qacore/build.gradle").read_text()
+    assert "id 'java-library'" in core and "com.android" not in core
+    wrapper = (ANDROID / "gradle/wrapper/gradle-wrapper.properties").read_text()
+    assert re.search(r"gradle-8\.\d+(\.\d+)?-bin\.zip", wrapper)
+
+
+def test_manifest_declares_the_launcher_activity_that_benchmark_mode_starts():
+    manifest = (ANDROID / "app/src/main/AndroidManifest.xml").read_text()
+    assert 'android:name=".MainActivity"' in manifest and 'android:exported="true"' in manifest
+    assert "android.intent.category.LAUNCHER" in manifest
+    from pipeline import device_android
+    assert device_android.ACTIVITY == "org.distilkit.qa.app/.MainActivity"
+    assert "namespace 'org.distilkit.qa.app'" in (ANDROID / "app/build.gradle").read_text()
+
+
+def test_core_library_uses_only_the_java_standard_library():
+    for src in (ANDROID / "qacore/src/main/java").rglob("*.java"):
+        for imp in re.findall(r"^import\s+([\w.]+)", src.read_text(), re.M):
+            assert imp.startswith(("java.util", "java.io", "java.nio", "java.text")), f"{src.name}: {imp}"
+
+
+def test_swift_core_uses_only_foundation():
+    for src in (IOS / "QACore/Sources").rglob("*.swift"):
+        for imp in re.findall(r"^import\s+(\w+)", src.read_text(), re.M):
+            assert imp == "Foundation", f"{src.name}: {imp}"
