@@ -48,6 +48,22 @@ LONG_CONTEXT = " ".join(
     for i, n in enumerate(range(3, 60)))
 
 
+# Characters the random strings are drawn from: every class the normaliser and pre-tokenizer
+# treat differently, all assigned in old Unicode versions (Java 17, Swift and Rust agree on them).
+POOL = ("abcxyzABCXYZ0123456789" + " \t\n\r\u00a0\u3000\u2003" + ".,;:!?'\"()[]{}-_/\\@#$%^&*+=<>|~`"
+        + "\u00e9\u00c5\u00f1\u00df\u00e6\u0153\u0130\u03a3\u0301\u0308" + "\u4e2d\u6587\u5b57\u3042\u30ab\uac00\ud55c"
+        + "\u0416\u05d0\u0627\u0928\u094d\u0e01" + "\x00\x07\x1b\u200b\u200d\ufeff\ufffd" + "\u00bd\u00b2\u2460\ufb01\u2014\u2026\u00ab\u00bb"
+        + "\U0001F600\U0001F44D\U0001F3FD\U0001F1EB\U0001F1F7")
+
+
+def random_texts(rng: random.Random, n: int = 60) -> list[str]:
+    out = []
+    for _ in range(n):
+        words = ["".join(rng.choice(POOL) for _ in range(rng.randint(1, 12))) for _ in range(rng.randint(1, 8))]
+        out.append(rng.choice([" ", "", "\n"]).join(words))
+    return out
+
+
 def latency_stats(samples_ms: list[float]) -> dict:
     """Summary of timed iterations (warm-up excluded), as stored in benchmark results.
 
@@ -77,19 +93,19 @@ def vocab_path() -> Path:
     return Path(resolve("embedded")) / "vocab.txt"
 
 
-def load_tokenizer(vocab: Path):
+def load_tokenizer(vocab: Path, lower_case: bool = True):
     from transformers import BertTokenizerFast
     # Built from vocab.txt + flags alone: exactly what the apps get (vocab + sidecar).
     words = vocab.read_text(encoding="utf-8").split("\n")
     if words and words[-1] == "":
         words.pop()
-    return BertTokenizerFast(vocab={w: i for i, w in enumerate(words)}, do_lower_case=True,
+    return BertTokenizerFast(vocab={w: i for i, w in enumerate(words)}, do_lower_case=lower_case,
                              strip_accents=None, tokenize_chinese_chars=True)
 
 
-def tokenization_cases(tok) -> list[dict]:
+def tokenization_cases(tok, texts) -> list[dict]:
     out = []
-    for text in TRICKY:
+    for text in texts:
         enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
         out.append({"text": text, "ids": enc["input_ids"],
                     "tokens": tok.convert_ids_to_tokens(enc["input_ids"]),
@@ -177,7 +193,11 @@ def sidecar_example() -> dict:
             "inputs": [{"name": n, "dtype": "int32", "shape": [1, seq]} for n in ("input_ids", "attention_mask")],
             "outputs": [{"name": n, "dtype": "float32", "shape": [1, seq]} for n in ("start_logits", "end_logits")],
             "vocab_file": "student.vocab.txt", "do_lower_case": True, "uses_token_type_ids": False,
-            "max_seq_length": seq, "max_query_length": 64, "doc_stride": 128, "max_answer_length": 30}
+            "max_seq_length": seq, "max_query_length": 64, "doc_stride": 128, "max_answer_length": 30,
+            # Fields the apps do not read but must skip: nested objects, lists, numbers.
+            "source_checkpoint": {"folder": "student", "sha256": "0" * 64},
+            "exporter_versions": {"torch": "2.13.0", "litert-torch": "0.10.0"},
+            "tflite_ops": ["FULLY_CONNECTED", "SOFTMAX"], "max_abs_diff": 2.5e-07}
 
 
 def build() -> dict[str, str]:
@@ -186,7 +206,10 @@ def build() -> dict[str, str]:
     rng = random.Random(1234)
     files = {
         "tokenization.json": {"vocab": "vocab.txt", "do_lower_case": True, "strip_accents": None,
-                              "cases": tokenization_cases(tok)},
+                              "cases": tokenization_cases(tok, TRICKY + random_texts(random.Random(7))),
+                              # A cased model's sidecar (do_lower_case false): no lower-casing, accents kept.
+                              "cased_cases": tokenization_cases(load_tokenizer(vocab, lower_case=False),
+                                                                TRICKY[2:12] + random_texts(random.Random(8), 20))},
         "features.json": {"vocab": "vocab.txt", "cases": feature_cases(tok)},
         "decoding.json": {"cases": decoding_cases(tok, rng)},
         "stats.json": {"cases": stats_cases(rng)},

@@ -19,9 +19,9 @@ java -Dfixtures.dir="$here/../../fixtures" -cp "$out/main:$out/test:$cp" org.jun
 status=$?
 cat "$log"
 # JUnitCore ends with "OK (N tests)" or "Tests run: N,  Failures: F".
-if ok=$(grep -Eo '^OK \([0-9]+ tests?\)' "$log"); then
+if ok=$(grep -aEo '^OK \([0-9]+ tests?\)' "$log"); then
     n=$(echo "$ok" | grep -Eo '[0-9]+'); echo "$n passed, 0 failed"
-elif line=$(grep -Eo 'Tests run: [0-9]+, +Failures: [0-9]+' "$log"); then
+elif line=$(grep -aEo 'Tests run: [0-9]+, +Failures: [0-9]+' "$log"); then
     run=$(echo "$line" | grep -Eo '[0-9]+' | head -1); failed=$(echo "$line" | grep -Eo '[0-9]+' | tail -1)
     echo "$((run - failed)) passed, $failed failed"
 else

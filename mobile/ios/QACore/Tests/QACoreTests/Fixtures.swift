@@ -14,9 +14,9 @@ enum Fixtures {
         try JSONDecoder().decode(T.self, from: Data(contentsOf: dir.appendingPathComponent(name)))
     }
 
-    static func tokenizer() throws -> WordPieceTokenizer {
+    static func tokenizer(lowerCase: Bool = true) throws -> WordPieceTokenizer {
         try WordPieceTokenizer(vocabLines: WordPieceTokenizer.readVocab(dir.appendingPathComponent("vocab.txt")),
-                               lowerCase: true, stripAccents: nil, tokenizeChineseChars: true)
+                               lowerCase: lowerCase, stripAccents: nil, tokenizeChineseChars: true)
     }
 
     static func offsets(_ xs: [[Int]?]) -> [(Int, Int)?] { xs.map { $0.map { ($0[0], $0[1]) } } }
@@ -24,6 +24,7 @@ enum Fixtures {
     struct Tokenization: Decodable {
         struct Case: Decodable { let text: String; let ids: [Int]; let tokens: [String]; let offsets: [[Int]] }
         let cases: [Case]
+        let cased_cases: [Case]
     }
 
     struct FeatureFile: Decodable {

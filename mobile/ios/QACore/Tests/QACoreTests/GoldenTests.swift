@@ -5,10 +5,19 @@ import XCTest
 /// The Swift port against the Python reference, case by case.
 final class GoldenTests: XCTestCase {
     func testTokenizationMatchesTransformers() throws {
-        let tok = try Fixtures.tokenizer()
         let file = try Fixtures.load(Fixtures.Tokenization.self, "tokenization.json")
         XCTAssertGreaterThan(file.cases.count, 20)
-        for c in file.cases {
+        try check(try Fixtures.tokenizer(), file.cases)
+    }
+
+    func testCasedTokenizationMatchesTransformers() throws {
+        let file = try Fixtures.load(Fixtures.Tokenization.self, "tokenization.json")
+        XCTAssertGreaterThan(file.cased_cases.count, 10)
+        try check(try Fixtures.tokenizer(lowerCase: false), file.cased_cases)
+    }
+
+    private func check(_ tok: WordPieceTokenizer, _ cases: [Fixtures.Tokenization.Case]) throws {
+        for c in cases {
             let enc = tok.encode(c.text)
             XCTAssertEqual(enc.tokens, c.tokens, "tokens of \(c.text.debugDescription)")
             XCTAssertEqual(enc.ids, c.ids)

@@ -22,9 +22,9 @@ final class Fixtures {
         return (Map<String, Object>) Json.parse(new String(Files.readAllBytes(f.toPath()), StandardCharsets.UTF_8));
     }
 
-    static WordPieceTokenizer tokenizer() throws IOException {
+    static WordPieceTokenizer tokenizer(boolean lowerCase) throws IOException {
         List<String> lines = Files.readAllLines(new File(dir(), "vocab.txt").toPath(), StandardCharsets.UTF_8);
-        return new WordPieceTokenizer(lines, true, null, true);
+        return new WordPieceTokenizer(lines, lowerCase, null, true);
     }
 
     @SuppressWarnings("unchecked")

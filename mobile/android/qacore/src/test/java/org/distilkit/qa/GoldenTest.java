@@ -2,6 +2,7 @@ package org.distilkit.qa;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -12,8 +13,19 @@ import org.junit.Test;
 public class GoldenTest {
     @Test
     public void tokenizationMatchesTransformers() throws Exception {
-        WordPieceTokenizer tok = Fixtures.tokenizer();
-        for (Map<String, Object> c : Fixtures.cases(Fixtures.load("tokenization.json"))) {
+        checkTokenization(Fixtures.tokenizer(true), Fixtures.cases(Fixtures.load("tokenization.json")));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    public void casedTokenizationMatchesTransformers() throws Exception {
+        List<Map<String, Object>> cases = (List<Map<String, Object>>) Fixtures.load("tokenization.json").get("cased_cases");
+        checkTokenization(Fixtures.tokenizer(false), cases);
+    }
+
+    private static void checkTokenization(WordPieceTokenizer tok, List<Map<String, Object>> cases) {
+        assertTrue(cases.size() > 10);
+        for (Map<String, Object> c : cases) {
             String text = (String) c.get("text");
             WordPieceTokenizer.Encoding enc = tok.encode(text);
             assertEquals("tokens of " + text, c.get("tokens"), enc.tokens);
@@ -27,7 +39,7 @@ public class GoldenTest {
     @Test
     @SuppressWarnings("unchecked")
     public void windowsMatchPipeline() throws Exception {
-        WordPieceTokenizer tok = Fixtures.tokenizer();
+        WordPieceTokenizer tok = Fixtures.tokenizer(true);
         for (Map<String, Object> c : Fixtures.cases(Fixtures.load("features.json"))) {
             boolean tt = (Boolean) c.get("token_type_ids");
             Features.Config cfg = new Features.Config(((Number) c.get("max_seq_length")).intValue(),
