@@ -1,6 +1,7 @@
 """The app projects as far as Linux can check them: the Xcode project loads with pbxproj and every
 reference resolves; the Gradle files and manifest declare the modules, SDK levels and runtimes."""
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,20 @@ def test_swift_core_uses_only_foundation():
     for src in (IOS / "QACore/Sources").rglob("*.swift"):
         for imp in re.findall(r"^import\s+(\w+)", src.read_text(), re.M):
             assert imp == "Foundation", f"{src.name}: {imp}"
+
+
+@pytest.mark.skipif(not shutil.which("javac"), reason="needs javac")
+def test_android_app_sources_parse(tmp_path):
+    # Parse only: the Android SDK, LiteRT and ExecuTorch classes the app uses are not on this machine.
+    srcs = sorted(str(p) for p in (ANDROID / "app/src/main/java").rglob("*.java"))
+    res = subprocess.run(["javac", "-d", str(tmp_path), "-XDshould-stop.ifNoError=PARSE",
+                          "-XDshould-stop.ifError=PARSE", *srcs], capture_output=True, text=True)
+    assert len(srcs) >= 6 and res.returncode == 0, res.stderr
+
+
+@pytest.mark.skipif(not shutil.which("swiftc"), reason="needs the Swift toolchain")
+def test_ios_app_sources_parse():
+    # Parse only: SwiftUI, Core ML, UIKit and ExecuTorch exist only on Apple platforms.
+    for src in sorted([*(IOS / "DistilKitQA").glob("*.swift"), *(IOS / "DistilKitQATests").glob("*.swift")]):
+        res = subprocess.run(["swiftc", "-parse", str(src)], capture_output=True, text=True)
+        assert res.returncode == 0, f"{src.name}: {res.stderr}"
