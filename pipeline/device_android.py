@@ -76,6 +76,7 @@ def benchmark(args) -> str:
              "--ei", "warmup", args.warmup, "--ei", "iters", args.iters, "--es", "preset", args.preset,
              "--es", "teacher", args.teacher, "--es", "corpus", args.corpus], "starting the benchmark", 120)
     name = f"bench-{rid}"
+    gone = [0]
 
     def finished():
         listing = run(s + ["shell", "run-as", PACKAGE, "ls", "files/distilkit"], "listing the app's files", 60,
@@ -84,7 +85,15 @@ def benchmark(args) -> str:
             msg = run(s + ["exec-out", "run-as", PACKAGE, "cat", f"files/distilkit/{name}.error.txt"],
                       "reading the app's error", 60).stdout.decode(errors="replace").strip()
             raise DeviceError(f"the app could not run the benchmark: {msg.splitlines()[0] if msg else 'no message'}")
-        return True if f"{name}.json" in listing else None
+        if f"{name}.json" in listing:
+            return True
+        # A crash would otherwise only show as a timeout, possibly half an hour later.
+        alive = run(s + ["shell", "pidof", PACKAGE], "checking the app", 30, check=False).returncode == 0
+        gone[0] = 0 if alive else gone[0] + 1
+        if gone[0] >= 3:
+            raise DeviceError("the app stopped without writing results (crashed? see: "
+                              "adb logcat -s DistilKitBench AndroidRuntime)")
+        return None
 
     wait_for(finished, args.timeout, args.poll,
              f"the app wrote no {name}.json (is it crashing? see: adb logcat -s DistilKitBench AndroidRuntime)")

@@ -3,7 +3,7 @@
 Installed under each tool's name; it appends its arguments to $FAKE_LOG and answers from
 environment variables: FAKE_DEVICES (adb devices lines), FAKE_IOS_DEVICES (devicectl JSON),
 FAKE_RESULTS (file the app "wrote"), FAKE_APP_ERROR (the app's error message),
-FAKE_FAIL (a tool name that exits 1).
+FAKE_FAIL (a tool name that exits 1), FAKE_CRASH (the app's process is gone).
 """
 import json
 import os
@@ -55,6 +55,10 @@ elif tool == "adb":
         print(error)
     elif cmd[:1] == ["exec-out"]:
         sys.stdout.buffer.write(Path(results).read_bytes())
+    elif cmd[:2] == ["shell", "pidof"]:
+        if os.environ.get("FAKE_CRASH"):
+            sys.exit(1)
+        print("4242")
     elif cmd[:3] == ["shell", "getprop", "ro.product.model"]:
         print("Pixel 8")
 elif tool == "xcodebuild":

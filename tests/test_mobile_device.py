@@ -39,7 +39,7 @@ def fake(tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_LOG", str(log))
     monkeypatch.setenv("FAKE_DEVICES", "emulator-5554:device")
     monkeypatch.setenv("FAKE_IOS_DEVICES", json.dumps(IOS_DEVICE))
-    for var in ("FAKE_RESULTS", "FAKE_APP_ERROR", "FAKE_FAIL"):
+    for var in ("FAKE_RESULTS", "FAKE_APP_ERROR", "FAKE_FAIL", "FAKE_CRASH"):
         monkeypatch.delenv(var, raising=False)
 
     class Env:
@@ -103,6 +103,13 @@ def test_android_failures_are_one_clear_line(fake, capsys, monkeypatch, setup, r
     assert fake.android() == rc
     assert message in one_error_line(capsys)
     assert not fake.out.exists() or not list(fake.out.iterdir())
+
+
+def test_android_crash_is_reported_before_the_timeout(fake, capsys, monkeypatch):
+    monkeypatch.setenv("FAKE_CRASH", "1")
+    assert fake.android("--timeout", "60") == 1
+    assert "the app stopped without writing results" in one_error_line(capsys)
+    assert sum("pidof" in c["args"] for c in fake.calls("adb")) == 3
 
 
 def test_android_skip_build_needs_an_apk(fake, capsys):
