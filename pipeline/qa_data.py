@@ -141,7 +141,7 @@ def _is_prose(text: str, min_words: int) -> bool:
     return len(words) >= min_words and sum(bool(_WORD.match(w)) for w in words) >= 0.8 * len(words)
 
 
-def passages(text: str, min_words: int = 40, max_words: int = 140) -> list[str]:
+def passages(text: str, min_words: int = 40, max_words: int = 100) -> list[str]:
     """Prose passages of a document: paragraphs (blank-line separated, re-flowed) merged up to ~max_words."""
     out, cur = [], []
     for para in re.split(r"\n\s*\n", text):

@@ -118,8 +118,9 @@ def span_loss(start, end, batch) -> torch.Tensor:
 
 def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None) -> dict:
     from transformers import get_linear_schedule_with_warmup
-    from pipeline.devices import autocast
+    from pipeline.devices import autocast, needs_grad_scaler
     q = cfg.qa
+    scaler = torch.amp.GradScaler("cuda") if needs_grad_scaler(cfg, device) else None
     per_epoch = math.ceil(len(feats) / q.batch_size)
     total = max(1, round(q.epochs * per_epoch))
     named = list(model.named_parameters())
@@ -145,9 +146,17 @@ def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None)
             distil = qa_distillation_loss(start, end, batch["teacher"][:, 0], batch["teacher"][:, 1], q.temperature)
             loss = q.alpha_distil * distil + (1 - q.alpha_distil) * loss
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
+        else:
+            loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        if scaler is not None:
+            scaler.step(opt)
+            scaler.update()
+        else:
+            opt.step()
         sched.step()
         losses.append(loss.item())
         if step % 10 == 0 or step == total - 1:
@@ -196,13 +205,16 @@ def _scale(cfg, device) -> dict:
             "device": f"{device.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"}
 
 
-def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, teacher_dir: Path | None = None) -> dict:
-    """Train one model into work/<name>/ unless a finished copy is already there."""
+def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: str,
+                  teacher_dir: Path | None = None) -> dict:
+    """Train one model into work/<name>/ unless a finished copy for the same stage key is there."""
     from pipeline.devices import seed_everything
     done = work / name / "train.json"
     if done.is_file():
-        log(f"qa_finetune: {name} already trained in {work / name}, reusing it")
-        return json.loads(done.read_text())
+        info = json.loads(done.read_text())
+        if info.pop("stage_key", None) == key:
+            log(f"qa_finetune: {name} already trained in {work / name}, reusing it")
+            return info
     seed_everything(cfg.run.seed)
     model, tok = load_qa_model(source)
     feats = featurize(tok, train_ex, cfg, uses_token_types(model), labels=True)
@@ -223,7 +235,7 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, teacher
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
     tok.save_pretrained(tmp)
-    write_json_atomic(tmp / "train.json", info)
+    write_json_atomic(tmp / "train.json", {**info, "stage_key": key})
     shutil.rmtree(work / name, ignore_errors=True)
     tmp.rename(work / name)  # the finished marker appears only with a complete checkpoint
     return info
@@ -238,10 +250,10 @@ def run(cfg, ctx) -> dict:
     evals = {meta.get(s, {}).get("name", s): load_squad_file(data / f"{s}.json", "reject") for s in ("dev", "handwritten")}
     sources = {"teacher": ctx.inputs["teacher"] / "model", "student": ctx.inputs["distill"] / "model"}
     training = {}
-    training["teacher"] = _finetune_one("teacher", sources["teacher"], train_ex, cfg, device, ctx.work)
-    training["student"] = _finetune_one("student", sources["student"], train_ex, cfg, device, ctx.work)
+    training["teacher"] = _finetune_one("teacher", sources["teacher"], train_ex, cfg, device, ctx.work, ctx.key)
+    training["student"] = _finetune_one("student", sources["student"], train_ex, cfg, device, ctx.work, ctx.key)
     training["student_d"] = _finetune_one("student_d", sources["student"], train_ex, cfg, device, ctx.work,
-                                          teacher_dir=ctx.work / "teacher")
+                                          ctx.key, teacher_dir=ctx.work / "teacher")
     results = {ds: [] for ds in evals}
     (ctx.out / "predictions").mkdir()
     for name in MODELS:
