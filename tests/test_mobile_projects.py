@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from pbxproj import XcodeProject
 
+from test_mobile_ports import require
+
 REPO = Path(__file__).resolve().parent.parent
 IOS = REPO / "mobile" / "ios"
 ANDROID = REPO / "mobile" / "android"
@@ -133,8 +135,8 @@ def test_swift_core_uses_only_foundation():
             assert imp == "Foundation", f"{src.name}: {imp}"
 
 
-@pytest.mark.skipif(not shutil.which("javac"), reason="needs javac")
 def test_android_app_sources_parse(tmp_path):
+    require(bool(shutil.which("javac")), "javac")
     # Parse only: the Android SDK, LiteRT and ExecuTorch classes the app uses are not on this machine.
     srcs = sorted(str(p) for p in (ANDROID / "app/src/main/java").rglob("*.java"))
     res = subprocess.run(["javac", "-d", str(tmp_path), "-XDshould-stop.ifNoError=PARSE",
@@ -142,8 +144,8 @@ def test_android_app_sources_parse(tmp_path):
     assert len(srcs) >= 6 and res.returncode == 0, res.stderr
 
 
-@pytest.mark.skipif(not shutil.which("swiftc"), reason="needs the Swift toolchain")
 def test_ios_app_sources_parse():
+    require(bool(shutil.which("swiftc")), "the Swift toolchain")
     # Parse only: SwiftUI, Core ML, UIKit and ExecuTorch exist only on Apple platforms.
     for src in sorted([*(IOS / "DistilKitQA").glob("*.swift"), *(IOS / "DistilKitQATests").glob("*.swift")]):
         res = subprocess.run(["swiftc", "-parse", str(src)], capture_output=True, text=True)
