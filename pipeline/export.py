@@ -1,0 +1,283 @@
+"""Stage "export": the fine-tuned QA models as Core ML, ExecuTorch, LiteRT and ONNX files.
+
+Every artifact is exported from the export-friendly forward (pipeline/export_model.py) and
+gets a JSON sidecar, `<artifact>.json`, that is the whole contract the apps read: input and
+output names, dtypes and shapes, the vocabulary file, lower-casing, window lengths, precision,
+the source checkpoint's checksum and the exporter versions. A converter that fails is
+recorded (in artifacts.json "failures") and the other formats go on.
+
+Names: <model>.<format>.<precision>.<seq_len>.<ext>, e.g. student_d.executorch.int8.384.pte;
+the Core ML-delegated ExecuTorch program is <model>.executorch-coreml.fp16.384.pte.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shutil
+import traceback
+from importlib import metadata
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from pipeline.config import UserError
+from pipeline.export_model import count_params, export_forward, load_qa
+from pipeline.runs import log, write_json_atomic
+
+# format key -> (file format in results, backend, extension, precisions it supports)
+FORMATS = {
+    "coreml": ("coreml", "coreml", "mlpackage", ("fp16", "fp32", "int8")),
+    "executorch": ("executorch", "xnnpack", "pte", ("fp32", "int8")),
+    "executorch-coreml": ("executorch", "coreml", "pte", ("fp16",)),
+    "tflite": ("tflite", "tflite", "tflite", ("fp32", "fp16", "int8")),
+    "onnx": ("onnx", "onnxruntime", "onnx", ("fp32",)),
+}
+OUTPUT_NAMES = ["start_logits", "end_logits"]
+VERSION_PACKAGES = ["torch", "executorch", "coremltools", "litert-torch", "ai-edge-litert", "onnx",
+                    "onnxscript", "onnxruntime", "transformers"]
+
+
+def scale(cfg) -> dict:
+    return {"preset": Path(cfg.preset).stem, "teacher": cfg.teacher.model, "corpus": ",".join(cfg.corpus.source),
+            "device": f"cpu ({platform.processor() or platform.machine()}, {platform.system()})"}
+
+
+def versions() -> dict:
+    out = {}
+    for name in VERSION_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def checkpoint_sha256(folder: Path) -> str:
+    """One digest over the checkpoint's weight files (config excluded: weights decide the logits)."""
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin"))
+    if not files:
+        raise UserError(f"no weights (*.safetensors or *.bin) in checkpoint folder {folder}")
+    h = hashlib.sha256()
+    for p in files:
+        h.update(p.name.encode())
+        with open(p, "rb") as fh:
+            while block := fh.read(1 << 20):
+                h.update(block)
+    return h.hexdigest()
+
+
+def size_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+
+
+# ---------------------------------------------------------------- converters
+def to_executorch(module, args, precision, path: Path) -> dict:
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.devtools.backend_debug import get_delegation_info
+    from executorch.exir import to_edge_transform_and_lower
+    ep = torch.export.export(module, args, strict=False)
+    if precision == "int8":
+        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+            XNNPACKQuantizer, get_symmetric_quantization_config)
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+        quantizer = XNNPACKQuantizer().set_global(
+            get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True))
+        gm = prepare_pt2e(ep.module(), quantizer)
+        gm(*args)  # dynamic quantization: one pass only to trace the observers
+        ep = torch.export.export(convert_pt2e(gm), args, strict=False)
+    edge = to_edge_transform_and_lower(ep, partitioner=[XnnpackPartitioner()])
+    info = get_delegation_info(edge.exported_program().graph_module)
+    ops = {k: {"delegated": v.delegated, "not_delegated": v.non_delegated}
+           for k, v in sorted(info.delegation_by_operator.items())}
+    path.write_bytes(edge.to_executorch().buffer)
+    return {"delegation": {"delegated_nodes": info.num_delegated_nodes,
+                           "not_delegated_nodes": info.num_non_delegated_nodes,
+                           "subgraphs": info.num_delegated_subgraphs, "by_op": ops}}
+
+
+def to_executorch_coreml(module, args, precision, path: Path) -> dict:
+    import coremltools as ct
+    from executorch.backends.apple.coreml.compiler import CoreMLBackend
+    from executorch.backends.apple.coreml.partition import CoreMLPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+    specs = CoreMLBackend.generate_compile_specs(compute_precision=ct.precision.FLOAT16,
+                                                 minimum_deployment_target=ct.target.iOS17)
+    edge = to_edge_transform_and_lower(torch.export.export(module, args, strict=False),
+                                       partitioner=[CoreMLPartitioner(compile_specs=specs)])
+    path.write_bytes(edge.to_executorch().buffer)
+    return {}
+
+
+def to_coreml(module, args, precision, path: Path, input_names) -> dict:
+    import coremltools as ct
+    import numpy as np
+    ep = torch.export.export(module, args, strict=False).run_decompositions()
+    inputs = [ct.TensorType(name=n, shape=tuple(a.shape), dtype=np.int32) for n, a in zip(input_names, args)]
+    mlmodel = ct.convert(ep, inputs=inputs, outputs=[ct.TensorType(name=n, dtype=np.float32) for n in OUTPUT_NAMES],
+                         convert_to="mlprogram", minimum_deployment_target=ct.target.iOS16,
+                         compute_precision=ct.precision.FLOAT32 if precision == "fp32" else ct.precision.FLOAT16)
+    if precision == "int8":
+        cto = ct.optimize.coreml
+        config = cto.OptimizationConfig(global_config=cto.OpLinearQuantizerConfig(mode="linear_symmetric"))
+        mlmodel = cto.linear_quantize_weights(mlmodel, config=config)
+    mlmodel.short_description = "DistilKit extractive QA: start/end logits over the window"
+    mlmodel.save(str(path))
+    return {}
+
+
+class _NamedOutputs(torch.nn.Module):
+    """LiteRT names a signature's outputs after dict keys; a tuple would give output_0/output_1."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        start, end = self.module(input_ids, attention_mask, token_type_ids)
+        return {"start_logits": start, "end_logits": end}
+
+
+def to_tflite(module, args, precision, path: Path, input_names) -> dict:
+    import litert_torch
+    quant = None
+    if precision == "int8":  # dynamic-range int8: int8 weights, activations quantized on the fly
+        from litert_torch.generative.quantize.quant_recipes import full_dynamic_recipe
+        quant = full_dynamic_recipe()
+    elif precision == "fp16":
+        from litert_torch.generative.quantize.quant_recipes import full_fp16_recipe
+        quant = full_fp16_recipe()
+    edge = litert_torch.convert(_NamedOutputs(module).eval(), sample_kwargs=dict(zip(input_names, args)),
+                                quant_config=quant)
+    edge.export(str(path))
+    from ai_edge_litert.interpreter import Interpreter
+    ops = {d["op_name"] for d in Interpreter(model_path=str(path))._get_ops_details()}
+    flex = sorted(o for o in ops if o.startswith("Flex") or o == "DELEGATE")
+    if flex:
+        raise RuntimeError(f"LiteRT graph has flex ops {flex}; the apps' runtime cannot run them")
+    return {"tflite_ops": sorted(ops)}
+
+
+def to_onnx(module, args, precision, path: Path, input_names) -> dict:
+    torch.onnx.export(module, args, str(path), input_names=input_names, output_names=OUTPUT_NAMES,
+                      dynamo=True, external_data=False, verbose=False)
+    return {}
+
+
+def export_one(fmt: str, module, args, precision: str, path: Path, input_names) -> dict:
+    if fmt == "executorch":
+        return to_executorch(module, args, precision, path)
+    if fmt == "executorch-coreml":
+        return to_executorch_coreml(module, args, precision, path)
+    if fmt == "coreml":
+        return to_coreml(module, args, precision, path, input_names)
+    if fmt == "tflite":
+        return to_tflite(module, args, precision, path, input_names)
+    if fmt == "onnx":
+        return to_onnx(module, args, precision, path, input_names)
+    raise UserError(f"unknown export format '{fmt}' (formats: {', '.join(FORMATS)})")
+
+
+# ---------------------------------------------------------------- stage
+def window_params(cfg, seq_len: int) -> dict:
+    """Query/stride limits that fit the window: at 128 tokens the 384-token defaults cannot."""
+    max_query = min(cfg.qa.max_query_length, seq_len // 2)
+    stride = min(cfg.qa.doc_stride, (seq_len - max_query - 3) // 2)
+    return {"max_seq_length": seq_len, "max_query_length": max_query, "doc_stride": stride,
+            "max_answer_length": cfg.qa.max_answer_length}
+
+
+def tokenizer_facts(folder: Path) -> dict:
+    vocab = folder / "vocab.txt"
+    if not vocab.is_file():
+        raise UserError(f"checkpoint {folder} has no vocab.txt; the apps need the WordPiece vocabulary")
+    tok_cfg = folder / "tokenizer_config.json"
+    cfg = json.loads(tok_cfg.read_text()) if tok_cfg.is_file() else {}
+    return {"vocab": vocab, "do_lower_case": bool(cfg.get("do_lower_case", True))}
+
+
+def plan(cfg) -> list[tuple[str, str]]:
+    unknown = [f for f in cfg.export.formats if f not in FORMATS]
+    if unknown:
+        raise UserError(f"export.formats: unknown {unknown} (known: {', '.join(FORMATS)})")
+    jobs = [(f, p) for f in cfg.export.formats for p in FORMATS[f][3] if p in cfg.export.precisions]
+    if not jobs:
+        raise UserError(f"export: no format supports the precisions {cfg.export.precisions}")
+    return jobs
+
+
+def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar) -> tuple[list, list]:
+    tok = tokenizer_facts(folder)
+    shutil.copyfile(tok["vocab"], out / f"{name}.vocab.txt")
+    sha = checkpoint_sha256(folder)
+    hf = load_qa(folder)
+    plain, xnn = export_forward(hf), export_forward(hf, decompose_layer_norm=True)
+    params = count_params(hf)
+    artifacts, failures = [], []
+    for seq_len in cfg.export.seq_lens:
+        if not 8 <= int(seq_len) <= plain.max_positions:
+            raise UserError(f"export.seq_lens: {seq_len} is outside 8..{plain.max_positions} for {name}")
+        args = plain.example_inputs(int(seq_len))
+        names = plain.input_names()
+        for fmt, precision in plan(cfg):
+            file_format, backend, ext, _ = FORMATS[fmt]
+            fname = f"{name}.{fmt}.{precision}.{seq_len}.{ext}"
+            bar.set_postfix_str(fname)
+            where = dict(model=name, format=file_format, backend=backend, precision=precision, seq_len=int(seq_len))
+            try:
+                module = xnn if fmt == "executorch" else plain
+                extra = export_one(fmt, module, args, precision, out / fname, names)
+            except Exception as e:  # one converter failing must not lose the other formats
+                log(f"export: {fname} failed: {type(e).__name__}: {e}")
+                failures.append(dict(where, file=fname, error=f"{type(e).__name__}: {str(e)[:500]}",
+                                     traceback=traceback.format_exc()[-2000:]))
+                shutil.rmtree(out / fname, ignore_errors=True) if (out / fname).is_dir() else \
+                    (out / fname).unlink(missing_ok=True)
+                continue
+            finally:
+                bar.update(1)
+            nbytes = size_bytes(out / fname)
+            sidecar = dict(where, file=fname, bytes=nbytes, params=params,
+                           inputs=[{"name": n, "dtype": "int32", "shape": [1, int(seq_len)]} for n in names],
+                           outputs=[{"name": n, "dtype": "float32", "shape": [1, int(seq_len)]} for n in OUTPUT_NAMES],
+                           vocab_file=f"{name}.vocab.txt", do_lower_case=tok["do_lower_case"],
+                           uses_token_type_ids=plain.uses_token_type_ids, **window_params(cfg, int(seq_len)),
+                           source_checkpoint={"folder": name, "sha256": sha}, exporter_versions=vers, **extra)
+            write_json_atomic(out / f"{fname}.json", sidecar)
+            if "delegation" in extra:
+                d = extra["delegation"]
+                log(f"export: {fname}: {d['delegated_nodes']} nodes delegated to XNNPACK, "
+                    f"{d['not_delegated_nodes']} not: " +
+                    ", ".join(f"{k} {v['not_delegated']}" for k, v in d["by_op"].items() if v["not_delegated"]))
+            artifacts.append(sidecar)
+    return artifacts, failures
+
+
+def run(cfg, ctx) -> dict:
+    src = Path(ctx.inputs["qa_finetune"])
+    models = [m for m in cfg.export.models if (src / m).is_dir()]
+    missing = [m for m in cfg.export.models if m not in models]
+    if not models:
+        raise UserError(f"export: none of {cfg.export.models} is a checkpoint folder in {src}")
+    vers = versions()
+    jobs = len(plan(cfg)) * len(cfg.export.seq_lens) * len(models)
+    artifacts, failures = [], [dict(model=m, error="no checkpoint folder") for m in missing]
+    with tqdm(total=jobs, desc="export", unit="file") as bar:
+        for name in models:
+            a, f = export_model(cfg, name, src / name, ctx.out, vers, bar)
+            artifacts += a
+            failures += f
+    if not artifacts:
+        raise UserError("export: every converter failed: " + "; ".join(f"{f.get('file', f['model'])}: {f['error']}"
+                                                                       for f in failures)[:2000])
+    keys = ("model", "format", "backend", "precision", "seq_len", "file", "bytes", "params")
+    result = {"kind": "artifacts", "schema_version": 1, "scale": scale(cfg),
+              "artifacts": [{k: a[k] for k in keys} for a in artifacts],
+              "failures": [{k: v for k, v in f.items() if k != "traceback"} for f in failures],
+              "exporter_versions": vers}
+    write_json_atomic(ctx.out / "artifacts.json", result)
+    write_json_atomic(ctx.results / "artifacts.json", result)
+    for f in failures:
+        log(f"export: FAILED {f.get('file', f['model'])}: {f['error']}")
+    return {"artifacts": len(artifacts), "failures": len(failures)}

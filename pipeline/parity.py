@@ -1,0 +1,162 @@
+"""Stage "parity": every exported artifact that runs on this host against PyTorch.
+
+For each (model, seq_len) the dev questions are cut into windows exactly as the apps do
+(pipeline.qa_features, padded to the artifact's length), the transformers checkpoint gives
+the reference logits, and each artifact runs the same windows in its own runtime. Gates:
+
+- fp32: max |logit difference| <= export.max_abs_diff_fp32 and 100% answer agreement;
+- fp16 / int8: answer agreement >= export.min_agreement_quantized.
+
+Core ML cannot predict on Linux: its spec is loaded and the interface checked against the
+sidecar, and the check says "not run". The stage writes every check to results/parity.json
+and then fails, with one line per failed gate, if any gate is not met.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from pipeline import runtimes, squad_metrics
+from pipeline.config import UserError
+from pipeline.export import scale
+from pipeline.export_model import load_qa
+from pipeline.qa_features import decode_spans, prepare_features
+from pipeline.runs import log, write_json_atomic
+
+
+def load_dev(path: Path, limit: int) -> list[dict]:
+    """SQuAD v1.1 questions: [{id, question, context, answers}], the first `limit` (0 = all)."""
+    try:
+        data = json.loads(Path(path).read_text())
+        out = [{"id": str(qa["id"]), "question": qa["question"], "context": para["context"],
+                "answers": [a["text"] for a in qa["answers"]]}
+               for art in data["data"] for para in art["paragraphs"] for qa in para["qas"]]
+    except FileNotFoundError:
+        raise UserError(f"parity: QA dev set not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as e:
+        raise UserError(f"parity: {path} is not SQuAD v1.1 JSON ({type(e).__name__}: {e})") from None
+    out = [ex for ex in out if ex["answers"]]
+    if not out:
+        raise UserError(f"parity: {path} holds no answered questions")
+    return out[:limit] if limit else out
+
+
+def windows(tokenizer, examples, sidecar: dict) -> dict:
+    return prepare_features(tokenizer, [e["question"] for e in examples], [e["context"] for e in examples],
+                            max_seq_length=sidecar["max_seq_length"], doc_stride=sidecar["doc_stride"],
+                            max_query_length=sidecar["max_query_length"],
+                            token_type_ids=sidecar["uses_token_type_ids"], pad=True)
+
+
+@torch.no_grad()
+def reference_logits(model, feats: dict, batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in feats]
+    starts, ends = [], []
+    for i in range(0, len(feats["input_ids"]), batch):
+        out = model(**{n: torch.tensor(feats[n][i:i + batch]) for n in names})
+        starts.append(out.start_logits.float().numpy())
+        ends.append(out.end_logits.float().numpy())
+    return np.concatenate(starts), np.concatenate(ends)
+
+
+def predictions(examples, feats, starts, ends, sidecar: dict, n_best: int) -> dict:
+    by_example: dict[int, list[int]] = {}
+    for w, ex in enumerate(feats["example_index"]):
+        by_example.setdefault(ex, []).append(w)
+    out = {}
+    for i, ex in enumerate(examples):
+        ws = by_example.get(i, [])
+        spans = decode_spans([starts[w] for w in ws], [ends[w] for w in ws], [feats["offset_mapping"][w] for w in ws],
+                             ex["context"], n_best=n_best, max_answer_length=sidecar["max_answer_length"])
+        out[ex["id"]] = spans[0]["text"] if spans else ""
+    return out
+
+
+def check(cfg, sidecar: dict, path: Path, examples, feats, ref: dict, threads: int) -> dict:
+    row = {k: sidecar[k] for k in ("model", "format", "precision", "seq_len")}
+    row.update(file=sidecar["file"], backend=sidecar["backend"], ran=False, max_abs_diff=None,
+               answer_agreement=None, em_delta=None, f1_delta=None)
+    try:
+        runner, _ = runtimes.load(path, threads, sidecar)
+    except runtimes.NotRunnable as e:
+        if sidecar["format"] == "coreml":
+            problems = runtimes.coreml_spec_problems(path, sidecar)
+            return dict(row, passed=not problems, note="not run: " + str(e) + "; spec interface " +
+                        ("matches the sidecar" if not problems else "WRONG: " + "; ".join(problems)))
+        return dict(row, passed=path.exists(), note=f"not run: {e}")
+    starts, ends = [], []
+    for w in range(len(feats["input_ids"])):
+        s, e = runner(runtimes.feed_for(sidecar, {k: v[w] for k, v in feats.items() if k in
+                                                   ("input_ids", "attention_mask", "token_type_ids")}))
+        starts.append(np.asarray(s, np.float32).reshape(-1))
+        ends.append(np.asarray(e, np.float32).reshape(-1))
+    starts, ends = np.stack(starts), np.stack(ends)
+    diff = float(max(np.abs(starts - ref["start"]).max(), np.abs(ends - ref["end"]).max()))
+    preds = predictions(examples, feats, starts, ends, sidecar, cfg.qa.n_best)
+    agree = float(np.mean([preds[k] == ref["preds"][k] for k in preds]))
+    scores = squad_metrics.evaluate(preds, {e["id"]: e["answers"] for e in examples})
+    row.update(ran=True, max_abs_diff=diff, answer_agreement=agree,
+               em_delta=scores["exact_match"] - ref["scores"]["exact_match"], f1_delta=scores["f1"] - ref["scores"]["f1"],
+               exact_match=scores["exact_match"], f1=scores["f1"], n=scores["n"], windows=len(starts))
+    fails = []
+    if sidecar["precision"] == "fp32":
+        if not diff <= cfg.export.max_abs_diff_fp32:  # also catches NaN
+            fails.append(f"max abs logit diff {diff:.2e} > {cfg.export.max_abs_diff_fp32:g}")
+        if agree < 1.0:
+            fails.append(f"answer agreement {agree:.1%} < 100%")
+    elif agree < cfg.export.min_agreement_quantized:
+        fails.append(f"answer agreement {agree:.1%} < {cfg.export.min_agreement_quantized:.0%}")
+    return dict(row, passed=not fails, note="; ".join(fails) or None)
+
+
+def run(cfg, ctx) -> dict:
+    exp, ckpts = Path(ctx.inputs["export"]), Path(ctx.inputs["qa_finetune"])
+    examples = load_dev(Path(ctx.inputs["qa_data"]) / "dev.json", cfg.export.parity_examples)
+    sidecars = sorted((json.loads(p.read_text()) for p in exp.glob("*.json") if p.name != "artifacts.json"),
+                      key=lambda s: (s["model"], s["seq_len"], s["format"], s["backend"], s["precision"]))
+    if not sidecars:
+        raise UserError(f"parity: no artifact sidecars in {exp}; run the export stage")
+    from transformers import AutoTokenizer
+    checks, groups = [], {}
+    for sc in sidecars:
+        groups.setdefault((sc["model"], sc["seq_len"]), []).append(sc)
+    threads = max(1, cfg.bench.threads)
+    torch.set_num_threads(threads)
+    with tqdm(total=len(sidecars), desc="parity", unit="artifact") as bar:
+        for (model_name, seq_len), group in groups.items():
+            folder = ckpts / model_name
+            tokenizer = AutoTokenizer.from_pretrained(str(folder))
+            model = load_qa(folder)
+            feats = windows(tokenizer, examples, group[0])
+            start, end = reference_logits(model, feats)
+            preds = predictions(examples, feats, start, end, group[0], cfg.qa.n_best)
+            ref = {"start": start, "end": end, "preds": preds,
+                   "scores": squad_metrics.evaluate(preds, {e["id"]: e["answers"] for e in examples})}
+            checks.append(dict(model=model_name, format="pytorch", precision="fp32", seq_len=seq_len, ran=True,
+                               max_abs_diff=0.0, answer_agreement=1.0, em_delta=0.0, f1_delta=0.0, passed=True,
+                               note="reference (transformers eager)", exact_match=ref["scores"]["exact_match"],
+                               f1=ref["scores"]["f1"], n=ref["scores"]["n"]))
+            for sc in group:
+                bar.set_postfix_str(sc["file"])
+                checks.append(check(cfg, sc, exp / sc["file"], examples, feats, ref, threads))
+                bar.update(1)
+    result = {"kind": "parity", "schema_version": 1, "scale": scale(cfg), "checks": checks,
+              "gates": {"max_abs_diff_fp32": cfg.export.max_abs_diff_fp32, "agreement_fp32": 1.0,
+                        "agreement_quantized": cfg.export.min_agreement_quantized},
+              "dev_questions": len(examples)}
+    write_json_atomic(ctx.out / "parity.json", result)
+    write_json_atomic(ctx.results / "parity.json", result)
+    for c in checks:
+        if c["format"] != "pytorch":
+            log(f"parity: {'ok  ' if c['passed'] else 'FAIL'} {c['file']}: " + (
+                f"max diff {c['max_abs_diff']:.2e}, agreement {c['answer_agreement']:.1%}, "
+                f"EM {c['em_delta']:+.2f}, F1 {c['f1_delta']:+.2f}" if c["ran"] else "") + (f" ({c['note']})" if c["note"] else ""))
+    failed = [c for c in checks if not c["passed"]]
+    if failed:
+        raise UserError(f"parity gate failed for {len(failed)} of {len(checks)} artifacts: " +
+                        "; ".join(f"{c['file']}: {c['note']}" for c in failed))
+    return {"checks": len(checks), "ran": sum(c["ran"] for c in checks), "passed": sum(c["passed"] for c in checks)}

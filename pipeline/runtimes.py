@@ -1,0 +1,126 @@
+"""Load an exported artifact in its own runtime and run one [1, L] window through it.
+
+Shared by the parity gate and the host benchmark, so both measure the same code path.
+Every runner takes a dict of int32 numpy arrays named as in the sidecar and returns
+(start_logits, end_logits) as float32 numpy arrays of shape [1, L].
+"""
+from __future__ import annotations
+
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+HOST_RUNNABLE = {"executorch": {"xnnpack"}, "tflite": {"tflite"}, "onnx": {"onnxruntime"},
+                 "coreml": {"coreml"} if platform.system() == "Darwin" else set()}
+
+
+class NotRunnable(Exception):
+    """This artifact has no runtime on this host (Core ML on Linux, a Core ML-delegated .pte)."""
+
+
+def version(pkg: str) -> str:
+    try:
+        return metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def runtime_name(sidecar: dict) -> str:
+    return {"xnnpack": "executorch", "coreml": sidecar["format"]}.get(sidecar["backend"], sidecar["backend"])
+
+
+class ExecuTorchRunner:
+    package = "executorch"
+
+    def __init__(self, path: Path, sidecar: dict, threads: int):
+        from executorch.runtime import Runtime
+        self.names = [i["name"] for i in sidecar["inputs"]]
+        self.method = Runtime.get().load_program(str(path)).load_method("forward")
+
+    def __call__(self, feed: dict):
+        import torch
+        out = self.method.execute([torch.from_numpy(feed[n]) for n in self.names])
+        return out[0].numpy(), out[1].numpy()
+
+
+class LiteRTRunner:
+    package = "ai-edge-litert"
+
+    def __init__(self, path: Path, sidecar: dict, threads: int):
+        from ai_edge_litert.interpreter import Interpreter
+        self.interp = Interpreter(model_path=str(path), num_threads=max(1, threads))
+        self.runner = self.interp.get_signature_runner()
+
+    def __call__(self, feed: dict):
+        out = self.runner(**feed)
+        return out["start_logits"], out["end_logits"]
+
+
+class OnnxRunner:
+    package = "onnxruntime"
+
+    def __init__(self, path: Path, sidecar: dict, threads: int):
+        import onnxruntime as ort
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+        self.sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+    def __call__(self, feed: dict):
+        start, end = self.sess.run(["start_logits", "end_logits"], feed)
+        return start, end
+
+
+class CoreMLRunner:  # macOS only: coremltools cannot predict on Linux
+    package = "coremltools"
+
+    def __init__(self, path: Path, sidecar: dict, threads: int):
+        import coremltools as ct
+        self.model = ct.models.MLModel(str(path))
+
+    def __call__(self, feed: dict):
+        out = self.model.predict(feed)
+        return np.asarray(out["start_logits"], np.float32), np.asarray(out["end_logits"], np.float32)
+
+
+RUNNERS = {"executorch": ExecuTorchRunner, "tflite": LiteRTRunner, "onnx": OnnxRunner, "coreml": CoreMLRunner}
+
+
+def load(path: Path, threads: int = 1, sidecar: dict | None = None):
+    """(runner, sidecar). Raises NotRunnable when this host has no runtime for the artifact."""
+    path = Path(path)
+    sidecar = sidecar or json.loads(Path(f"{path}.json").read_text())
+    if sidecar["backend"] not in HOST_RUNNABLE.get(sidecar["format"], set()):
+        raise NotRunnable(f"no {sidecar['backend']} runtime for {sidecar['format']} on {platform.system()}")
+    return RUNNERS[sidecar["format"]](path, sidecar, threads), sidecar
+
+
+def feed_for(sidecar: dict, window: dict) -> dict:
+    """The artifact's inputs from one feature window (lists of ints, already padded to L)."""
+    return {i["name"]: np.asarray(window[i["name"]], dtype=np.int32).reshape(1, -1) for i in sidecar["inputs"]}
+
+
+def coreml_spec_problems(path: Path, sidecar: dict) -> list[str]:
+    """Check a .mlpackage's declared interface against its sidecar without running it (Linux)."""
+    import coremltools as ct
+    spec = ct.utils.load_spec(str(path))
+    problems = []
+    want_types = {"int32": ct.proto.FeatureTypes_pb2.ArrayFeatureType.INT32,
+                  "float32": ct.proto.FeatureTypes_pb2.ArrayFeatureType.FLOAT32,
+                  "float16": ct.proto.FeatureTypes_pb2.ArrayFeatureType.FLOAT16}
+    for side, declared in (("input", spec.description.input), ("output", spec.description.output)):
+        got = {d.name: d for d in declared}
+        for want in sidecar[f"{side}s"]:
+            d = got.get(want["name"])
+            if d is None:
+                problems.append(f"{side} '{want['name']}' missing (model has {sorted(got)})")
+                continue
+            arr = d.type.multiArrayType
+            if arr.dataType != want_types[want["dtype"]] and not (side == "output" and arr.dataType == want_types["float16"]):
+                problems.append(f"{side} '{want['name']}' has data type {arr.dataType}, sidecar says {want['dtype']}")
+            if list(arr.shape) and list(arr.shape) != want["shape"]:
+                problems.append(f"{side} '{want['name']}' has shape {list(arr.shape)}, sidecar says {want['shape']}")
+    return problems

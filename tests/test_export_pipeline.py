@@ -1,0 +1,241 @@
+"""Export, parity gate and host benchmark on tiny random QA models the tests build.
+
+The exports are the slow part, so one module-scoped export stage run is shared by the
+parity and benchmark tests.
+"""
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pipeline import config
+from pipeline.config import UserError
+from pipeline.runs import StageContext
+
+REPO = Path(__file__).resolve().parent.parent
+SEQ = 64
+WORDS = ("the river city king war year born first name called model student teacher answer question "
+         "passage network paper result speed size phone device kernel memory").split()
+
+
+def _tiny_models(folder: Path) -> Path:
+    from transformers import (BertConfig, BertForQuestionAnswering, BertTokenizerFast, DistilBertConfig,
+                              DistilBertForQuestionAnswering)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "?"] + WORDS + ["##s", "##ed"]
+    torch.manual_seed(0)
+    models = {
+        "teacher": BertForQuestionAnswering(BertConfig(
+            vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+            intermediate_size=64, max_position_embeddings=128)),
+        "student": DistilBertForQuestionAnswering(DistilBertConfig(
+            vocab_size=len(vocab), dim=32, n_layers=2, n_heads=4, hidden_dim=64, max_position_embeddings=128)),
+    }
+    for name, model in models.items():
+        d = folder / name
+        model.save_pretrained(d)
+        (d / "vocab.txt").write_text("\n".join(vocab) + "\n")
+        BertTokenizerFast(vocab_file=str(d / "vocab.txt"), do_lower_case=True).save_pretrained(d)
+    return folder
+
+
+def _dev_json(path: Path, n: int = 12) -> Path:
+    rng = random.Random(1)
+    paras = []
+    for i in range(n):
+        words = [rng.choice(WORDS) for _ in range(rng.randint(10, 70))]  # some need two windows at 64
+        context = " ".join(words) + "."
+        a = rng.randrange(len(words) - 2)
+        text = " ".join(words[a:a + 2])
+        paras.append({"context": context, "qas": [{"id": f"q{i}", "question": f"what {words[a]} {rng.choice(WORDS)}?",
+                                                   "answers": [{"text": text, "answer_start": context.index(text)}]}]})
+    path.write_text(json.dumps({"version": "1.1", "data": [{"title": "tiny", "paragraphs": paras}]}))
+    return path
+
+
+def _cfg(tmp: Path, **over) -> config.Config:
+    base = {"run.results_dir": str(tmp / "results"), "export.models": ["teacher", "student"],
+            "export.seq_lens": [SEQ], "export.parity_examples": 12,
+            "bench.models": ["teacher", "student"], "bench.seq_lens": [SEQ], "bench.iters": 3, "bench.warmup": 1}
+    base.update(over)
+    return config.load("demo", base)
+
+
+def _ctx(cfg, tmp: Path, name: str, inputs: dict) -> StageContext:
+    out = tmp / name
+    out.mkdir(parents=True, exist_ok=True)
+    return StageContext(cfg, name, tmp, out, tmp / f".{name}.work", "test", inputs)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """fp32 in every format for teacher and student, plus int8 for the teacher only (exports are slow)."""
+    from pipeline import export
+    tmp = tmp_path_factory.mktemp("export")
+    qa = _tiny_models(tmp / "qa_finetune")
+    cfg = _cfg(tmp, **{"export.formats": ["coreml", "executorch", "tflite", "onnx"], "export.precisions": ["fp32"]})
+    metrics = export.run(cfg, _ctx(cfg, tmp, "export", {"qa_finetune": qa}))
+    arts = json.loads((tmp / "export" / "artifacts.json").read_text())
+    int8 = _cfg(tmp, **{"export.formats": ["executorch", "tflite"], "export.precisions": ["int8"]})
+    from tqdm import tqdm
+    with tqdm(total=2, disable=True) as bar:
+        extra, failures = export.export_model(int8, "teacher", qa / "teacher", tmp / "export", export.versions(), bar)
+    return {"tmp": tmp, "qa": qa, "out": tmp / "export", "cfg": cfg, "metrics": metrics, "arts": arts,
+            "int8": extra, "int8_failures": failures}
+
+
+@pytest.mark.parametrize("kind", ["bert", "distilbert"])
+@pytest.mark.parametrize("decompose", [False, True])
+def test_export_forward_equals_transformers(tmp_path, kind, decompose):
+    from pipeline.export_model import export_forward, load_qa
+    qa = _tiny_models(tmp_path)
+    hf = load_qa(qa / ("teacher" if kind == "bert" else "student"))
+    fwd = export_forward(hf, decompose_layer_norm=decompose)
+    args = fwd.example_inputs(SEQ)  # has padding, so the mask path is exercised
+    assert int(args[1].sum()) < SEQ
+    with torch.no_grad():
+        ref = hf(**{n: a.long() for n, a in zip(fwd.input_names(), args)})
+        start, end = fwd(*args)
+    assert start.shape == end.shape == (1, SEQ)
+    assert torch.allclose(start, ref.start_logits, atol=1e-5)
+    assert torch.allclose(end, ref.end_logits, atol=1e-5)
+
+
+def test_every_working_exporter_writes_file_and_sidecar(exported):
+    out, arts = exported["out"], exported["arts"]
+    from pipeline import results_schema
+    assert results_schema.validate(arts) == []
+    assert not exported["int8_failures"]
+    files = {a["file"] for a in arts["artifacts"] + exported["int8"]}
+    expected = [f"{m}.{f}.fp32.{SEQ}.{ext}" for m in ("teacher", "student")
+                for f, ext in (("executorch", "pte"), ("tflite", "tflite"), ("onnx", "onnx"), ("coreml", "mlpackage"))]
+    expected += [f"teacher.executorch.int8.{SEQ}.pte", f"teacher.tflite.int8.{SEQ}.tflite"]
+    assert set(expected) <= files, arts["failures"]
+    for a in arts["artifacts"] + exported["int8"]:
+        sc = json.loads((out / f"{a['file']}.json").read_text())
+        names = [i["name"] for i in sc["inputs"]]
+        assert names == (["input_ids", "attention_mask", "token_type_ids"] if a["model"] == "teacher"
+                         else ["input_ids", "attention_mask"])
+        assert all(i["dtype"] == "int32" and i["shape"] == [1, SEQ] for i in sc["inputs"])
+        assert [o["name"] for o in sc["outputs"]] == ["start_logits", "end_logits"]
+        assert (out / sc["vocab_file"]).is_file() and sc["do_lower_case"] is True
+        assert len(sc["source_checkpoint"]["sha256"]) == 64 and "torch" in sc["exporter_versions"]
+        assert sc["bytes"] > 0 and (out / a["file"]).exists()
+    # int8 weights make the files smaller than fp32
+    size = {a["file"]: a["bytes"] for a in arts["artifacts"] + exported["int8"]}
+    assert size[f"teacher.tflite.int8.{SEQ}.tflite"] < size[f"teacher.tflite.fp32.{SEQ}.tflite"]
+    assert size[f"teacher.executorch.int8.{SEQ}.pte"] < size[f"teacher.executorch.fp32.{SEQ}.pte"]
+
+
+def test_xnnpack_takes_every_heavy_op(exported):
+    sc = json.loads((exported["out"] / f"teacher.executorch.fp32.{SEQ}.pte.json").read_text())
+    by_op = sc["delegation"]["by_op"]
+    for op in ("linear", "bmm", "softmax", "gelu", "mean"):
+        hits = [v for k, v in by_op.items() if op in k]
+        assert hits and all(v["not_delegated"] == 0 for v in hits), (op, by_op)
+
+
+def test_failed_converter_keeps_other_formats(tmp_path, monkeypatch):
+    from pipeline import export
+    qa = _tiny_models(tmp_path / "qa")
+
+    def broken(*a, **k):
+        raise RuntimeError("converter exploded")
+
+    monkeypatch.setattr(export, "to_tflite", broken)
+    cfg = _cfg(tmp_path, **{"export.models": ["student"], "export.formats": ["tflite", "onnx"],
+                            "export.precisions": ["fp32"]})
+    metrics = export.run(cfg, _ctx(cfg, tmp_path, "export", {"qa_finetune": qa}))
+    arts = json.loads((tmp_path / "results" / "artifacts.json").read_text())
+    assert metrics == {"artifacts": 1, "failures": 1}
+    assert [a["format"] for a in arts["artifacts"]] == ["onnx"]
+    assert "converter exploded" in arts["failures"][0]["error"]
+    assert not list((tmp_path / "export").glob("*.tflite"))
+
+
+def test_export_rejects_unknown_format(tmp_path):
+    from pipeline import export
+    cfg = _cfg(tmp_path, **{"export.formats": ["caffe"]})
+    with pytest.raises(UserError, match="unknown"):
+        export.run(cfg, _ctx(cfg, tmp_path, "export", {"qa_finetune": tmp_path}))
+
+
+def test_parity_passes_and_marks_coreml_not_run(exported):
+    from pipeline import parity, results_schema
+    tmp = exported["tmp"]
+    dev = tmp / "qa_data"
+    dev.mkdir(exist_ok=True)
+    _dev_json(dev / "dev.json")
+    cfg = _cfg(tmp, **{"export.min_agreement_quantized": 0.5})  # random tiny weights: int8 may flip ties
+    parity.run(cfg, _ctx(cfg, tmp, "parity", {"export": exported["out"], "qa_data": dev,
+                                             "qa_finetune": exported["qa"]}))
+    res = json.loads((tmp / "results" / "parity.json").read_text())
+    assert results_schema.validate(res) == []
+    checks = {(c["model"], c["format"], c["precision"]): c for c in res["checks"]}
+    for model in ("teacher", "student"):
+        for fmt in ("executorch", "tflite", "onnx"):
+            c = checks[(model, fmt, "fp32")]
+            assert c["ran"] and c["passed"] and c["max_abs_diff"] <= 1e-4 and c["answer_agreement"] == 1.0
+        cm = checks[(model, "coreml", "fp32")]
+        assert cm["ran"] is False and cm["passed"] and "not run" in cm["note"] and "matches" in cm["note"]
+    assert checks[("teacher", "executorch", "int8")]["ran"] and checks[("teacher", "tflite", "int8")]["ran"]
+
+
+def test_parity_gate_fails_with_clear_message(exported, tmp_path):
+    from pipeline import parity
+    dev = tmp_path / "qa_data"
+    dev.mkdir()
+    _dev_json(dev / "dev.json", n=4)
+    cfg = _cfg(tmp_path, **{"export.max_abs_diff_fp32": 1e-12, "export.min_agreement_quantized": 0.0})
+    with pytest.raises(UserError, match=r"parity gate failed .*max abs logit diff"):
+        parity.run(cfg, _ctx(cfg, tmp_path, "parity", {"export": exported["out"], "qa_data": dev,
+                                                      "qa_finetune": exported["qa"]}))
+    assert json.loads((tmp_path / "results" / "parity.json").read_text())["checks"]
+
+
+def test_parity_rejects_malformed_dev_set(exported, tmp_path):
+    from pipeline import parity
+    (tmp_path / "dev.json").write_text('{"data": [{"paragraphs": [{"qas": []}]}')
+    cfg = _cfg(tmp_path)
+    with pytest.raises(UserError, match="not SQuAD"):
+        parity.run(cfg, _ctx(cfg, tmp_path, "parity", {"export": exported["out"], "qa_data": tmp_path,
+                                                      "qa_finetune": exported["qa"]}))
+
+
+def test_benchmark_json_matches_schema(exported, capsys):
+    from pipeline import bench_host, results_schema
+    tmp = exported["tmp"]
+    cfg = _cfg(tmp, **{"bench.runtimes": ["pytorch", "executorch", "tflite", "onnx"]})
+    bench_host.run(cfg, _ctx(cfg, tmp, "bench_host", {"export": exported["out"], "qa_finetune": exported["qa"]}))
+    res = json.loads((tmp / "results" / "host" / "host_demo.json").read_text())
+    assert results_schema.validate(res) == []
+    assert res["source"] == "host" and res["device"]["threads"] == 1
+    got = {(e["runtime"], e["model"], e["precision"]) for e in res["entries"]}
+    for rt in ("pytorch", "executorch", "litert", "onnxruntime"):
+        assert {(rt, "teacher", "fp32"), (rt, "student", "fp32")} <= got
+    assert all(e["stats"]["n"] == 3 for e in res["entries"])
+    assert "teacher/student" in capsys.readouterr().out
+
+
+def test_bench_cli_help_and_bad_folder(tmp_path):
+    script = str(REPO / "pipeline" / "bench_host.py")
+    ok = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "--embedded-demo" in ok.stdout
+    bad = subprocess.run([sys.executable, script, "--artifacts", str(tmp_path / "nope"), "--runtimes", "onnx"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error: folder not found")
+
+
+def test_bench_stats_are_ordered():
+    from pipeline.bench_host import stats
+    s = stats([5.0, 1.0, 3.0, 100.0, 2.0, 4.0, 3.0, 2.5, 3.5, 2.0], trim=0.1)
+    assert s["n"] == 10 and s["min_ms"] == 1.0 and s["max_ms"] == 100.0
+    assert s["min_ms"] <= s["median_ms"] <= s["p90_ms"] <= s["max_ms"]
+    assert s["trimmed_mean_ms"] < s["mean_ms"]  # the 100 ms outlier is cut
+    assert np.isclose(s["trimmed_mean_ms"], np.mean([2.0, 2.0, 2.5, 3.0, 3.0, 3.5, 4.0, 5.0]))
