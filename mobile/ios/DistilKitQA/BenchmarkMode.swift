@@ -46,7 +46,7 @@ enum BenchmarkMode {
             for spec in backend.usable(specs) {
                 do {
                     try runner.run(spec: spec, load: backend.open, question: question, context: passage,
-                                   peakMemMb: peakMemoryMb, into: &results)
+                                   residentMb: footprintMb, into: &results)
                 } catch {
                     problems.append("\(spec.file.lastPathComponent) on \(backend.rawValue): \(error)")
                 }
@@ -71,8 +71,8 @@ enum BenchmarkMode {
         return withUnsafeBytes(of: &info.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 
-    /// Peak physical footprint of the app so far, from the kernel's task info.
-    static func peakMemoryMb() -> Double? {
+    /// The app's current physical footprint (what iOS counts against its memory limit).
+    static func footprintMb() -> Double? {
         var info = task_vm_info_data_t()
         var count = mach_msg_type_number_t(MemoryLayout<task_vm_info_data_t>.size / MemoryLayout<natural_t>.size)
         let kr = withUnsafeMutablePointer(to: &info) {
@@ -80,6 +80,6 @@ enum BenchmarkMode {
                 task_info(mach_task_self_, task_flavor_t(TASK_VM_INFO), $0, &count)
             }
         }
-        return kr == KERN_SUCCESS ? Double(info.ledger_phys_footprint_peak) / 1_048_576 : nil
+        return kr == KERN_SUCCESS ? Double(info.phys_footprint) / 1_048_576 : nil
     }
 }

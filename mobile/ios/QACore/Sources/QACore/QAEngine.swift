@@ -80,27 +80,35 @@ public struct BenchmarkRunner {
         self.iters = iters
     }
 
+    /// residentMb: the process's current memory in MB (nil if unknown). As on the host, an entry's
+    /// peak_mem_mb is the highest sample after loading and after each run minus the sample before loading.
     public func run(spec: ModelSpec, load: (ModelSpec) throws -> QAModel, question: String, context: String,
-                    peakMemMb: () -> Double? = { nil }, into results: inout BenchmarkResults) throws {
+                    residentMb: () -> Double? = { nil }, into results: inout BenchmarkResults) throws {
         guard iters >= 1, warmup >= 0 else { throw QAError("benchmark needs iters >= 1 and warmup >= 0") }
         guard let w = try QAEngine(spec: spec).windows(question: question, context: context).first else {
             throw QAError("no window to time")
         }
+        let before = residentMb()
+        var peak: Double?
+        func sample() { if let m = residentMb(), m > (peak ?? -.infinity) { peak = m } }
         let t0 = clock()
         let model: QAModel
         do { model = try load(spec) } catch {
             throw QAError("cannot load \(spec.file.lastPathComponent): \(error)")
         }
         let loadMs = Double(clock() - t0) / 1e6
+        sample()
         var samples: [Double] = []
         for i in 0..<(warmup + iters) {
             let a = clock()
             _ = try model.run(inputIds: w.inputIds, attentionMask: w.attentionMask,
                               tokenTypeIds: spec.tokenTypeIds ? w.tokenTypeIds : nil)
             if i >= warmup { samples.append(Double(clock() - a) / 1e6) }
+            sample()
         }
+        let increase = before.flatMap { b in peak.map { max(0, $0 - b) } }
         try results.add(runtime: model.runtime, runtimeVersion: model.runtimeVersion, model: spec.model,
                         precision: spec.precision, seqLen: spec.seqLen, loadMs: loadMs, samplesMs: samples,
-                        peakMemMb: peakMemMb(), fileBytes: spec.bytes)
+                        peakMemMb: increase, fileBytes: spec.bytes)
     }
 }

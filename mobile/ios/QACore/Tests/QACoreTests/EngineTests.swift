@@ -159,16 +159,19 @@ final class EngineTests: XCTestCase {
         runner.clock = { now }
         var results = BenchmarkResults(device: .init(name: "iPhone", os: "iOS 17", soc: "A17", threads: 0),
                                        scale: .init(preset: "demo", teacher: "embedded", corpus: "embedded", device: "iPhone"))
+        var rss = 100.0
         try runner.run(spec: try spec(), load: { _ in now += 5_000_000; return model }, question: "q?", context: "p.",
-                       into: &results)
+                       residentMb: { rss += 10; return rss }, into: &results)  // 110 before loading, peak 170
         let e = results.entries[0]
         XCTAssertEqual(e.loadMs, 5, accuracy: 1e-9)
         XCTAssertEqual(e.stats.n, 3)
         XCTAssertEqual(e.stats.minMs, 6, accuracy: 1e-9)  // iterations 3..5 after 2 warm-up runs
         XCTAssertEqual(e.stats.maxMs, 10, accuracy: 1e-9)
         XCTAssertEqual(e.fileBytes, 16)
+        XCTAssertEqual(e.peakMemMb ?? -1, 60, accuracy: 1e-9)
+        try runner.run(spec: try spec(), load: { _ in model }, question: "q?", context: "p.", into: &results)
         let obj = try JSONSerialization.jsonObject(with: results.jsonData()) as! [String: Any]
-        let entry = (obj["entries"] as! [[String: Any]])[0]
+        let entry = (obj["entries"] as! [[String: Any]])[1]
         XCTAssertTrue(entry["peak_mem_mb"] is NSNull, "null must be written, not left out")
     }
 }

@@ -19,17 +19,24 @@ public final class BenchmarkRunner {
 
     private final int warmup, iters;
     private final Clock clock;
+    private final PeakMemory.Probe memory;
 
     public BenchmarkRunner(int warmup, int iters, Clock clock) {
+        this(warmup, iters, clock, PeakMemory::procResidentMb);
+    }
+
+    public BenchmarkRunner(int warmup, int iters, Clock clock, PeakMemory.Probe memory) {
         if (iters < 1 || warmup < 0) throw new QaException("benchmark needs iters >= 1 and warmup >= 0");
         this.warmup = warmup;
         this.iters = iters;
         this.clock = clock;
+        this.memory = memory;
     }
 
     public void run(ModelSpec spec, Loader loader, String question, String context, BenchmarkResults out) {
         Features.Window w = new QaEngine(spec).windows(question, context).get(0);
         int[] types = spec.tokenTypeIds ? w.tokenTypeIds : null;
+        PeakMemory mem = new PeakMemory(memory);
         long t0 = clock.nanoTime();
         QaModel model;
         try {
@@ -38,6 +45,7 @@ public final class BenchmarkRunner {
             throw new QaException("cannot load " + spec.file.getName() + ": " + e.getMessage(), e);
         }
         double loadMs = (clock.nanoTime() - t0) / 1e6;
+        mem.sample();
         List<Double> samples = new ArrayList<>();
         try (QaModel m = model) {
             for (int i = 0; i < warmup + iters; i++) {
@@ -45,9 +53,10 @@ public final class BenchmarkRunner {
                 m.run(w.inputIds, w.attentionMask, types);
                 double ms = (clock.nanoTime() - a) / 1e6;
                 if (i >= warmup) samples.add(ms);
+                mem.sample();
             }
             out.add(m.runtime(), m.runtimeVersion(), spec.model, spec.precision, spec.seqLen, loadMs, samples,
-                    PeakMemory.currentPeakMb(), spec.bytes);
+                    mem.peakIncreaseMb(), spec.bytes);
         } catch (QaException e) {
             throw e;
         } catch (Exception e) {

@@ -177,7 +177,9 @@ public class QaEngineTest {
             }
         };
         BenchmarkResults out = new BenchmarkResults("Pixel", "Android 15", "Tensor", 4, "demo", "embedded", "embedded");
-        new BenchmarkRunner(2, 3, () -> now[0]).run(spec(), s -> { now[0] += 5_000_000L; return model; }, "q?", "p.", out);
+        final double[] rss = {100.0};
+        PeakMemory.Probe probe = () -> rss[0] += 10.0;  // 110 before loading, then 120, 130, ... 170
+        new BenchmarkRunner(2, 3, () -> now[0], probe).run(spec(), s -> { now[0] += 5_000_000L; return model; }, "q?", "p.", out);
         @SuppressWarnings("unchecked")
         java.util.Map<String, Object> e = (java.util.Map<String, Object>) ((List<?>) out.toJson().get("entries")).get(0);
         assertEquals(5.0, (Double) e.get("load_ms"), 1e-9);
@@ -187,6 +189,11 @@ public class QaEngineTest {
         assertEquals(6.0, (Double) st.get("min_ms"), 1e-9);  // iterations 3..5 after 2 warm-up runs
         assertEquals(10.0, (Double) st.get("max_ms"), 1e-9);
         assertEquals(16L, e.get("file_bytes"));
+        assertEquals(60.0, (Double) e.get("peak_mem_mb"), 1e-9);  // peak 170 minus 110 before loading
+        PeakMemory unknown = new PeakMemory(() -> null);
+        unknown.sample();
+        assertEquals(null, unknown.peakIncreaseMb());
+        assertTrue(PeakMemory.procResidentMb() == null || PeakMemory.procResidentMb() > 0);
     }
 
     @Test
