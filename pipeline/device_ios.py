@@ -32,7 +32,8 @@ BUNDLE_ID = "org.distilkit.qa"
 SCHEME = "DistilKitQA"
 
 
-def pick_device(xcrun: str, wanted: str, tmp: Path) -> tuple[str, str]:
+def pick_device(xcrun: str, wanted: str, tmp: Path) -> tuple[str, str, str]:
+    """(devicectl identifier, hardware UDID for xcodebuild, name) of the one usable device."""
     listing = tmp / "devices.json"
     run([xcrun, "devicectl", "list", "devices", "--json-output", listing], "xcrun devicectl list devices", 120)
     try:
@@ -48,19 +49,20 @@ def pick_device(xcrun: str, wanted: str, tmp: Path) -> tuple[str, str]:
     if wanted:
         for ident, udid, name in usable:
             if wanted in (ident, udid, name):
-                return ident, name
+                return ident, udid or ident, name
         raise UserError(f"device {wanted} is not connected (connected: {', '.join(u[2] for u in usable) or 'none'})")
     if not usable:
         raise UserError("no iPhone or iPad connected (xcrun devicectl list devices shows none available); "
                         "connect one, unlock it and trust this Mac")
     if len(usable) > 1:
         raise UserError(f"{len(usable)} devices connected ({', '.join(u[2] for u in usable)}); choose one with --device")
-    return usable[0][0], usable[0][2]
+    ident, udid, name = usable[0]
+    return ident, udid or ident, name
 
 
-def xcodebuild_args(args, device: str, derived: Path) -> list:
+def xcodebuild_args(args, udid: str, derived: Path) -> list:
     out = ["xcodebuild", "-project", args.project, "-scheme", SCHEME, "-configuration", "Release",
-           "-destination", f"id={device}", "-derivedDataPath", derived, "-allowProvisioningUpdates"]
+           "-destination", f"id={udid}", "-derivedDataPath", derived, "-allowProvisioningUpdates"]
     if args.team:
         out.append(f"DEVELOPMENT_TEAM={args.team}")
     return out
@@ -75,10 +77,10 @@ def benchmark(args) -> str:
     derived = Path(args.derived_data)
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
-        device, name = pick_device(xcrun, args.device, tmp)
+        device, udid, name = pick_device(xcrun, args.device, tmp)
         if not args.skip_build:
             action = "build-for-testing" if args.xctest else "build"
-            run(xcodebuild_args(args, device, derived) + [action], f"the iOS build (xcodebuild {action})",
+            run(xcodebuild_args(args, udid, derived) + [action], f"the iOS build (xcodebuild {action})",
                 args.build_timeout)
         rid = args.run_id or run_id()
         options = {"RUN_ID": rid, "WARMUP": args.warmup, "ITERS": args.iters, "PRESET": args.preset,
@@ -86,7 +88,7 @@ def benchmark(args) -> str:
         if args.xctest:
             # xcodebuild hands TEST_RUNNER_X to the test process as X; the test waits for itself.
             env = dict(os.environ, **{f"TEST_RUNNER_DISTILKIT_{k}": str(v) for k, v in options.items()})
-            run(xcodebuild_args(args, device, derived) + ["test-without-building"], "the benchmark XCTest",
+            run(xcodebuild_args(args, udid, derived) + ["test-without-building"], "the benchmark XCTest",
                 args.timeout, env=env)
         else:
             app = derived / "Build" / "Products" / "Release-iphoneos" / f"{SCHEME}.app"

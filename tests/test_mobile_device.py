@@ -124,9 +124,10 @@ def test_ios_launch_mode(fake, capsys):
     assert fake.ios("--warmup", "3") == 0
     assert [p.name for p in fake.out.glob("*.json")] == ["ios-Test-iPhone-r1.json"]
     xcb = fake.calls("xcodebuild")[0]["args"]
-    assert xcb[-1] == "build" and "id=ABC-123" in xcb and xcb[xcb.index("-scheme") + 1] == "DistilKitQA"
+    assert xcb[-1] == "build" and "id=00008110-XYZ" in xcb and xcb[xcb.index("-scheme") + 1] == "DistilKitQA"
     launch = next(c["args"] for c in fake.calls("xcrun") if c["args"][:4] == ["devicectl", "device", "process", "launch"])
     assert "org.distilkit.qa" in launch and "--benchmark" in launch
+    assert launch[launch.index("--device") + 1] == "ABC-123"
     assert launch[launch.index("--warmup") + 1] == "3" and launch[launch.index("--run-id") + 1] == "r1"
 
 
