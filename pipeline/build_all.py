@@ -89,6 +89,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted: finished stages are kept; run the same command to resume", file=sys.stderr)
         return 130
+    from pipeline import distributed
+    if not distributed.is_main():
+        return 0
     print(f"\nrun folder: {cfg.run_dir}")
     print(f"{'stage':13s} {'status':8s} wall time")
     for name, status, wall in timings:

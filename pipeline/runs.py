@@ -188,7 +188,11 @@ class Run:
         ctx = StageContext(self.cfg, stage.name, self.dir, partial, work, key,
                            {n: self.output(n) for n in stage.needs})
         t0 = time.time()
-        metrics = func(self.cfg, ctx) or {}
+        try:
+            metrics = func(self.cfg, ctx) or {}
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)  # keep .work (checkpoints): the next run resumes
+            raise
         wall = time.time() - t0
         if main:
             self._commit(stage, key, partial, work, metrics, wall)

@@ -1,0 +1,197 @@
+"""Issue 2: resume after SIGKILL, checkpoint errors, torchrun equality, bad input."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import REPO, build_all
+
+PREP = "corpus,teacher,student_init"
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory, tiny_teacher, tiny_corpus):
+    """One tiny run folder with corpus, teacher and student ready; tests copy it."""
+    base = tmp_path_factory.mktemp("prepared")
+    preset = base / "tiny.toml"
+    preset.write_text(f'''extends = "demo"
+[run]
+results_dir = "{base / 'results'}"
+threads = 1
+[corpus]
+source = ["{tiny_corpus}"]
+max_seq_len = 48
+heldout_frac = 0.1
+[teacher]
+model = "{tiny_teacher}"
+fit_head = "never"
+eval_batches = 2
+[distill]
+steps = 5
+batch_size = 4
+grad_accum = 2
+checkpoint_every = 2
+eval_batches = 2
+''')
+    build_all("--preset", preset, "--stages", PREP, "--run.run_dir", base / "run")
+    return preset, base / "run"
+
+
+def _copy(prepared, tmp_path, name="run"):
+    preset, run = prepared
+    dst = tmp_path / name
+    shutil.copytree(run, dst)
+    return preset, dst
+
+
+def _weights(run):
+    return load_file(run / "distill" / "model" / "model.safetensors")
+
+
+def _tree_digest(folder):
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(folder)).encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+def test_sigkill_then_resume_gives_identical_weights(prepared, tmp_path):
+    preset, a = _copy(prepared, tmp_path, "a")
+    _, b = _copy(prepared, tmp_path, "b")
+    build_all("--preset", preset, "--stages", "distill", "--run.run_dir", a)
+    killed = build_all("--preset", preset, "--stages", "distill", "--run.run_dir", b,
+                       env={"DISTILKIT_KILL_AT_STEP": "3"}, check=False)
+    assert killed.returncode == -9
+    assert (b / ".distill.work" / "checkpoint.pt").exists() and not (b / "distill").exists()
+    resumed = build_all("--preset", preset, "--stages", "distill", "--run.run_dir", b)
+    assert "resuming from" in resumed.stderr and "at step 2/5" in resumed.stderr
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        assert torch.equal(wa[k], wb[k]), k
+    steps = [json.loads(l)["step"] for l in (b / "distill" / "log.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5]
+
+
+def test_corrupt_checkpoint_is_an_error_not_a_restart(prepared, tmp_path):
+    preset, run = _copy(prepared, tmp_path)
+    work = run / ".distill.work"
+    work.mkdir()
+    (work / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    res = build_all("--preset", preset, "--stages", "distill", "--run.run_dir", run, check=False)
+    assert res.returncode == 2
+    err = [l for l in res.stderr.splitlines() if l.startswith("error:")]
+    assert len(err) == 1 and "corrupt" in err[0]
+    assert (work / "checkpoint.pt").read_bytes() == b"not a checkpoint"
+
+
+def test_checkpoint_from_other_config_is_refused(prepared, tmp_path):
+    preset, run = _copy(prepared, tmp_path)
+    build_all("--preset", preset, "--stages", "distill", "--run.run_dir", run,
+              env={"DISTILKIT_KILL_AT_STEP": "2"}, check=False)
+    res = build_all("--preset", preset, "--stages", "distill", "--run.run_dir", run, "--distill.lr", "1e-3", check=False)
+    assert res.returncode == 2 and "different config" in res.stderr
+
+
+def test_torchrun_two_processes_equal_one_process(prepared, tmp_path):
+    preset, one = _copy(prepared, tmp_path, "one")
+    _, two = _copy(prepared, tmp_path, "two")
+    build_all("--preset", preset, "--stages", "distill", "--run.run_dir", one, "--distill.grad_accum", "2")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+           str(REPO / "pipeline" / "build_all.py"), "--preset", str(preset), "--stages", "distill",
+           "--run.run_dir", str(two), "--distill.grad_accum", "1"]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600,
+                         env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    man = json.loads((two / "manifest.json").read_text())
+    assert man["stages"]["distill"]["metrics"]["world_size"] == 2
+    assert man["stages"]["distill"]["metrics"]["effective_batch"] == 8
+    w1, w2 = _weights(one), _weights(two)
+    for k in w1:
+        assert torch.allclose(w1[k], w2[k], atol=1e-5, rtol=1e-4), k
+
+
+def _one_error(res):
+    assert res.returncode == 2, res.stderr[-2000:]
+    errs = [l for l in res.stderr.splitlines() if l.startswith("error:")]
+    assert len(errs) == 1, res.stderr[-2000:]
+    return errs[0]
+
+
+BAD = {
+    "missing corpus": (["--corpus.source", "/nonexistent/corpus"], "no such file"),
+    "unknown preset": (["--preset", "nosuchpreset"], "unknown preset"),
+    "bad value": (["--distill.lr", "fast"], "cannot read"),
+    "bad choice": (["--student.init", "magic"], "not one of"),
+    "unknown stage": (["--stages", "distil"], "unknown stage"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_one_line_and_nothing_overwritten(prepared, tmp_path, case):
+    preset, run = _copy(prepared, tmp_path)
+    before = _tree_digest(run)
+    args, needle = BAD[case]
+    base = ["--preset", preset] if "--preset" not in args else []
+    res = build_all(*base, "--stages", PREP, "--run.run_dir", run, *args, check=False)
+    assert needle in _one_error(res)
+    assert _tree_digest(run) == before
+
+
+def test_unknown_option_is_rejected(prepared, tmp_path):
+    preset, run = _copy(prepared, tmp_path)
+    res = build_all("--preset", preset, "--distill.lrr", "1", check=False)
+    assert res.returncode == 2 and "unrecognized arguments: --distill.lrr" in res.stderr
+
+
+def test_empty_corpus(prepared, tmp_path):
+    preset, run = _copy(prepared, tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "a.txt").write_text("\n\n")
+    before = _tree_digest(run)
+    res = build_all("--preset", preset, "--stages", "corpus", "--run.run_dir", run, "--corpus.source", empty, check=False)
+    assert "is empty" in _one_error(res)
+    assert _tree_digest(run) == before
+
+
+def test_teacher_folder_without_config(prepared, tmp_path):
+    preset, run = _copy(prepared, tmp_path)
+    bad = tmp_path / "teacher"
+    bad.mkdir()
+    (bad / "model.safetensors").write_bytes(b"")
+    res = build_all("--preset", preset, "--stages", PREP, "--run.run_dir", run, "--teacher.model", bad, check=False)
+    assert "has no config.json" in _one_error(res)
+
+
+def test_non_bert_teacher(prepared, tmp_path):
+    from transformers import GPT2Config
+    preset, run = _copy(prepared, tmp_path)
+    bad = tmp_path / "gpt2"
+    GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=50).save_pretrained(bad)
+    shutil.copy(prepared[1].parent / "run" / "teacher" / "model" / "tokenizer.json", bad)
+    shutil.copy(prepared[1].parent / "run" / "teacher" / "model" / "tokenizer_config.json", bad)
+    res = build_all("--preset", preset, "--stages", "teacher", "--run.run_dir", run, "--teacher.model", bad, check=False)
+    assert "needs a BERT teacher" in _one_error(res)
+
+
+def test_malformed_preset_and_manifest(prepared, tmp_path):
+    preset, run = _copy(prepared, tmp_path)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[distill\nlr = 1")
+    assert "not valid TOML" in _one_error(build_all("--preset", bad, check=False))
+    bad.write_text("[distil]\nlr = 1\n")
+    assert "unknown section" in _one_error(build_all("--preset", bad, check=False))
+    (run / "manifest.json").write_text("{broken")
+    res = build_all("--preset", preset, "--stages", PREP, "--run.run_dir", run, check=False)
+    assert "not valid JSON" in _one_error(res)
+    assert (run / "manifest.json").read_text() == "{broken"
