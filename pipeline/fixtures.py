@@ -40,6 +40,10 @@ TRICKY = [
     "İstanbul STRASSE Straße ﬁne ǅemal", "x² ½ ① ℃ ﬀ", "unbelievably unaffable antidisestablishmentarianism",
     "1,234,567.89 and 3.14159 and 1e-9", "e\u0301 combining vs é precomposed",
     "  leading and trailing spaces  ",
+    # Format/private-use characters vanish, unassigned ones and emoji newer than the
+    # tokenizer's Unicode tables do not (they become [UNK]).
+    "soft\u00adhyphen a\u061cb x\U000E0001y priv\ue000ate \U000F0000z", "un\u0378assigned a\u2065b",
+    "new emoji \U0001F972 \U0001FAE0 \U0001FA77 \U0001FAE8 end", "mongolian a\u1806b",
 ]
 
 LONG_CONTEXT = " ".join(

@@ -7,11 +7,12 @@ enum Chars {
             || c == 0x205F || c == 0x3000
     }
 
-    /// Categories Cc, Cf, Cs, Co, Cn, except tab/newline/return which count as whitespace.
+    /// Categories Cc, Cf, Cs, Co, except tab/newline/return which count as whitespace. Unassigned
+    /// scalars (Cn) are NOT removed: the Rust tokenizer keeps them (they become [UNK]).
     static func isControl(_ s: Unicode.Scalar) -> Bool {
         if s == "\t" || s == "\n" || s == "\r" { return false }
         switch s.properties.generalCategory {
-        case .control, .format, .surrogate, .privateUse, .unassigned: return true
+        case .control, .format, .surrogate, .privateUse: return true
         default: return false
         }
     }

@@ -11,12 +11,15 @@ final class Chars {
                 || c == 0x205F || c == 0x3000;
     }
 
-    /** Categories Cc, Cf, Cs, Co, Cn, except tab/newline/return which count as whitespace. */
+    /**
+     * Categories Cc, Cf, Cs, Co, except tab/newline/return which count as whitespace. Unassigned
+     * code points (Cn) are NOT removed: the Rust tokenizer keeps them (they become [UNK]).
+     */
     static boolean isControl(int c) {
         if (c == '\t' || c == '\n' || c == '\r') return false;
         switch (Character.getType(c)) {
             case Character.CONTROL: case Character.FORMAT: case Character.SURROGATE:
-            case Character.PRIVATE_USE: case Character.UNASSIGNED:
+            case Character.PRIVATE_USE:
                 return true;
             default:
                 return false;
