@@ -32,10 +32,11 @@ enum Chars {
         }
     }
 
-    /// CJK ideographs (the blocks BERT splits into single characters); not kana or hangul.
+    /// CJK ideographs (the blocks BERT splits into single characters); not kana or hangul. The
+    /// Rust tokenizer starts its last extension range at U+2B920 (not U+2B820): so do we.
     static func isChinese(_ c: UInt32) -> Bool {
         (0x4E00...0x9FFF).contains(c) || (0x3400...0x4DBF).contains(c) || (0x20000...0x2A6DF).contains(c)
             || (0x2A700...0x2B73F).contains(c) || (0x2B740...0x2B81F).contains(c)
-            || (0x2B820...0x2CEAF).contains(c) || (0xF900...0xFAFF).contains(c) || (0x2F800...0x2FA1F).contains(c)
+            || (0x2B920...0x2CEAF).contains(c) || (0xF900...0xFAFF).contains(c) || (0x2F800...0x2FA1F).contains(c)
     }
 }

@@ -74,12 +74,11 @@ public final class WordPieceTokenizer {
             let c = s.value
             if c == 0 || c == 0xFFFD || Chars.isControl(s) { continue }
             if Chars.isWhitespace(c) { norm.append(" "); align.append(pos); continue }
-            if chineseChars && Chars.isChinese(c) {
-                norm += [" ", s, " "]
-                align += [pos, pos, pos]
-                continue
-            }
+            let isolate = chineseChars && Chars.isChinese(c)
+            if isolate { norm.append(" "); align.append(pos) }
+            // Compatibility ideographs (U+F900...) decompose too: U+FA08 becomes U+884C.
             for t in transform(s) { norm.append(t); align.append(pos) }
+            if isolate { norm.append(" "); align.append(pos) }
         }
         // 2. Split on whitespace, isolate punctuation; 3. WordPiece every word.
         var out = Encoding()

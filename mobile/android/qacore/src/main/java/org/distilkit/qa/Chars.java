@@ -42,10 +42,13 @@ final class Chars {
         }
     }
 
-    /** CJK ideographs (the blocks BERT splits into single characters); not kana or hangul. */
+    /**
+     * CJK ideographs (the blocks BERT splits into single characters); not kana or hangul. The
+     * Rust tokenizer starts its last extension range at U+2B920 (not U+2B820): so do we.
+     */
     static boolean isChinese(int c) {
         return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF)
                 || (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F)
-                || (c >= 0x2B820 && c <= 0x2CEAF) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+                || (c >= 0x2B920 && c <= 0x2CEAF) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
     }
 }

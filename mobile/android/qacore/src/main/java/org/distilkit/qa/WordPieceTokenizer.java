@@ -66,13 +66,11 @@ public final class WordPieceTokenizer {
             int cp = cps[pos];
             if (cp == 0 || cp == 0xFFFD || Chars.isControl(cp)) continue;
             if (Chars.isWhitespace(cp)) { norm.add((int) ' '); align.add(pos); continue; }
-            if (chineseChars && Chars.isChinese(cp)) {
-                norm.add((int) ' '); align.add(pos);
-                norm.add(cp); align.add(pos);
-                norm.add((int) ' '); align.add(pos);
-                continue;
-            }
+            boolean isolate = chineseChars && Chars.isChinese(cp);
+            if (isolate) { norm.add((int) ' '); align.add(pos); }
+            // Compatibility ideographs (U+F900...) decompose too: 行 (U+FA08) becomes 行 (U+884C).
             for (int c : transform(cp)) { norm.add(c); align.add(pos); }
+            if (isolate) { norm.add((int) ' '); align.add(pos); }
         }
         // 2. Split on whitespace, isolate punctuation; 3. WordPiece every word.
         Encoding out = new Encoding();
