@@ -38,6 +38,10 @@ final class ModelStore {
             return;
         }
         if (!to.isDirectory() && !to.mkdirs()) throw new IOException("cannot create " + to);
+        // Models staged by an earlier install but gone from this APK must not stay pickable.
+        java.util.List<String> wanted = java.util.Arrays.asList(kids);
+        File[] old = to.listFiles();
+        if (old != null) for (File f : old) if (!wanted.contains(f.getName())) delete(f);
         for (String k : kids) {
             if (k.equals("README.md")) continue;
             File target = new File(to, k);
@@ -46,6 +50,12 @@ final class ModelStore {
             if (target.isFile() && sameSize(assets, child, target)) continue;
             copyTree(assets, child, target);
         }
+    }
+
+    private static void delete(File f) {
+        File[] kids = f.listFiles();
+        if (kids != null) for (File k : kids) delete(k);
+        f.delete();
     }
 
     private static boolean sameSize(AssetManager assets, String path, File f) {
