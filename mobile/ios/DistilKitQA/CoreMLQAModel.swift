@@ -12,7 +12,7 @@ final class CoreMLQAModel: QAModel {
         self.spec = spec
         let config = MLModelConfiguration()
         config.computeUnits = .all
-        let compiled = try Self.compiled(spec.file)
+        let compiled = try Self.compiled(spec.file, bytes: spec.bytes)
         do {
             model = try MLModel(contentsOf: compiled, configuration: config)
         } catch {
@@ -24,10 +24,11 @@ final class CoreMLQAModel: QAModel {
         }
     }
 
-    private static func compiled(_ package: URL) throws -> URL {
+    /// Compiled once per staged file: the cache name carries the size, so a restaged model recompiles.
+    private static func compiled(_ package: URL, bytes: Int64) throws -> URL {
         if package.pathExtension == "mlmodelc" { return package }
         let cache = try FileManager.default.url(for: .cachesDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
-            .appendingPathComponent(package.deletingPathExtension().lastPathComponent + ".mlmodelc")
+            .appendingPathComponent("\(package.deletingPathExtension().lastPathComponent)-\(bytes).mlmodelc")
         if FileManager.default.fileExists(atPath: cache.path) { return cache }
         let tmp = try MLModel.compileModel(at: package)
         try FileManager.default.moveItem(at: tmp, to: cache)
