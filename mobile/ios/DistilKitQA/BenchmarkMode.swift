@@ -1,6 +1,5 @@
 import Foundation
 import QACore
-import UIKit
 
 /// Benchmark settings from launch arguments (or from the XCTest's environment).
 struct BenchmarkOptions {
@@ -39,7 +38,7 @@ enum BenchmarkMode {
         let specs = ModelStore.load(problems: &problems)
         let name = deviceModel()
         var results = BenchmarkResults(
-            device: .init(name: name, os: "iOS " + UIDevice.current.systemVersion, soc: name, threads: 0),
+            device: .init(name: name, os: osVersion, soc: name, threads: 0),
             scale: .init(preset: o.preset, teacher: o.teacher, corpus: o.corpus, device: name))
         let runner = BenchmarkRunner(warmup: o.warmup, iters: o.iters)
         for backend in Backend.allCases {
@@ -62,6 +61,12 @@ enum BenchmarkMode {
             try? ("\(error)\n" + problems.joined(separator: "\n")).write(to: file, atomically: true, encoding: .utf8)
             return file
         }
+    }
+
+    /// e.g. "iOS 17.5.1"; ProcessInfo, unlike UIDevice, may be read off the main thread.
+    static var osVersion: String {
+        let v = ProcessInfo.processInfo.operatingSystemVersion
+        return "iOS \(v.majorVersion).\(v.minorVersion).\(v.patchVersion)"
     }
 
     /// Hardware identifier, e.g. "iPhone15,2" (the SoC follows from it; iOS does not name it).

@@ -1,7 +1,6 @@
 import CoreML
 import Foundation
 import QACore
-import UIKit
 
 /// A Core ML (.mlpackage) QA model; compiled on first use and the compiled copy cached.
 final class CoreMLQAModel: QAModel {
@@ -58,5 +57,5 @@ final class CoreMLQAModel: QAModel {
     }
 
     var runtime: String { "coreml" }
-    var runtimeVersion: String { "iOS " + UIDevice.current.systemVersion }
+    var runtimeVersion: String { BenchmarkMode.osVersion }  // Core ML ships with the OS
 }
