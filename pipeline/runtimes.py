@@ -51,11 +51,12 @@ class LiteRTRunner:
 
     def __init__(self, path: Path, sidecar: dict, threads: int):
         from ai_edge_litert.interpreter import Interpreter
+        self.names = [i["name"] for i in sidecar["inputs"]]
         self.interp = Interpreter(model_path=str(path), num_threads=max(1, threads))
         self.runner = self.interp.get_signature_runner()
 
     def __call__(self, feed: dict):
-        out = self.runner(**feed)
+        out = self.runner(**{n: feed[n] for n in self.names})
         return out["start_logits"], out["end_logits"]
 
 
@@ -68,9 +69,10 @@ class OnnxRunner:
         if threads:
             opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
         self.sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.names = [i["name"] for i in sidecar["inputs"]]
 
     def __call__(self, feed: dict):
-        start, end = self.sess.run(["start_logits", "end_logits"], feed)
+        start, end = self.sess.run(["start_logits", "end_logits"], {n: feed[n] for n in self.names})
         return start, end
 
 
@@ -80,9 +82,10 @@ class CoreMLRunner:  # macOS only: coremltools cannot predict on Linux
     def __init__(self, path: Path, sidecar: dict, threads: int):
         import coremltools as ct
         self.model = ct.models.MLModel(str(path))
+        self.names = [i["name"] for i in sidecar["inputs"]]
 
     def __call__(self, feed: dict):
-        out = self.model.predict(feed)
+        out = self.model.predict({n: feed[n] for n in self.names})
         return np.asarray(out["start_logits"], np.float32), np.asarray(out["end_logits"], np.float32)
 
 

@@ -75,16 +75,18 @@ def _ctx(cfg, tmp: Path, name: str, inputs: dict) -> StageContext:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """fp32 in every format for teacher and student, plus int8 for the teacher only (exports are slow)."""
+    """fp32 in every format for teacher and student; int8, fp16 and the Core ML-delegated
+    ExecuTorch program for the teacher only (exports are slow)."""
     from pipeline import export
     tmp = tmp_path_factory.mktemp("export")
     qa = _tiny_models(tmp / "qa_finetune")
     cfg = _cfg(tmp, **{"export.formats": ["coreml", "executorch", "tflite", "onnx"], "export.precisions": ["fp32"]})
     metrics = export.run(cfg, _ctx(cfg, tmp, "export", {"qa_finetune": qa}))
     arts = json.loads((tmp / "export" / "artifacts.json").read_text())
-    int8 = _cfg(tmp, **{"export.formats": ["executorch", "tflite"], "export.precisions": ["int8"]})
+    int8 = _cfg(tmp, **{"export.formats": ["executorch", "tflite", "executorch-coreml"],
+                        "export.precisions": ["int8", "fp16"]})
     from tqdm import tqdm
-    with tqdm(total=2, disable=True) as bar:
+    with tqdm(total=4, disable=True) as bar:
         extra, failures = export.export_model(int8, "teacher", qa / "teacher", tmp / "export", export.versions(), bar)
     return {"tmp": tmp, "qa": qa, "out": tmp / "export", "cfg": cfg, "metrics": metrics, "arts": arts,
             "int8": extra, "int8_failures": failures}
@@ -115,7 +117,8 @@ def test_every_working_exporter_writes_file_and_sidecar(exported):
     files = {a["file"] for a in arts["artifacts"] + exported["int8"]}
     expected = [f"{m}.{f}.fp32.{SEQ}.{ext}" for m in ("teacher", "student")
                 for f, ext in (("executorch", "pte"), ("tflite", "tflite"), ("onnx", "onnx"), ("coreml", "mlpackage"))]
-    expected += [f"teacher.executorch.int8.{SEQ}.pte", f"teacher.tflite.int8.{SEQ}.tflite"]
+    expected += [f"teacher.executorch.int8.{SEQ}.pte", f"teacher.tflite.int8.{SEQ}.tflite",
+                 f"teacher.tflite.fp16.{SEQ}.tflite", f"teacher.executorch-coreml.fp16.{SEQ}.pte"]
     assert set(expected) <= files, arts["failures"]
     for a in arts["artifacts"] + exported["int8"]:
         sc = json.loads((out / f"{a['file']}.json").read_text())
@@ -185,6 +188,9 @@ def test_parity_passes_and_marks_coreml_not_run(exported):
         cm = checks[(model, "coreml", "fp32")]
         assert cm["ran"] is False and cm["passed"] and "not run" in cm["note"] and "matches" in cm["note"]
     assert checks[("teacher", "executorch", "int8")]["ran"] and checks[("teacher", "tflite", "int8")]["ran"]
+    assert checks[("teacher", "tflite", "fp16")]["ran"]
+    et_coreml = checks[("teacher", "executorch", "fp16")]
+    assert et_coreml["backend"] == "coreml" and et_coreml["ran"] is False and "not run" in et_coreml["note"]
 
 
 def test_parity_gate_fails_with_clear_message(exported, tmp_path):
