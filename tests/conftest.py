@@ -93,3 +93,17 @@ def build_all(*args, env=None, check=True) -> subprocess.CompletedProcess:
     if check and res.returncode != 0:
         raise AssertionError(f"build_all failed ({res.returncode}):\n{res.stderr[-3000:]}")
     return res
+
+
+def build_all_inproc(*args) -> subprocess.CompletedProcess:
+    """The same entry point called in this process: for fast checks of argument and input errors."""
+    import contextlib
+    import io
+    from pipeline import build_all as entry
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = entry.main([str(a) for a in args])
+        except SystemExit as e:  # argparse exits on unknown options
+            rc = e.code
+    return subprocess.CompletedProcess(args, rc, out.getvalue(), err.getvalue())

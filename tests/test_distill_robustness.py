@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import REPO, build_all
+from conftest import REPO, build_all, build_all_inproc
 
 PREP = "corpus,teacher,student_init"
 
@@ -142,14 +142,14 @@ def test_bad_input_one_line_and_nothing_overwritten(prepared, tmp_path, case):
     before = _tree_digest(run)
     args, needle = BAD[case]
     base = ["--preset", preset] if "--preset" not in args else []
-    res = build_all(*base, "--stages", PREP, "--run.run_dir", run, *args, check=False)
+    res = build_all_inproc(*base, "--stages", PREP, "--run.run_dir", run, *args)
     assert needle in _one_error(res)
     assert _tree_digest(run) == before
 
 
 def test_unknown_option_is_rejected(prepared, tmp_path):
     preset, run = _copy(prepared, tmp_path)
-    res = build_all("--preset", preset, "--distill.lrr", "1", check=False)
+    res = build_all_inproc("--preset", preset, "--distill.lrr", "1")
     assert res.returncode == 2 and "unrecognized arguments: --distill.lrr" in res.stderr
 
 
@@ -159,7 +159,7 @@ def test_empty_corpus(prepared, tmp_path):
     empty.mkdir()
     (empty / "a.txt").write_text("\n\n")
     before = _tree_digest(run)
-    res = build_all("--preset", preset, "--stages", "corpus", "--run.run_dir", run, "--corpus.source", empty, check=False)
+    res = build_all_inproc("--preset", preset, "--stages", "corpus", "--run.run_dir", run, "--corpus.source", empty)
     assert "is empty" in _one_error(res)
     assert _tree_digest(run) == before
 
@@ -169,7 +169,7 @@ def test_teacher_folder_without_config(prepared, tmp_path):
     bad = tmp_path / "teacher"
     bad.mkdir()
     (bad / "model.safetensors").write_bytes(b"")
-    res = build_all("--preset", preset, "--stages", PREP, "--run.run_dir", run, "--teacher.model", bad, check=False)
+    res = build_all_inproc("--preset", preset, "--stages", PREP, "--run.run_dir", run, "--teacher.model", bad)
     assert "has no config.json" in _one_error(res)
 
 
@@ -180,7 +180,7 @@ def test_non_bert_teacher(prepared, tmp_path):
     GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=50).save_pretrained(bad)
     shutil.copy(prepared[1].parent / "run" / "teacher" / "model" / "tokenizer.json", bad)
     shutil.copy(prepared[1].parent / "run" / "teacher" / "model" / "tokenizer_config.json", bad)
-    res = build_all("--preset", preset, "--stages", "teacher", "--run.run_dir", run, "--teacher.model", bad, check=False)
+    res = build_all_inproc("--preset", preset, "--stages", "teacher", "--run.run_dir", run, "--teacher.model", bad)
     assert "needs a BERT teacher" in _one_error(res)
 
 
@@ -188,10 +188,10 @@ def test_malformed_preset_and_manifest(prepared, tmp_path):
     preset, run = _copy(prepared, tmp_path)
     bad = tmp_path / "bad.toml"
     bad.write_text("[distill\nlr = 1")
-    assert "not valid TOML" in _one_error(build_all("--preset", bad, check=False))
+    assert "not valid TOML" in _one_error(build_all_inproc("--preset", bad))
     bad.write_text("[distil]\nlr = 1\n")
-    assert "unknown section" in _one_error(build_all("--preset", bad, check=False))
+    assert "unknown section" in _one_error(build_all_inproc("--preset", bad))
     (run / "manifest.json").write_text("{broken")
-    res = build_all("--preset", preset, "--stages", PREP, "--run.run_dir", run, check=False)
+    res = build_all_inproc("--preset", preset, "--stages", PREP, "--run.run_dir", run)
     assert "not valid JSON" in _one_error(res)
     assert (run / "manifest.json").read_text() == "{broken"
