@@ -112,9 +112,11 @@ def test_span_labels_point_at_the_answer_or_cls(tmp_path):
 def test_fine_tuning_learns_the_cloze_task(tmp_path):
     """A tiny random student, trained briefly at a high rate, answers held-out clozes it could not before."""
     from pipeline import squad_metrics
+    from pipeline.devices import pick_device
     _, student = qa_tiny.save_models(tmp_path)
     cfg = qa_tiny.cfg(tmp_path, **{"qa.lr": 3e-3, "qa.epochs": 8.0, "qa.batch_size": 16, "qa.max_seq_length": 128,
                                    "qa.doc_stride": 32, "qa.warmup_frac": 0.0})
+    pick_device(cfg)  # applies run.threads
     train, dev = qa_data.generate(sorted(qa_tiny.DOCS.items()), 40, 12, seed=0)
     gold = {e["id"]: [a["text"] for a in e["answers"]] for e in dev}
     model, tok = qa_finetune.load_qa_model(student)
