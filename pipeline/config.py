@@ -121,6 +121,7 @@ class QACfg:
     warmup_frac: float = f(0.1, "share of steps for warm-up")
     temperature: float = f(2.0, "QA distillation temperature")
     alpha_distil: float = f(0.5, "weight of the distillation loss in the (D) step; the span loss gets 1 - alpha")
+    checkpoint_every: int = f(25, "optimizer steps between resumable checkpoints of the model being fine-tuned; 0 = none")
 
 
 @dataclass

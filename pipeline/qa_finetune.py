@@ -18,6 +18,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import os
 import platform
 import random
 import shutil
@@ -116,13 +117,15 @@ def span_loss(start, end, batch) -> torch.Tensor:
     return (F.cross_entropy(start, batch["start"]) + F.cross_entropy(end, batch["end"])) / 2
 
 
-def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None) -> dict:
+def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None, ckpt: Path | None = None,
+          key: str = "") -> dict:
+    """Fine-tune in place. With `ckpt`, the training state is saved every qa.checkpoint_every steps
+    and a run killed midway resumes from the last save (same stage key only)."""
     from transformers import get_linear_schedule_with_warmup
     from pipeline.devices import autocast, needs_grad_scaler
     q = cfg.qa
-    scaler = torch.amp.GradScaler("cuda") if needs_grad_scaler(cfg, device) else None
-    per_epoch = math.ceil(len(feats) / q.batch_size)
-    total = max(1, round(q.epochs * per_epoch))
+    scaler = torch.amp.GradScaler("cuda", enabled=needs_grad_scaler(cfg, device))
+    total = max(1, round(q.epochs * math.ceil(len(feats) / q.batch_size)))
     named = list(model.named_parameters())
     no_decay = [any(k in n for k in ("bias", "LayerNorm", "layer_norm")) for n, _ in named]
     opt = torch.optim.AdamW([{"params": [p for (_, p), nd in zip(named, no_decay) if not nd], "weight_decay": 0.01},
@@ -130,8 +133,19 @@ def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None)
     sched = get_linear_schedule_with_warmup(opt, int(q.warmup_frac * total), total)
     rng = random.Random(cfg.run.seed)
     model.to(device).train()
-    order, losses, t0 = [], [], time.time()
-    bar = tqdm(range(total), desc=desc, unit="step", mininterval=2)
+    order, losses, first = [], [], 0
+    if ckpt is not None and ckpt.is_file():
+        state = torch.load(ckpt, map_location=device, weights_only=False)
+        if state.get("key") == key and state.get("total") == total:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["opt"])
+            sched.load_state_dict(state["sched"])
+            rng.setstate(state["rng"])
+            torch.set_rng_state(state["torch_rng"])
+            order, losses, first = state["order"], state["losses"], state["step"]
+            log(f"qa_finetune: {desc}: resuming at step {first} of {total}")
+    t0 = time.time()
+    bar = tqdm(range(first, total), desc=desc, unit="step", initial=first, total=total, mininterval=2)
     for step in bar:
         if len(order) < q.batch_size:  # next epoch: a fresh shuffle appended
             nxt = list(range(len(feats)))
@@ -146,24 +160,25 @@ def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None)
             distil = qa_distillation_loss(start, end, batch["teacher"][:, 0], batch["teacher"][:, 1], q.temperature)
             loss = q.alpha_distil * distil + (1 - q.alpha_distil) * loss
         opt.zero_grad(set_to_none=True)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.unscale_(opt)
-        else:
-            loss.backward()
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        if scaler is not None:
-            scaler.step(opt)
-            scaler.update()
-        else:
-            opt.step()
+        scaler.step(opt)
+        scaler.update()
         sched.step()
         losses.append(loss.item())
         if step % 10 == 0 or step == total - 1:
             bar.set_postfix(loss=f"{sum(losses[-10:]) / len(losses[-10:]):.3f}")
+        if ckpt is not None and q.checkpoint_every and (step + 1) % q.checkpoint_every == 0 and step + 1 < total:
+            tmp = ckpt.with_name(ckpt.name + ".tmp")
+            torch.save({"key": key, "total": total, "step": step + 1, "model": model.state_dict(),
+                        "opt": opt.state_dict(), "sched": sched.state_dict(), "rng": rng.getstate(),
+                        "torch_rng": torch.get_rng_state(), "order": order, "losses": losses}, tmp)
+            os.replace(tmp, ckpt)
     bar.close()
     secs = time.time() - t0
-    return {"steps": total, "windows": len(feats), "seconds": round(secs, 1), "s_per_step": round(secs / total, 3),
+    ran = max(1, total - first)
+    return {"steps": total, "windows": len(feats), "seconds": round(secs, 1), "s_per_step": round(secs / ran, 3),
             "first_loss": round(losses[0], 4), "final_loss": round(sum(losses[-10:]) / len(losses[-10:]), 4)}
 
 
@@ -230,7 +245,7 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
             f["id"] = i
         teacher_logits = window_logits(teacher, tfeats, device, 2 * cfg.qa.batch_size, "teacher logits")
         del teacher
-    info = train(model, feats, cfg, device, f"qa {name}", teacher_logits)
+    info = train(model, feats, cfg, device, f"qa {name}", teacher_logits, ckpt=work / f"{name}.ckpt.pt", key=key)
     tmp = work / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
@@ -238,6 +253,7 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
     write_json_atomic(tmp / "train.json", {**info, "stage_key": key})
     shutil.rmtree(work / name, ignore_errors=True)
     tmp.rename(work / name)  # the finished marker appears only with a complete checkpoint
+    (work / f"{name}.ckpt.pt").unlink(missing_ok=True)
     return info
 
 

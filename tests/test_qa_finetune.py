@@ -126,3 +126,41 @@ def test_fine_tuning_learns_the_cloze_task(tmp_path):
     after = squad_metrics.evaluate(qa_finetune.predict(model, tok, dev, cfg, torch.device("cpu"), "dev"), gold)
     assert info["final_loss"] < 0.7 * info["first_loss"]
     assert after["exact_match"] >= before["exact_match"] + 20
+
+
+def test_training_killed_midway_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    from pipeline.devices import pick_device
+    _, student = qa_tiny.save_models(tmp_path)
+    cfg = qa_tiny.cfg(tmp_path, **{"qa.checkpoint_every": 2, "qa.batch_size": 4})
+    pick_device(cfg)
+    train, _ = qa_data.generate(sorted(qa_tiny.DOCS.items()), 20, 4, seed=0)
+
+    def fresh():
+        torch.manual_seed(0)
+        model, tok = qa_finetune.load_qa_model(student)
+        return model, qa_finetune.featurize(tok, train, cfg, token_type_ids=False, labels=True)
+
+    model, feats = fresh()
+    torch.manual_seed(1)
+    qa_finetune.train(model, feats, cfg, torch.device("cpu"), "whole")
+    reference = {k: v.clone() for k, v in model.state_dict().items()}
+
+    real_collate, calls = qa_finetune.collate, []
+    def dying_collate(*a, **k):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real_collate(*a, **k)
+    ckpt = tmp_path / "student.ckpt.pt"
+    model, feats = fresh()
+    torch.manual_seed(1)
+    monkeypatch.setattr(qa_finetune, "collate", dying_collate)
+    with pytest.raises(KeyboardInterrupt):
+        qa_finetune.train(model, feats, cfg, torch.device("cpu"), "killed", ckpt=ckpt, key="k")
+    monkeypatch.setattr(qa_finetune, "collate", real_collate)
+    assert ckpt.is_file()
+    model, feats = fresh()
+    info = qa_finetune.train(model, feats, cfg, torch.device("cpu"), "resumed", ckpt=ckpt, key="k")
+    assert info["steps"] > 4
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, reference[k]), k
