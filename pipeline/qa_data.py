@@ -132,13 +132,14 @@ _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
 _NAME = re.compile(r"\b[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+){0,3}\b")
 _CONTENT = re.compile(r"\b[a-z]{7,}\b")
+_MARKUP = re.compile(r"[`*_\[\]{}<>|=\\#@]|::|https?:")  # reST/Markdown/code left in docstrings
 _STOP = {"because", "between", "through", "without", "however", "whether", "another", "therefore",
          "otherwise", "although", "instead", "usually", "already", "including", "possible"}
 
 
-def _is_prose(text: str, min_words: int) -> bool:
+def _is_prose(text: str, min_words: int, share: float = 0.8) -> bool:
     words = text.split()
-    return len(words) >= min_words and sum(bool(_WORD.match(w)) for w in words) >= 0.8 * len(words)
+    return len(words) >= min_words and sum(bool(_WORD.match(w)) for w in words) >= share * len(words)
 
 
 def passages(text: str, min_words: int = 40, max_words: int = 100) -> list[str]:
@@ -182,7 +183,8 @@ def cloze_questions(doc_id: str, text: str, rng: random.Random) -> list[dict]:
             offset = passage.index(sent, pos)
             pos = offset + len(sent)
             words = sent.split()
-            if not (6 <= len(words) <= 40) or not sent.endswith("."):
+            if not (6 <= len(words) <= 40) or not sent.endswith(".") or _MARKUP.search(sent) \
+                    or not _is_prose(sent, 6, 0.9):
                 continue
             cands = _candidates(sent)
             if not cands:
