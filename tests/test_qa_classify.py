@@ -1,5 +1,4 @@
 """Sequence-classification path (GLUE/IMDb for users with a network) on a local TSV fixture."""
-import json
 
 import numpy as np
 import pytest
