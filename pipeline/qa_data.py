@@ -256,6 +256,8 @@ def run(cfg, ctx) -> dict:
     docs_fn = lambda: read_documents(ctx.inputs["corpus"])  # noqa: E731 - read only when needed
     train, train_name = _load_source(cfg.qa.train_source, "train", cfg, generated, docs_fn)
     dev, dev_name = _load_source(cfg.qa.dev_source, "dev", cfg, generated, docs_fn)
+    if dev_name == "handwritten":  # results are filed by data-set name; keep the two apart
+        dev_name = "dev_handwritten"
     hand = load_squad_file(HANDWRITTEN, "reject")
     if not train:
         raise UserError(f"no training questions from {cfg.qa.train_source!r}")
