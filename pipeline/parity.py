@@ -14,6 +14,7 @@ and then fails, with one line per failed gate, if any gate is not met.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -124,7 +125,8 @@ def run(cfg, ctx) -> dict:
     checks, groups = [], {}
     for sc in sidecars:
         groups.setdefault((sc["model"], sc["seq_len"]), []).append(sc)
-    threads = max(1, cfg.bench.threads)
+    # Parity is about values, not speed: use every core unless run.threads caps it.
+    threads = cfg.run.threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
     with tqdm(total=len(sidecars), desc="parity", unit="artifact") as bar:
         for (model_name, seq_len), group in groups.items():
