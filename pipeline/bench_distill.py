@@ -34,6 +34,8 @@ def main(argv=None) -> int:
     args = build_parser("bench_distill.py", __doc__.split("\n\n")[0], _extra).parse_args(argv)
     try:
         cfg = from_args(args)
+        if not getattr(args, "run.results_dir", None):  # a benchmark must not replace the run's real results
+            cfg.run.results_dir = tempfile.mkdtemp(prefix="bench_distill_results_")
         if args.steps < 2:
             raise UserError("--steps must be at least 2 (the first step is warm-up)")
         from pipeline.build_all import BY_NAME
