@@ -188,13 +188,33 @@ def window_params(cfg, seq_len: int) -> dict:
             "max_answer_length": cfg.qa.max_answer_length}
 
 
-def tokenizer_facts(folder: Path) -> dict:
-    vocab = folder / "vocab.txt"
-    if not vocab.is_file():
-        raise UserError(f"checkpoint {folder} has no vocab.txt; the apps need the WordPiece vocabulary")
-    tok_cfg = folder / "tokenizer_config.json"
+def tokenizer_facts(folder: Path, vocab_out: Path) -> dict:
+    """Write the WordPiece vocabulary the apps read to vocab_out; return lower-casing.
+
+    transformers 5 saves only tokenizer.json (no vocab.txt), so the vocabulary is taken from
+    there, ordered by id, when the checkpoint has no vocab.txt."""
+    tok_json, tok_cfg = folder / "tokenizer.json", folder / "tokenizer_config.json"
     cfg = json.loads(tok_cfg.read_text()) if tok_cfg.is_file() else {}
-    return {"vocab": vocab, "do_lower_case": bool(cfg.get("do_lower_case", True))}
+    lower = cfg.get("do_lower_case")
+    if (folder / "vocab.txt").is_file():
+        shutil.copyfile(folder / "vocab.txt", vocab_out)
+    elif tok_json.is_file():
+        try:
+            spec = json.loads(tok_json.read_text())
+            vocab = spec["model"]["vocab"]
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise UserError(f"checkpoint {folder}: tokenizer.json has no WordPiece vocabulary ({e})") from None
+        ids = sorted(vocab.values())
+        if ids != list(range(len(ids))):
+            raise UserError(f"checkpoint {folder}: tokenizer.json vocabulary ids are not 0..{len(ids) - 1}")
+        by_id = sorted(vocab, key=vocab.get)
+        vocab_out.write_text("\n".join(by_id) + "\n", encoding="utf-8")
+        norm = spec.get("normalizer") or {}
+        if lower is None and norm.get("type") == "BertNormalizer":
+            lower = norm.get("lowercase")
+    else:
+        raise UserError(f"checkpoint {folder} has neither vocab.txt nor tokenizer.json; the apps need the vocabulary")
+    return {"do_lower_case": True if lower is None else bool(lower)}
 
 
 def plan(cfg) -> list[tuple[str, str]]:
@@ -211,8 +231,7 @@ def plan(cfg) -> list[tuple[str, str]]:
 
 
 def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar) -> tuple[list, list]:
-    tok = tokenizer_facts(folder)
-    shutil.copyfile(tok["vocab"], out / f"{name}.vocab.txt")
+    tok = tokenizer_facts(folder, out / f"{name}.vocab.txt")
     sha = checkpoint_sha256(folder)
     hf = load_qa(folder)
     plain, xnn = export_forward(hf), export_forward(hf, decompose_layer_norm=True)

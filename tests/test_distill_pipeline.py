@@ -134,3 +134,16 @@ def test_masking_split_and_smoothing():
     assert 0.75 < frac_mask < 0.85
     rare_rate = picked[ids >= 50].float().mean() / picked[ids < 50].float().mean()
     assert rare_rate > 5
+
+
+def test_export_vocab_from_tokenizer_json(tiny_teacher, tmp_path):
+    """transformers 5 checkpoints carry tokenizer.json but no vocab.txt: the apps' vocabulary is rebuilt by id."""
+    import shutil
+    from pipeline.export import tokenizer_facts
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_teacher, ckpt)
+    original = (ckpt / "vocab.txt").read_text().splitlines()
+    (ckpt / "vocab.txt").unlink()
+    facts = tokenizer_facts(ckpt, tmp_path / "vocab.txt")
+    assert (tmp_path / "vocab.txt").read_text().splitlines() == original
+    assert facts["do_lower_case"] is True
