@@ -64,6 +64,17 @@ def select(spec: str) -> list[Stage]:
     return [s for s in STAGES if s.name in wanted]
 
 
+def _report_after_failure(run: Run, stages: list[Stage], failed: Stage) -> None:
+    """A failed stage still leaves a report of what exists (it lists what is missing)."""
+    if failed.name == "report" or BY_NAME["report"] not in stages:
+        return
+    log(f"== report: {failed.name} failed; writing the report from the results that exist")
+    try:
+        run.execute(BY_NAME["report"])
+    except UserError as e:
+        log(f"report: not written ({e})")
+
+
 def main(argv=None) -> int:
     parser = build_parser("build_all.py", __doc__.split("\n\n")[0], _extra)
     args = parser.parse_args(argv)
@@ -80,7 +91,11 @@ def main(argv=None) -> int:
         timings = []
         for stage in stages:
             log(f"== {stage.name}: {stage.help}")
-            status, wall = run.execute(stage, force=args.force)
+            try:
+                status, wall = run.execute(stage, force=args.force)
+            except UserError as e:
+                _report_after_failure(run, stages, stage)
+                raise e
             log(f"== {stage.name}: {status}" + (f" in {wall:.1f} s" if status == "ran" else " (outputs current)"))
             timings.append((stage.name, status, wall))
     except UserError as e:

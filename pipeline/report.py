@@ -194,8 +194,10 @@ def build(results: Path, out: Path) -> dict:
 def run_stage(cfg, ctx) -> dict:
     """Pipeline stage 'report': the report over cfg.run.results_dir, written there; a copy of
     REPORT.md goes into the stage folder so the run manifest records what was reported."""
-    metrics = build(Path(cfg.run.results_dir), Path(cfg.run.results_dir))
-    shutil.copyfile(Path(cfg.run.results_dir) / "REPORT.md", ctx.out / "REPORT.md")
+    results = Path(cfg.run.results_dir)
+    results.mkdir(parents=True, exist_ok=True)  # no stage has written results yet: the report says what is missing
+    metrics = build(results, results)
+    shutil.copyfile(results / "REPORT.md", ctx.out / "REPORT.md")
     return metrics
 
 

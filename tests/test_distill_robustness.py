@@ -195,3 +195,9 @@ def test_malformed_preset_and_manifest(prepared, tmp_path):
     res = build_all_inproc("--preset", preset, "--stages", PREP, "--run.run_dir", run)
     assert "not valid JSON" in _one_error(res)
     assert (run / "manifest.json").read_text() == "{broken"
+
+
+def test_failed_stage_still_writes_the_report(tiny_preset, tmp_path):
+    res = build_all_inproc("--preset", tiny_preset, "--stages", "corpus,report", "--corpus.source", "/nonexistent/x")
+    assert "no such file" in _one_error(res)
+    assert (tmp_path / "results" / "REPORT.md").is_file()
