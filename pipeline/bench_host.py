@@ -104,7 +104,8 @@ def load_one(runtime, precision, seq_len, model, artifacts, checkpoints, args) -
     if runtime == "pytorch":
         if checkpoints is None or not (checkpoints / model).is_dir():
             return None
-        feed = window(seq_len, vocab_size(checkpoints / model / "vocab.txt"))
+        # transformers 5 checkpoints have tokenizer.json, not vocab.txt: the config has the size
+        feed = window(seq_len, json.loads((checkpoints / model / "config.json").read_text())["vocab_size"])
     else:
         path, sc = find_artifact(artifacts, model, runtime, precision, seq_len)
         if path is None:
