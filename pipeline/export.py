@@ -16,7 +16,6 @@ import json
 import platform
 import shutil
 import traceback
-from importlib import metadata
 from pathlib import Path
 
 import torch
@@ -24,7 +23,7 @@ from tqdm import tqdm
 
 from pipeline.config import UserError
 from pipeline.export_model import count_params, export_forward, load_qa
-from pipeline.runs import log, write_json_atomic
+from pipeline.runs import log, package_versions, write_json_atomic
 
 # format key -> (file format in results, backend, extension, precisions it supports)
 FORMATS = {
@@ -45,13 +44,7 @@ def scale(cfg) -> dict:
 
 
 def versions() -> dict:
-    out = {}
-    for name in VERSION_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
+    return package_versions(VERSION_PACKAGES, with_platform=False)
 
 
 def checkpoint_sha256(folder: Path) -> str:

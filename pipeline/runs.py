@@ -93,9 +93,9 @@ def read_json(path: Path, what: str = "JSON file"):
         raise UserError(f"{what} {path} is not valid JSON ({e})") from None
 
 
-def package_versions() -> dict:
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    for name in TRACKED_PACKAGES:
+def package_versions(names=TRACKED_PACKAGES, with_platform: bool = True) -> dict:
+    out = {"python": platform.python_version(), "platform": platform.platform()} if with_platform else {}
+    for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
