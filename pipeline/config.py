@@ -41,7 +41,8 @@ class RunCfg:
     seed: int = f(0, "seed for data order, masking and initialisation")
     device: str = f("auto", "torch device: auto, cpu, cuda", ["auto", "cpu", "cuda"])
     threads: int = f(0, "torch CPU threads; 0 keeps torch's default")
-    precision: str = f("auto", "autocast on GPU: auto (bf16 if supported), bf16, fp16, fp32",
+    precision: str = f("auto", "autocast: auto (GPU: bf16 if supported, else fp16; CPU: bf16 with AMX, "
+                       "else fp32), bf16, fp16 (GPU only), fp32",
                        ["auto", "bf16", "fp16", "fp32"])
 
 
