@@ -67,6 +67,8 @@ class TeacherCfg:
     batch_size: int = f(32, "head-fit batch size")
     head_lr: float = f(2e-3, "learning rate of the MLM head")
     encoder_lr: float = f(1e-4, "learning rate of the encoder while the head is fit; 0 freezes it")
+    frozen_layers: int = f(0, "bottom encoder layers (and the embeddings, with the decoder tied to them) kept "
+                           "frozen while the encoder adapts: their backward pass is skipped")
     eval_batches: int = f(20, "held-out batches for masked-token accuracy")
 
 

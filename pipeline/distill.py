@@ -28,21 +28,9 @@ from pipeline import distributed as dist_
 from pipeline.config import UserError
 from pipeline.corpus import load_split
 from pipeline.devices import autocast, needs_grad_scaler, pick_device
-from pipeline.mlm import count_params, encoder_and_head, evaluate, mask_tokens, pad_batch, special_ids, token_weights
+from pipeline.mlm import (count_params, encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
+                          special_ids, token_weights)
 from pipeline.runs import log
-
-
-def plan_epoch(lengths: np.ndarray, batch_size: int, seed: int, group_by_length: bool) -> list[np.ndarray]:
-    """Micro-batches of one epoch. Length grouping sorts within shuffled chunks of 50 batches,
-    so batches hold similar lengths (little padding) yet their order stays random."""
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(lengths))
-    if group_by_length:
-        chunk = batch_size * 50
-        order = np.concatenate([c[np.argsort(lengths[c], kind="stable")] for c in np.array_split(order, max(1, math.ceil(len(order) / chunk)))])
-    batches = [order[i:i + batch_size] for i in range(0, len(order) - batch_size + 1, batch_size)]
-    rng.shuffle(batches)
-    return batches
 
 
 def micro_seed(seed: int, g: int) -> int:

@@ -147,3 +147,19 @@ def test_export_vocab_from_tokenizer_json(tiny_teacher, tmp_path):
     facts = tokenizer_facts(ckpt, tmp_path / "vocab.txt")
     assert (tmp_path / "vocab.txt").read_text().splitlines() == original
     assert facts["do_lower_case"] is True
+
+
+def test_teacher_fit_keeps_frozen_layers(tmp_path, tiny_preset, tiny_teacher):
+    """--teacher.frozen_layers N: embeddings (and the tied decoder) and the bottom N layers stay as
+    loaded, the layers above and the head are adapted; a value beyond the depth is an input error."""
+    from transformers import BertForMaskedLM
+    build_all("--preset", tiny_preset, "--stages", "corpus,teacher", "--teacher.frozen_layers", "2")
+    before = BertForMaskedLM.from_pretrained(tiny_teacher).state_dict()
+    after = BertForMaskedLM.from_pretrained(tmp_path / "run" / "teacher" / "model").state_dict()
+    same = {k for k in before if torch.equal(before[k], after[k])}
+    assert {k for k in before if k.startswith("bert.embeddings.")} <= same
+    assert {k for k in before if k.startswith(("bert.encoder.layer.0.", "bert.encoder.layer.1."))} <= same
+    for prefix in ("bert.encoder.layer.2.", "bert.encoder.layer.3.", "cls.predictions.transform."):
+        assert any(k.startswith(prefix) and k not in same for k in before), prefix
+    res = build_all("--preset", tiny_preset, "--stages", "teacher", "--teacher.frozen_layers", "5", check=False)
+    assert res.returncode == 2 and "teacher.frozen_layers" in res.stderr.strip().splitlines()[-1]
