@@ -102,12 +102,13 @@ def fit_head(model, train, tok, cfg, device) -> list[dict]:
                         f"not {t.frozen_layers}")
     # Frozen bottom layers need no backward pass at all: on a 2-core CPU that is most of the saving.
     # The decoder is tied to the word embeddings, so it is frozen with them.
-    frozen = list(model.bert.embeddings.parameters()) + [p for l in layers[:t.frozen_layers] for p in l.parameters()]
-    frozen_ids = {id(p) for p in frozen} if t.frozen_layers else set()
-    for p in frozen if t.frozen_layers else []:
+    frozen = [p for m in [model.bert.embeddings, *layers[:t.frozen_layers]] for p in m.parameters()] \
+        if t.frozen_layers else []
+    for p in frozen:
         p.requires_grad_(False)
+    skip = head_ids | {id(p) for p in frozen}
     # Otherwise the decoder trains with the encoder (tied to the word embeddings), not at the head's rate.
-    enc_params = [p for p in model.parameters() if id(p) not in head_ids | frozen_ids]
+    enc_params = [p for p in model.parameters() if id(p) not in skip]
     groups = [{"params": head_params, "lr": t.head_lr}]
     if t.encoder_lr > 0:
         groups.append({"params": enc_params, "lr": t.encoder_lr})
