@@ -14,23 +14,15 @@ import json
 
 from pipeline import distributed as dist_
 from pipeline.config import UserError
+from pipeline.registry import ABLATION_VARIANTS as VARIANTS
 from pipeline.runs import log
-
-VARIANTS = {
-    "full": {},
-    "ce_only": {"alpha_mlm": 0.0, "alpha_cos": 0.0},
-    "cos_only": {"alpha_ce": 0.0, "alpha_mlm": 0.0},
-    "no_mlm": {"alpha_mlm": 0.0},
-    "random_init": {},
-}
-
 
 def chosen(names: list[str]) -> list[str]:
     if names == ["all"]:
         names = [v for v in VARIANTS if v != "full"]
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
-        raise UserError(f"distill.ablation: unknown variant(s) {', '.join(unknown)} "
+        raise UserError(f"ablation.variants: unknown variant(s) {', '.join(unknown)} "
                         f"(known: {', '.join(VARIANTS)} or 'all')")
     return ["full"] + [n for n in names if n != "full"] if names else []
 
@@ -40,16 +32,16 @@ def run(cfg, ctx) -> dict:
     from pipeline.distill import distill
     from pipeline.student_init import build_student, save_student
     from pipeline.teacher import scale
-    variants = chosen(cfg.distill.ablation)
+    variants = chosen(cfg.ablation.variants)
     if not variants:
-        log("ablation: no variants chosen (--distill.ablation all to run Table 4)")
+        log("ablation: no variants chosen (--ablation.variants all to run Table 4)")
         return {"variants": []}
     teacher_dir = ctx.inputs["teacher"] / "model"
     rows = []
     for name in variants:
         d = dataclasses.replace(cfg.distill, **VARIANTS[name])
-        if cfg.distill.ablation_steps:
-            d = dataclasses.replace(d, steps=cfg.distill.ablation_steps)
+        if cfg.ablation.steps:
+            d = dataclasses.replace(d, steps=cfg.ablation.steps)
         student_dir = ctx.inputs["student_init"] / "model"
         if name == "random_init":
             student_dir = ctx.work / "random_init_student"

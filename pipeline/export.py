@@ -22,6 +22,7 @@ import torch
 from tqdm import tqdm
 
 from pipeline.config import UserError
+from pipeline import quiet
 from pipeline.export_model import count_params, export_forward, load_qa
 from pipeline.runs import log, package_versions, write_json_atomic
 
@@ -159,6 +160,11 @@ def to_onnx(module, args, precision, path: Path, input_names) -> dict:
 
 
 def export_one(fmt: str, module, args, precision: str, path: Path, input_names) -> dict:
+    with quiet.captured_output():  # the converters' progress bars and size reports
+        return _convert(fmt, module, args, precision, path, input_names)
+
+
+def _convert(fmt: str, module, args, precision: str, path: Path, input_names) -> dict:
     if fmt == "executorch":
         return to_executorch(module, args, precision, path)
     if fmt == "executorch-coreml":

@@ -28,7 +28,7 @@ from pipeline.results_schema import KINDS, kind_of, validate_file  # noqa: E402
 EXPECTED = [
     ("mlm_eval", None, "held-out masked LM accuracy", "results/mlm/*.json from the distill stage"),
     ("ablation", None, "Table 4 loss ablation", "results/mlm/ablation.json from the ablation stage "
-                                                "(build_all --distill.ablation all)"),
+                                                "(build_all --ablation.variants all)"),
     ("qa_metrics", None, "QA exact match / F1", "results/qa/*.json from the qa_finetune stage"),
     ("classification_metrics", None, "GLUE / IMDb scores",
      "results/glue/*.json (needs the GLUE / IMDb datasets, not available offline)"),

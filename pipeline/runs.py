@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline import distributed as dist_
-from pipeline.config import Config, UserError
+from pipeline.config import Config, StageView, UserError
 
 REPO = Path(__file__).resolve().parent.parent
 TRACKED_PACKAGES = ["torch", "transformers", "tokenizers", "datasets", "executorch", "coremltools",
@@ -185,11 +185,12 @@ class Run:
         if not main:
             shutil.rmtree(partial, ignore_errors=True)
             partial.mkdir()
-        ctx = StageContext(self.cfg, stage.name, self.dir, partial, work, key,
+        view = StageView(self.cfg, stage.name, stage.sections)
+        ctx = StageContext(view, stage.name, self.dir, partial, work, key,
                            {n: self.output(n) for n in stage.needs})
         t0 = time.time()
         try:
-            metrics = func(self.cfg, ctx) or {}
+            metrics = func(view, ctx) or {}
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)  # keep .work (checkpoints): the next run resumes
             raise

@@ -48,6 +48,20 @@ def tiny_teacher(tmp_path_factory) -> Path:
     return folder
 
 
+# The tiny teacher has 64 positions: every window length of a tiny run must fit in it.
+TINY_LENGTHS = """[qa]
+max_seq_length = 64
+doc_stride = 16
+max_query_length = 24
+[export]
+seq_lens = [64]
+[bench]
+seq_lens = [64]
+[apps]
+seq_len = 64
+"""
+
+
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("tiny_corpus")
@@ -81,7 +95,7 @@ batch_size = 4
 grad_accum = 2
 checkpoint_every = 2
 eval_batches = 2
-''')
+{TINY_LENGTHS}''')
     return p
 
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import REPO, build_all, build_all_inproc
+from conftest import REPO, TINY_LENGTHS, build_all, build_all_inproc
 
 PREP = "corpus,teacher,student_init"
 
@@ -40,7 +40,7 @@ batch_size = 4
 grad_accum = 2
 checkpoint_every = 2
 eval_batches = 2
-''')
+{TINY_LENGTHS}''')
     build_all("--preset", preset, "--stages", PREP, "--run.run_dir", base / "run")
     return preset, base / "run"
 

@@ -29,8 +29,8 @@ def test_local_tsv_fine_tune_writes_classification_results(tmp_path, capsys):
     teacher, student = qa_tiny.save_models(tmp_path / "m")
     rc = classify.main(["--task", "toy", "--train", str(_tsv(tmp_path / "train.tsv", 4)),
                         "--dev", str(_tsv(tmp_path / "dev.tsv", 1)), "--text-cols", "sentence",
-                        "--model", f"teacher={teacher}", "--model", f"student={student}", "--epochs", "1",
-                        "--batch-size", "8", "--run.results_dir", str(tmp_path / "res"), "--run.device", "cpu", "--run.threads", "1"])
+                        "--model", f"teacher={teacher}", "--model", f"student={student}", "--classify.epochs", "1",
+                        "--classify.batch_size", "8", "--run.results_dir", str(tmp_path / "res"), "--run.device", "cpu", "--run.threads", "1"])
     assert rc == 0
     obj, problems = results_schema.validate_file(tmp_path / "res" / "glue" / "toy.json")
     assert problems == []
