@@ -407,11 +407,16 @@ def _load_preset(cfg: Config, name: str, seen: tuple = ()) -> None:
             _apply(cfg, section, key, value, f"preset {path.name}")
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        # One line, as every other bad input gets, instead of the whole usage text.
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(prog: str, description: str, extra=None, sections=None) -> argparse.ArgumentParser:
     """The command line of every DistilKit command: `--preset`, the command's own inputs (`extra`)
     and `--section.field` for the config sections it reads (all of them by default)."""
-    parser = argparse.ArgumentParser(prog=prog, description=description,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = _Parser(prog=prog, description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--preset", default="demo", help=Config.__dataclass_fields__["preset"].metadata["help"])
     if extra:
         extra(parser)

@@ -1,0 +1,100 @@
+"""Bad config values are refused up front: one `error:` line, exit 2, no run folder touched."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from conftest import build_all_inproc
+
+# (command-line arguments, what the error line must name)
+BAD_VALUES = [
+    (["--export.seq_lens", "384,abc"], "export.seq_lens"),
+    (["--bench.precisions", "fp64"], "unknown 'fp64'"),
+    (["--apps.models", "teachr"], "unknown 'teachr'"),
+    (["--distill.temperature", "-1"], "must be > 0"),
+    (["--run.threads", "-3"], "run.threads"),
+    (["--distill.alpha_ce", "0", "--distill.alpha_mlm", "0", "--distill.alpha_cos", "0"], "at least one"),
+    (["--distill.alpha_mlm", "-0.5"], "must be >= 0"),
+    (["--export.seq_lens", "0"], "must be > 0"),
+    (["--export.seq_lens", "1024"], "teacher's maximum of 512"),
+    (["--bench.seq_lens", "128,600"], "teacher's maximum"),
+    (["--export.formats", "tflite,pdf"], "unknown 'pdf'"),
+    (["--bench.runtimes", "tensorrt"], "unknown 'tensorrt'"),
+    (["--export.models", ""], "empty"),
+    (["--apps.precisions", "[]"], "empty"),
+    (["--export.seq_lens", "384,,128"], "export.seq_lens"),
+    (["--distill.steps", "ten"], "as int"),
+    (["--distill.steps", "2.5"], "as int"),
+    (["--distill.lr", "fast"], "as float"),
+    (["--distill.lr", "nan"], "as float"),
+    (["--distill.ce_masked_only", "maybe"], "as bool"),
+    (["--corpus.heldout_frac", "1.5"], "in (0, 1)"),
+    (["--distill.mlm_prob", "0"], "in (0, 1)"),
+    (["--distill.betas", "0.9"], "two values"),
+    (["--distill.betas", "0.9,1.5"], "in [0, 1)"),
+    (["--bench.trim", "0.5"], "in [0, 0.5)"),
+    (["--qa.doc_stride", "384"], "below qa.max_seq_length"),
+    (["--qa.alpha_distil", "2"], "in [0, 1]"),
+    (["--student.layers", "4,2"], "increasing"),
+    (["--ablation.variants", "no_ce"], "unknown 'no_ce'"),
+    (["--run.device", "tpu"], "not one of"),
+    (["--teacher.nope", "1"], "unrecognized arguments: --teacher.nope"),
+    (["--classify.epochs", "0"], "must be > 0"),
+]
+
+
+@pytest.mark.parametrize("args,names", BAD_VALUES, ids=[" ".join(a) for a, _ in BAD_VALUES])
+def test_bad_value_is_one_error_line_before_any_stage(tmp_path, args, names):
+    run_dir = tmp_path / "run"
+    t0 = time.perf_counter()
+    res = build_all_inproc("--run.run_dir", run_dir, "--run.results_dir", tmp_path / "res", *args)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and names in lines[0], res.stderr
+    assert "==" not in res.stdout  # no stage started
+    assert not run_dir.exists() and not (tmp_path / "res").exists()
+    assert time.perf_counter() - t0 < 10
+
+
+def test_preset_extending_a_missing_preset(tmp_path):
+    preset = tmp_path / "mine.toml"
+    preset.write_text('extends = "dmeo"\n')
+    res = build_all_inproc("--preset", preset, "--run.run_dir", tmp_path / "run")
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [res.stderr.strip()] and "unknown preset 'dmeo'" in res.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_value_in_a_preset_names_the_preset(tmp_path):
+    preset = tmp_path / "mine.toml"
+    preset.write_text('extends = "demo"\n[export]\nprecisions = ["fp32", "int4"]\n')
+    res = build_all_inproc("--preset", preset, "--run.run_dir", tmp_path / "run")
+    assert res.returncode == 2 and "preset mine.toml" in res.stderr and "unknown 'int4'" in res.stderr
+
+
+def test_typed_lists_are_read_as_their_element_type():
+    from pipeline.config import load
+    cfg = load("demo", {"export.seq_lens": "128, 384", "distill.betas": "[0.8, 0.9]", "bench.models": "student"})
+    assert cfg.export.seq_lens == [128, 384] and cfg.distill.betas == [0.8, 0.9] and cfg.bench.models == ["student"]
+
+
+def test_ablation_choice_leaves_the_distill_fingerprint_alone(tmp_path):
+    from pipeline.build_all import BY_NAME
+    from pipeline.config import load
+    from pipeline.runs import Run
+    base = load("demo", {"run.run_dir": str(tmp_path)})
+    chosen = load("demo", {"run.run_dir": str(tmp_path), "ablation.variants": "all", "ablation.steps": 5})
+    assert Run(base).stage_config(BY_NAME["distill"]) == Run(chosen).stage_config(BY_NAME["distill"])
+    assert Run(base).stage_config(BY_NAME["ablation"]) != Run(chosen).stage_config(BY_NAME["ablation"])
+
+
+def test_a_stage_cannot_read_config_it_does_not_declare():
+    from pipeline.config import StageView, UndeclaredConfigRead, load
+    view = StageView(load("demo"), "export", ("export", "qa.doc_stride"))
+    assert view.export.seq_lens == [384, 128] and view.qa.doc_stride == 128
+    assert view.run.results_dir and view.teacher.model == "embedded"  # where outputs go, provenance
+    with pytest.raises(UndeclaredConfigRead, match="stage 'export' reads qa.max_answer_length"):
+        view.qa.max_answer_length
+    with pytest.raises(UndeclaredConfigRead, match="distill"):
+        view.section("distill")
