@@ -21,12 +21,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pipeline import runtimes, squad_metrics
+from pipeline.export import runtimes
+from pipeline.data import squad_metrics
 from pipeline.config import UserError
-from pipeline.export import scale
-from pipeline.export_model import load_qa
-from pipeline.qa_features import decode_spans, prepare_features
-from pipeline.runs import log, write_json_atomic
+from pipeline.export.export import scale
+from pipeline.export.export_model import load_qa
+from pipeline.data.qa_features import decode_spans, prepare_features
+from pipeline.core.runs import log, write_json_atomic
 
 
 def load_dev(path: Path, limit: int) -> list[dict]:

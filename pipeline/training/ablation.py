@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from pipeline import distributed as dist_
+from pipeline.core import distributed as dist_
 from pipeline.config import UserError
-from pipeline.runs import log
+from pipeline.core.runs import log
 
 VARIANTS = {
     "full": {},
@@ -37,9 +37,9 @@ def chosen(names: list[str]) -> list[str]:
 
 def run(cfg, ctx) -> dict:
     from transformers import BertForMaskedLM
-    from pipeline.distill import distill
-    from pipeline.student_init import build_student, save_student
-    from pipeline.teacher import scale
+    from pipeline.training.distill import distill
+    from pipeline.training.student_init import build_student, save_student
+    from pipeline.training.teacher import scale
     variants = chosen(cfg.distill.ablation)
     if not variants:
         log("ablation: no variants chosen (--distill.ablation all to run Table 4)")
@@ -67,7 +67,7 @@ def run(cfg, ctx) -> dict:
             log(f"ablation {name}: held-out masked acc {res['heldout']['masked_acc']:.3f} loss {res['heldout']['mlm_loss']:.3f}")
     if not dist_.is_main():
         return {}
-    from pipeline.devices import pick_device
+    from pipeline.training.hardware import pick_device
     result = {"kind": "ablation", "schema_version": 1, "scale": scale(cfg, pick_device(cfg)), "variants": rows}
     (ctx.out / "ablation.json").write_text(json.dumps(result, indent=2) + "\n")
     (ctx.results / "mlm").mkdir(parents=True, exist_ok=True)

@@ -21,12 +21,10 @@ import shutil
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline import qa_features  # noqa: E402
+from pipeline.data import qa_features  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "mobile" / "fixtures"
 
 TRICKY = [
@@ -106,7 +104,7 @@ def latency_stats(samples_ms: list[float]) -> dict:
 
 
 def vocab_path() -> Path:
-    from pipeline.teacher import resolve
+    from pipeline.training.teacher import resolve
     return Path(resolve("embedded")) / "vocab.txt"
 
 

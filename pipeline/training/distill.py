@@ -24,13 +24,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from pipeline import distributed as dist_
+from pipeline.core import distributed as dist_
 from pipeline.config import UserError
-from pipeline.corpus import load_split
-from pipeline.devices import autocast, needs_grad_scaler, pick_device
-from pipeline.mlm import (count_params, encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
+from pipeline.data.corpus import load_split
+from pipeline.training.hardware import autocast, needs_grad_scaler, pick_device
+from pipeline.training.mlm import (count_params, encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
                           special_ids, token_weights)
-from pipeline.runs import log
+from pipeline.core.runs import log
 
 
 def micro_seed(seed: int, g: int) -> int:
@@ -242,7 +242,7 @@ def run(cfg, ctx) -> dict:
                   work=ctx.work, out=ctx.out, key=ctx.key)
     if not dist_.is_main():
         return res
-    from pipeline.teacher import scale
+    from pipeline.training.teacher import scale
     teacher_metrics = json.loads((ctx.inputs["teacher"] / "metrics.json").read_text())
     teacher_eval = teacher_metrics["models"][-1]
     student_eval = dict(model="student", params=res["params"], when=f"after distillation ({res['steps']} steps)", **res["heldout"])

@@ -19,11 +19,11 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from pipeline.config import UserError
-from pipeline.corpus import load_split
-from pipeline.devices import autocast, pick_device, seed_everything
-from pipeline.mlm import (count_params, encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
+from pipeline.data.corpus import load_split
+from pipeline.training.hardware import autocast, pick_device, seed_everything
+from pipeline.training.mlm import (count_params, encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
                           special_ids, token_weights, unigram_baseline)
-from pipeline.runs import log
+from pipeline.core.runs import log
 
 HEAD_PREFIX = "cls.predictions."
 BERT_FAMILY = {"bert"}
