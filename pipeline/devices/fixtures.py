@@ -104,7 +104,7 @@ def latency_stats(samples_ms: list[float]) -> dict:
 
 
 def vocab_path() -> Path:
-    from pipeline.training.teacher import resolve
+    from pipeline.core.models import resolve
     return Path(resolve("embedded")) / "vocab.txt"
 
 

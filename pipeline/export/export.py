@@ -22,7 +22,8 @@ import torch
 from tqdm import tqdm
 
 from pipeline.config import UserError
-from pipeline.export.export_model import count_params, export_forward, load_qa
+from pipeline.core.models import count_params
+from pipeline.export.export_model import export_forward, load_qa
 from pipeline.core.runs import log, package_versions, write_json_atomic
 
 # format key -> (file format in results, backend, extension, precisions it supports)

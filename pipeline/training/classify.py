@@ -127,7 +127,7 @@ def batches(feats, size, device, order):
 def fine_tune_and_score(name, folder, train, dev, metric, args, cfg, device) -> dict:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
     from pipeline.training.hardware import seed_everything
-    from pipeline.training.qa_finetune import uses_token_types
+    from pipeline.core.models import uses_token_types
     seed_everything(cfg.run.seed)
     regression = metric in ("pearson", "spearman")
     labels = sorted({r["label"] for r in train}, key=lambda s: (len(s), s)) if not regression else []

@@ -28,7 +28,8 @@ from pipeline.core import distributed as dist_
 from pipeline.config import UserError
 from pipeline.data.corpus import load_split
 from pipeline.training.hardware import autocast, needs_grad_scaler, pick_device
-from pipeline.training.mlm import (count_params, encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
+from pipeline.core.models import count_params
+from pipeline.training.mlm import (encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
                           special_ids, token_weights)
 from pipeline.core.runs import log
 

@@ -15,7 +15,6 @@ results/qa/<dataset>.json (kind qa_metrics) per evaluation set.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import os
@@ -31,6 +30,7 @@ from tqdm import tqdm
 
 from pipeline.data import squad_metrics
 from pipeline.config import UserError
+from pipeline.core.models import uses_token_types
 from pipeline.data.qa_data import load_squad_file
 from pipeline.data.qa_features import decode_spans, prepare_features
 from pipeline.core.runs import log, write_json_atomic
@@ -52,10 +52,6 @@ def load_qa_model(folder: Path):
     finally:
         hf_logging.set_verbosity(level)
     return model, tok
-
-
-def uses_token_types(model) -> bool:
-    return "token_type_ids" in inspect.signature(model.forward).parameters
 
 
 def featurize(tok, examples: list[dict], cfg, token_type_ids: bool, labels: bool) -> list[dict]:

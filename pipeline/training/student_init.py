@@ -17,7 +17,7 @@ import json
 import torch
 
 from pipeline.config import UserError
-from pipeline.training.mlm import count_params
+from pipeline.core.models import count_params
 from pipeline.core.runs import log
 
 PAPER_LAYERS_12 = [0, 2, 4, 7, 9, 11]

