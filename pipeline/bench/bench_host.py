@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from pipeline.core import results  # noqa: E402
 from pipeline.export import runtimes  # noqa: E402
 from pipeline.config import UserError  # noqa: E402
 from pipeline.core.runs import write_json_atomic  # noqa: E402
@@ -222,28 +223,17 @@ def table(entries: list[dict]) -> str:
 def write(entries, out: Path, scale: dict, threads: int) -> dict:
     if not entries:
         raise UserError("bench: nothing was timed (no artifact matched the runtimes, precisions and seq lens)")
-    result = {"kind": "benchmark", "schema_version": 1, "scale": scale, "source": "host",
-              "device": device_info(threads), "entries": entries}
-    try:
-        from pipeline.core import results_schema
-        problems = results_schema.validate(result)
-        if problems:
-            raise RuntimeError("benchmark JSON does not match the schema: " + "; ".join(problems))
-    except ImportError:
-        pass
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out, result)
-    return result
+    return results.write(out, results.document("benchmark", scale, source="host", device=device_info(threads),
+                                               entries=entries))
 
 
 def run(cfg, ctx) -> dict:
-    from pipeline.export.export import scale
     args = argparse.Namespace(**cfg.section("bench"))
     if args.iters < 1 or args.warmup < 0 or args.threads < 1:
         raise UserError("bench: iters must be >= 1, warmup >= 0 and threads >= 1")
     entries = benchmark(Path(ctx.inputs["export"]), Path(ctx.inputs["qa_finetune"]), args)
     name = f"host_{Path(cfg.preset).stem}.json"
-    result = write(entries, ctx.results / "host" / name, scale(cfg), args.threads)
+    result = write(entries, ctx.results / "host" / name, results.run_scale(cfg, results.host_label()), args.threads)
     write_json_atomic(ctx.out / name, result)
     print(table(entries))
     return {"entries": len(entries)}
@@ -273,8 +263,8 @@ def main(argv=None) -> int:
         if args.iters < 1 or args.warmup < 0 or args.threads < 1:
             raise UserError("--iters must be >= 1, --warmup >= 0 and --threads >= 1")
         dev = device_info(args.threads)
-        scale = {"preset": "cli", "teacher": str(args.checkpoints or "n/a"), "corpus": "n/a",
-                 "device": f"{dev['cpu']}, {dev['logical_cores']} logical cores, {args.threads} thread(s)"}
+        scale = results.scale("cli", str(args.checkpoints or "n/a"), "n/a",
+                              f"{dev['cpu']}, {dev['logical_cores']} logical cores, {args.threads} thread(s)")
         if args.embedded_demo:
             from pipeline.bench.bench_models import demo_artifacts
             artifacts, checkpoints = demo_artifacts(args)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 
 from pipeline.config import UserError  # noqa: E402
-from pipeline.core.runs import REPO, write_json_atomic  # noqa: E402
+from pipeline.core import results  # noqa: E402
+from pipeline.core.runs import REPO  # noqa: E402
 
 
 class DeviceError(Exception):
@@ -80,7 +81,7 @@ def accept_results(raw: bytes, origin: str, out_dir: Path, stem: str) -> Path:
                           f"{problems[0]}{more}")
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{safe(stem)}.json"
-    write_json_atomic(path, obj)
+    results.write(path, obj)
     return path
 
 

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 
+from pipeline.core import results  # noqa: E402
 from pipeline.data import qa_features  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -195,8 +196,7 @@ def results_example() -> dict:
     scale = {"preset": "demo", "teacher": "embedded", "corpus": "embedded", "device": "Pixel 8"}
     entry = {k: v for k, v in entry_in.items() if k != "samples_ms"}
     entry["stats"] = latency_stats(timings)
-    expected = {"kind": "benchmark", "schema_version": 1, "scale": scale, "source": "device",
-                "device": device, "entries": [entry]}
+    expected = results.document("benchmark", scale, source="device", device=device, entries=[entry])
     return {"device": device, "scale": scale, "entries": [entry_in], "expected": expected}
 
 

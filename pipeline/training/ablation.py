@@ -13,6 +13,7 @@ import dataclasses
 import json
 
 from pipeline.core import distributed as dist_
+from pipeline.core import results
 from pipeline.config import UserError
 from pipeline.core.runs import log
 
@@ -39,7 +40,6 @@ def run(cfg, ctx) -> dict:
     from transformers import BertForMaskedLM
     from pipeline.training.distill import distill
     from pipeline.training.student_init import build_student, save_student
-    from pipeline.training.teacher import scale
     variants = chosen(cfg.distill.ablation)
     if not variants:
         log("ablation: no variants chosen (--distill.ablation all to run Table 4)")
@@ -68,8 +68,7 @@ def run(cfg, ctx) -> dict:
     if not dist_.is_main():
         return {}
     from pipeline.training.hardware import pick_device
-    result = {"kind": "ablation", "schema_version": 1, "scale": scale(cfg, pick_device(cfg)), "variants": rows}
+    result = results.document("ablation", results.run_scale(cfg, results.torch_label(pick_device(cfg))), variants=rows)
     (ctx.out / "ablation.json").write_text(json.dumps(result, indent=2) + "\n")
-    (ctx.results / "mlm").mkdir(parents=True, exist_ok=True)
-    (ctx.results / "mlm" / "ablation.json").write_text(json.dumps(result, indent=2) + "\n")
+    results.write(ctx.results / "mlm" / "ablation.json", result)
     return {"variants": rows}

@@ -25,7 +25,7 @@ import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from pipeline.config import UserError, build_parser, from_args  # noqa: E402
-from pipeline.core.runs import log, write_json_atomic  # noqa: E402
+from pipeline.core.runs import log  # noqa: E402
 
 # task -> (datasets name, config, text columns, dev split, metric)
 TASKS = {
@@ -210,13 +210,11 @@ def main(argv=None) -> int:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from pipeline.training.qa_finetune import _scale
-    out = Path(cfg.run.results_dir) / "glue"
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / f"{args.task}.json", {
-        "kind": "classification_metrics", "schema_version": 1, "scale": _scale(cfg, device), "task": args.task,
-        "metric": metric, "models": results,
-        "training": {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "train_rows": len(train)}})
+    from pipeline.core import results as results_io
+    results_io.write(Path(cfg.run.results_dir) / "glue" / f"{args.task}.json", results_io.document(
+        "classification_metrics", results_io.run_scale(cfg, results_io.torch_label(device)), task=args.task,
+        metric=metric, models=results,
+        training={"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "train_rows": len(train)}))
     for r in results:
         print(f"{args.task} {r['model']:10s} {metric} {r['score']:.2f} (n={r['n']})")
     return 0

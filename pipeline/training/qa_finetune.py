@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import random
 import shutil
 import time
@@ -30,6 +29,7 @@ from tqdm import tqdm
 
 from pipeline.data import squad_metrics
 from pipeline.config import UserError
+from pipeline.core import results as results_io
 from pipeline.core.models import uses_token_types
 from pipeline.data.qa_data import load_squad_file
 from pipeline.data.qa_features import decode_spans, prepare_features
@@ -211,11 +211,6 @@ def predict(model, tok, examples: list[dict], cfg, device, desc: str) -> dict:
     return preds
 
 
-def _scale(cfg, device) -> dict:
-    return {"preset": Path(cfg.preset).stem, "teacher": cfg.teacher.model, "corpus": ",".join(cfg.corpus.source),
-            "device": f"{device.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"}
-
-
 def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: str,
                   teacher_dir: Path | None = None) -> dict:
     """Train one model into work/<name>/ unless a finished copy for the same stage key is there."""
@@ -277,13 +272,12 @@ def run(cfg, ctx) -> dict:
             results[ds].append({"model": name, **{k: round(v, 3) for k, v in scores.items()}})
             log(f"qa_finetune: {name:9s} {ds}: EM {scores['exact_match']:.1f}  F1 {scores['f1']:.1f}  (n={scores['n']})")
         shutil.copytree(ctx.work / name, ctx.out / name)
-    scale = _scale(cfg, device)
-    (ctx.results / "qa").mkdir(parents=True, exist_ok=True)
+    scale = results_io.run_scale(cfg, results_io.torch_label(device))
     for ds, models in results.items():
-        write_json_atomic(ctx.results / "qa" / f"{ds}.json",
-                          {"kind": "qa_metrics", "schema_version": 1, "scale": scale, "dataset": ds, "models": models,
-                           "train": {"dataset": meta.get("train", {}).get("name", "train"), "examples": len(train_ex),
-                                     "epochs": cfg.qa.epochs, "batch_size": cfg.qa.batch_size}})
+        results_io.write(ctx.results / "qa" / f"{ds}.json", results_io.document(
+            "qa_metrics", scale, dataset=ds, models=models,
+            train={"dataset": meta.get("train", {}).get("name", "train"), "examples": len(train_ex),
+                   "epochs": cfg.qa.epochs, "batch_size": cfg.qa.batch_size}))
     summary = {"scale": scale, "training": training, "metrics": results}
     write_json_atomic(ctx.out / "metrics.json", summary)
     return {"training": training, "metrics": {ds: {m["model"]: {"em": m["exact_match"], "f1": m["f1"]} for m in ms}

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from pipeline.config import UserError
 from pipeline.data.corpus import load_split
 from pipeline.training.hardware import autocast, pick_device, seed_everything
+from pipeline.core import results
 from pipeline.core.models import count_params, load_tokenizer, quiet_transformers, resolve
 from pipeline.training.mlm import (encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
                           special_ids, token_weights, unigram_baseline)
@@ -154,19 +155,14 @@ def run(cfg, ctx) -> dict:
     models = [dict(model="teacher", params=params, when="as loaded", **before)]
     if do_fit:
         models.append(dict(model="teacher", params=params, when=f"after head fit ({cfg.teacher.steps} steps)", **after))
-    result = {"kind": "mlm_eval", "schema_version": 1, "scale": scale(cfg, device), "models": models,
-              "baseline": dict(model="unigram", params=0, when="word frequencies", **baseline),
-              "head_fit": {"ran": do_fit, "steps": cfg.teacher.steps if do_fit else 0, "seconds": round(fit_s, 1),
-                           "s_per_step": round(fit_s / max(1, len(history)), 3)}}
+    result = results.document(
+        "mlm_eval", results.run_scale(cfg, results.torch_label(device)), models=models,
+        baseline=dict(model="unigram", params=0, when="word frequencies", **baseline),
+        head_fit={"ran": do_fit, "steps": cfg.teacher.steps if do_fit else 0, "seconds": round(fit_s, 1),
+                  "s_per_step": round(fit_s / max(1, len(history)), 3)})
+    # The stage folder's copy keeps its own format: its checksum feeds the next stages' fingerprints.
     (ctx.out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-    (ctx.results / "mlm").mkdir(parents=True, exist_ok=True)
-    (ctx.results / "mlm" / "teacher.json").write_text(json.dumps(result, indent=2) + "\n")
+    results.write(ctx.results / "mlm" / "teacher.json", result)
     return {"head_trained_on_load": head_trained, "head_fit": do_fit, "before": before, "after": after,
             "baseline": baseline, "params": params}
 
-
-def scale(cfg, device) -> dict:
-    """What a result was measured on, so the report never passes a demo run off as the paper's."""
-    import platform
-    return {"preset": Path(cfg.preset).stem, "teacher": cfg.teacher.model, "corpus": ",".join(cfg.corpus.source),
-            "device": f"{device.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"}
