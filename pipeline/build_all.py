@@ -11,35 +11,33 @@ import os
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make `pipeline` importable without installing
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.config import UserError, build_parser, from_args  # noqa: E402
-from pipeline.runs import Run, Stage, log  # noqa: E402
+from pipeline.core.runs import Run, Stage, log  # noqa: E402
 
 STAGES = [
-    Stage("corpus", "pipeline.corpus:run", ("corpus", "teacher.model"), (),
+    Stage("corpus", "pipeline.data.corpus:run", ("corpus", "teacher.model"), (),
           "read, tokenize, filter and split the corpus"),
-    Stage("teacher", "pipeline.teacher:run", ("teacher", "run.precision"), ("corpus",),
+    Stage("teacher", "pipeline.training.teacher:run", ("teacher", "run.precision"), ("corpus",),
           "load the teacher, fit its MLM head when untrained, evaluate it"),
-    Stage("student_init", "pipeline.student_init:run", ("student",), ("teacher",),
+    Stage("student_init", "pipeline.training.student_init:run", ("student",), ("teacher",),
           "build the half-depth DistilBERT student from teacher layers"),
-    Stage("distill", "pipeline.distill:run", ("distill", "run.precision"), ("corpus", "teacher", "student_init"),
+    Stage("distill", "pipeline.training.distill:run", ("distill", "run.precision"), ("corpus", "teacher", "student_init"),
           "triple-loss distillation, evaluated on the held-out split", distributed=True),
-    Stage("ablation", "pipeline.ablation:run", ("distill", "ablation", "student", "run.precision"),
+    Stage("ablation", "pipeline.training.ablation:run", ("distill", "ablation", "student", "run.precision"),
           ("corpus", "teacher", "student_init"), "Table 4 variants of the distillation loss", distributed=True),
-    Stage("qa_data", "pipeline.qa_data:run", ("qa",), ("corpus",),
+    Stage("qa_data", "pipeline.data.qa_data:run", ("qa",), ("corpus",),
           "SQuAD-format QA data: generated cloze questions, hand-written questions or SQuAD"),
-    Stage("qa_finetune", "pipeline.qa_finetune:run", ("qa", "run.precision"), ("teacher", "distill", "qa_data"),
+    Stage("qa_finetune", "pipeline.training.qa_finetune:run", ("qa", "run.precision"), ("teacher", "distill", "qa_data"),
           "fine-tune teacher and student for QA, then the student (D) with QA distillation"),
-    Stage("export", "pipeline.export:run", ("export", "qa.max_seq_length", "qa.doc_stride", "qa.max_query_length",
-                                         "qa.max_answer_length"), ("qa_finetune",),
+    Stage("export", "pipeline.export.export:run", ("export", "qa.max_seq_length", "qa.doc_stride",
+                                                "qa.max_query_length", "qa.max_answer_length"), ("qa_finetune",),
           "Core ML, ExecuTorch and LiteRT artifacts with JSON sidecars"),
-    Stage("parity", "pipeline.parity:run", ("export", "qa"), ("export", "qa_data", "qa_finetune"),
+    Stage("parity", "pipeline.export.parity:run", ("export", "qa"), ("export", "qa_data", "qa_finetune"),
           "run each host-runnable artifact against PyTorch on the QA dev set"),
-    Stage("bench_host", "pipeline.bench_host:run", ("bench",), ("export", "qa_finetune"),
+    Stage("bench_host", "pipeline.bench.bench_host:run", ("bench",), ("export", "qa_finetune"),
           "host latency, load time, memory and size per runtime"),
-    Stage("apps", "pipeline.stage_apps:run", ("apps",), ("export",),
+    Stage("apps", "pipeline.devices.stage_apps:run", ("apps",), ("export",),
           "copy artifacts, sidecars and vocabulary into the iOS and Android apps"),
     Stage("report", "pipeline.report:run_stage", (), (),
           "plots and results/REPORT.md from everything under results/", always=True),
@@ -105,7 +103,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted: finished stages are kept; run the same command to resume", file=sys.stderr)
         return 130
-    from pipeline import distributed
+    from pipeline.core import distributed
     if not distributed.is_main():
         return 0
     print(f"\nrun folder: {cfg.run_dir}")

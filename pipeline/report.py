@@ -16,13 +16,11 @@ import shutil
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make `pipeline` importable without installing
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline import report_plots  # noqa: E402
-from pipeline import report_tables as tables  # noqa: E402
+from pipeline.reporting import plots as report_plots  # noqa: E402
+from pipeline.reporting import tables  # noqa: E402
 from pipeline.config import UserError  # noqa: E402
-from pipeline.results_schema import KINDS, kind_of, validate_file  # noqa: E402
+from pipeline.core.results_schema import KINDS, kind_of, validate_file  # noqa: E402
 
 # What each kind is for and who writes it, to say what is missing.
 EXPECTED = [

@@ -7,7 +7,7 @@ import string
 from pathlib import Path
 
 from pipeline import config as config_mod
-from pipeline.qa_data import HANDWRITTEN
+from pipeline.data.qa_data import HANDWRITTEN
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 

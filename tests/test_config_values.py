@@ -82,7 +82,7 @@ def test_typed_lists_are_read_as_their_element_type():
 def test_ablation_choice_leaves_the_distill_fingerprint_alone(tmp_path):
     from pipeline.build_all import BY_NAME
     from pipeline.config import load
-    from pipeline.runs import Run
+    from pipeline.core.runs import Run
     base = load("demo", {"run.run_dir": str(tmp_path)})
     chosen = load("demo", {"run.run_dir": str(tmp_path), "ablation.variants": "all", "ablation.steps": 5})
     assert Run(base).stage_config(BY_NAME["distill"]) == Run(chosen).stage_config(BY_NAME["distill"])

@@ -48,7 +48,7 @@ def test_corpus_filters_and_splits(tmp_path, tiny_preset, tiny_corpus):
     (tiny_corpus.parent / "extra").mkdir(exist_ok=True)
     build_all("--preset", tiny_preset, "--stages", "corpus", "--corpus.min_tokens", "20")
     out = tmp_path / "run" / "corpus"
-    from pipeline.corpus import load_split
+    from pipeline.data.corpus import load_split
     train, held = load_split(out, "train"), load_split(out, "heldout")
     assert train and held
     assert all(20 <= len(s) <= 48 for s in train + held)
@@ -71,7 +71,7 @@ def test_unk_heavy_sequences_are_dropped(tmp_path, tiny_preset):
 
 def test_student_layers_equal_teacher_layers(tiny_teacher):
     from transformers import BertForMaskedLM
-    from pipeline.student_init import LAYER_MAP, build_student
+    from pipeline.training.student_init import LAYER_MAP, build_student
     teacher = BertForMaskedLM.from_pretrained(tiny_teacher)
     student, layers = build_student(teacher, [0, 3])
     assert layers == [0, 3] and student.config.n_layers == 2
@@ -92,7 +92,7 @@ def test_student_layers_equal_teacher_layers(tiny_teacher):
 
 
 def test_default_layer_choice():
-    from pipeline.student_init import default_layers
+    from pipeline.training.student_init import default_layers
     assert default_layers(12) == [0, 2, 4, 7, 9, 11]
     assert default_layers(6) == [0, 2, 4]
 
@@ -100,7 +100,7 @@ def test_default_layer_choice():
 def test_triple_loss_matches_definition():
     """KL at T times T^2 over selected rows, CE at masked rows, 1 - cos over real tokens."""
     from pipeline.config import DistillCfg
-    from pipeline.distill import triple_loss
+    from pipeline.training.distill import triple_loss
     torch.manual_seed(0)
     d = DistillCfg(temperature=2.0, alpha_ce=5.0, alpha_mlm=2.0, alpha_cos=1.0)
     s_h, t_h = torch.randn(2, 5, 8), torch.randn(2, 5, 8)
@@ -121,7 +121,7 @@ def test_triple_loss_matches_definition():
 
 
 def test_masking_split_and_smoothing():
-    from pipeline.mlm import mask_tokens, token_weights
+    from pipeline.training.mlm import mask_tokens, token_weights
     ids = torch.randint(5, 100, (64, 64))
     attn = torch.ones_like(ids)
     counts = np.ones(100, dtype=np.int64)
@@ -139,7 +139,7 @@ def test_masking_split_and_smoothing():
 def test_export_vocab_from_tokenizer_json(tiny_teacher, tmp_path):
     """transformers 5 checkpoints carry tokenizer.json but no vocab.txt: the apps' vocabulary is rebuilt by id."""
     import shutil
-    from pipeline.export import tokenizer_facts
+    from pipeline.export.export import tokenizer_facts
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_teacher, ckpt)
     original = (ckpt / "vocab.txt").read_text().splitlines()

@@ -17,7 +17,7 @@ import torch
 
 from pipeline import config
 from pipeline.config import UserError
-from pipeline.runs import StageContext
+from pipeline.core.runs import StageContext
 
 REPO = Path(__file__).resolve().parent.parent
 SEQ = 64
@@ -77,7 +77,7 @@ def _ctx(cfg, tmp: Path, name: str, inputs: dict) -> StageContext:
 def exported(tmp_path_factory):
     """fp32 in every format for teacher and student; int8, fp16 and the Core ML-delegated
     ExecuTorch program for the teacher only (exports are slow)."""
-    from pipeline import export
+    from pipeline.export import export
     tmp = tmp_path_factory.mktemp("export")
     qa = _tiny_models(tmp / "qa_finetune")
     cfg = _cfg(tmp, **{"export.formats": ["coreml", "executorch", "tflite", "onnx"], "export.precisions": ["fp32"]})
@@ -95,7 +95,7 @@ def exported(tmp_path_factory):
 @pytest.mark.parametrize("kind", ["bert", "distilbert"])
 @pytest.mark.parametrize("decompose", [False, True])
 def test_export_forward_equals_transformers(tmp_path, kind, decompose):
-    from pipeline.export_model import export_forward, load_qa
+    from pipeline.export.export_model import export_forward, load_qa
     qa = _tiny_models(tmp_path)
     hf = load_qa(qa / ("teacher" if kind == "bert" else "student"))
     fwd = export_forward(hf, decompose_layer_norm=decompose)
@@ -111,7 +111,7 @@ def test_export_forward_equals_transformers(tmp_path, kind, decompose):
 
 def test_every_working_exporter_writes_file_and_sidecar(exported):
     out, arts = exported["out"], exported["arts"]
-    from pipeline import results_schema
+    from pipeline.core import results_schema
     assert results_schema.validate(arts) == []
     assert not exported["int8_failures"]
     files = {a["file"] for a in arts["artifacts"] + exported["int8"]}
@@ -145,7 +145,7 @@ def test_xnnpack_takes_every_heavy_op(exported):
 
 
 def test_failed_converter_keeps_other_formats(tmp_path, monkeypatch):
-    from pipeline import export
+    from pipeline.export import export
     qa = _tiny_models(tmp_path / "qa")
 
     def broken(*a, **k):
@@ -168,7 +168,8 @@ def test_export_rejects_unknown_format(tmp_path):
 
 
 def test_parity_passes_and_marks_coreml_not_run(exported):
-    from pipeline import parity, results_schema
+    from pipeline.export import parity
+    from pipeline.core import results_schema
     tmp = exported["tmp"]
     dev = tmp / "qa_data"
     dev.mkdir(exist_ok=True)
@@ -192,7 +193,7 @@ def test_parity_passes_and_marks_coreml_not_run(exported):
 
 
 def test_parity_gate_fails_with_clear_message(exported, tmp_path):
-    from pipeline import parity
+    from pipeline.export import parity
     dev = tmp_path / "qa_data"
     dev.mkdir()
     _dev_json(dev / "dev.json", n=4)
@@ -204,7 +205,7 @@ def test_parity_gate_fails_with_clear_message(exported, tmp_path):
 
 
 def test_parity_rejects_malformed_dev_set(exported, tmp_path):
-    from pipeline import parity
+    from pipeline.export import parity
     (tmp_path / "dev.json").write_text('{"data": [{"paragraphs": [{"qas": []}]}')
     cfg = _cfg(tmp_path)
     with pytest.raises(UserError, match="not SQuAD"):
@@ -213,7 +214,8 @@ def test_parity_rejects_malformed_dev_set(exported, tmp_path):
 
 
 def test_benchmark_json_matches_schema(exported, capsys):
-    from pipeline import bench_host, results_schema
+    from pipeline.bench import bench_host
+    from pipeline.core import results_schema
     tmp = exported["tmp"]
     cfg = _cfg(tmp, **{"bench.runtimes": ["pytorch", "executorch", "tflite", "onnx"]})
     bench_host.run(cfg, _ctx(cfg, tmp, "bench_host", {"export": exported["out"], "qa_finetune": exported["qa"]}))
@@ -228,7 +230,7 @@ def test_benchmark_json_matches_schema(exported, capsys):
 
 
 def test_bench_cli_help_and_bad_folder(tmp_path):
-    script = str(REPO / "pipeline" / "bench_host.py")
+    script = str(REPO / "pipeline" / "bench" / "bench_host.py")
     ok = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0 and "--embedded-demo" in ok.stdout
     bad = subprocess.run([sys.executable, script, "--artifacts", str(tmp_path / "nope"), "--bench.runtimes", "onnx"],
@@ -237,7 +239,7 @@ def test_bench_cli_help_and_bad_folder(tmp_path):
 
 
 def test_bench_stats_are_ordered():
-    from pipeline.bench_host import stats
+    from pipeline.bench.bench_host import stats
     s = stats([5.0, 1.0, 3.0, 100.0, 2.0, 4.0, 3.0, 2.5, 3.5, 2.0], trim=0.1)
     assert s["n"] == 10 and s["min_ms"] == 1.0 and s["max_ms"] == 100.0
     assert s["min_ms"] <= s["median_ms"] <= s["p90_ms"] <= s["max_ms"]

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import device_android, device_ios, results_schema
+from pipeline.devices import device_android
+from pipeline.devices import device_ios
+from pipeline.core import results_schema
 
 REPO = Path(__file__).resolve().parent.parent
 FAKE = Path(__file__).resolve().parent / "fake_mobile_tools.py"

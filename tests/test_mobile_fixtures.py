@@ -2,7 +2,8 @@
 import json
 from pathlib import Path
 
-from pipeline import fixtures, results_schema
+from pipeline.devices import fixtures
+from pipeline.core import results_schema
 
 REPO = Path(__file__).resolve().parent.parent
 FIX = REPO / "mobile" / "fixtures"
@@ -37,7 +38,7 @@ def test_fixtures_cover_the_hard_cases():
 
 
 def test_latency_stats_definition_matches_the_host_benchmark():
-    from pipeline.bench_host import stats
+    from pipeline.bench.bench_host import stats
     for case in json.loads((FIX / "stats.json").read_text())["cases"]:
         host = stats(case["samples_ms"], 0.1)
         for key, value in case["expected"].items():

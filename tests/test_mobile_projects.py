@@ -118,7 +118,7 @@ def test_manifest_declares_the_launcher_activity_that_benchmark_mode_starts():
     manifest = (ANDROID / "app/src/main/AndroidManifest.xml").read_text()
     assert 'android:name=".MainActivity"' in manifest and 'android:exported="true"' in manifest
     assert "android.intent.category.LAUNCHER" in manifest
-    from pipeline import device_android
+    from pipeline.devices import device_android
     assert device_android.ACTIVITY == "org.distilkit.qa.app/.MainActivity"
     assert "namespace 'org.distilkit.qa.app'" in (ANDROID / "app/build.gradle").read_text()
 

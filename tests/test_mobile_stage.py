@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import stage_apps
+from pipeline.devices import stage_apps
 from pipeline.config import UserError, load
-from pipeline.runs import StageContext
+from pipeline.core.runs import StageContext
 
 
 def artifact(folder: Path, model, fmt, backend, precision, seq_len, ext, vocab="student.vocab.txt", size=10):

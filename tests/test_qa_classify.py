@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import qa_tiny
-from pipeline import classify, results_schema
+from pipeline.training import classify
+from pipeline.core import results_schema
 
 GOOD = ["the harbour is long and the markets are known", "visitors come in summer to walk along the coast"]
 BAD = ["the bridge fell and the town became old", "nothing grew and the boats did not return"]

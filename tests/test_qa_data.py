@@ -5,9 +5,9 @@ import json
 import pytest
 
 import qa_tiny
-from pipeline import qa_data
+from pipeline.data import qa_data
 from pipeline.config import UserError
-from pipeline.runs import StageContext
+from pipeline.core.runs import StageContext
 
 GOOD = {"version": "1.1", "data": [{"title": "t", "paragraphs": [{"context": "Karl Drais built it in 1817.", "qas": [
     {"id": "ok1", "question": "Who built it?", "answers": [{"text": "Karl Drais", "answer_start": 0}]},

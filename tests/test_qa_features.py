@@ -2,7 +2,7 @@
 import pytest
 
 import qa_tiny
-from pipeline.qa_features import decode_spans, prepare_features
+from pipeline.data.qa_features import decode_spans, prepare_features
 
 LONG = " ".join(f"the harbour had {i} boats and a market" for i in range(40))
 

@@ -7,8 +7,10 @@ import torch
 import torch.nn.functional as F
 
 import qa_tiny
-from pipeline import qa_data, qa_finetune, results_schema
-from pipeline.runs import StageContext
+from pipeline.data import qa_data
+from pipeline.training import qa_finetune
+from pipeline.core import results_schema
+from pipeline.core.runs import StageContext
 
 
 def test_distillation_loss_matches_hand_computation_and_ignores_padding():
@@ -111,8 +113,8 @@ def test_span_labels_point_at_the_answer_or_cls(tmp_path):
 
 def test_fine_tuning_learns_the_cloze_task(tmp_path):
     """A tiny random student, trained briefly at a high rate, answers held-out clozes it could not before."""
-    from pipeline import squad_metrics
-    from pipeline.devices import pick_device
+    from pipeline.data import squad_metrics
+    from pipeline.training.hardware import pick_device
     _, student = qa_tiny.save_models(tmp_path)
     cfg = qa_tiny.cfg(tmp_path, **{"qa.lr": 3e-3, "qa.epochs": 8.0, "qa.batch_size": 16, "qa.max_seq_length": 128,
                                    "qa.doc_stride": 32, "qa.warmup_frac": 0.0})
@@ -129,7 +131,7 @@ def test_fine_tuning_learns_the_cloze_task(tmp_path):
 
 
 def test_training_killed_midway_resumes_to_the_same_weights(tmp_path, monkeypatch):
-    from pipeline.devices import pick_device
+    from pipeline.training.hardware import pick_device
     _, student = qa_tiny.save_models(tmp_path)
     cfg = qa_tiny.cfg(tmp_path, **{"qa.checkpoint_every": 2, "qa.batch_size": 4})
     pick_device(cfg)

@@ -1,7 +1,7 @@
 """SQuAD v1.1 EM/F1 on hand-computed cases."""
 import pytest
 
-from pipeline.squad_metrics import evaluate, exact_match, f1, normalize_answer
+from pipeline.data.squad_metrics import evaluate, exact_match, f1, normalize_answer
 
 
 def test_normalisation_lowercases_strips_punctuation_articles_and_spaces():

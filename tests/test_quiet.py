@@ -7,7 +7,7 @@ import sys
 
 from conftest import REPO
 
-IMPORTS = ("import pipeline.export, pipeline.parity, pipeline.bench_host, executorch.exir, torchao, coremltools, "
+IMPORTS = ("import pipeline.export.export, pipeline.export.parity, pipeline.bench.bench_host, executorch.exir, torchao, coremltools, "
            "onnxruntime\nfrom executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner\n")
 
 

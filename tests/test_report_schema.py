@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import report_fixtures as rf  # noqa: E402
 
-from pipeline import results_schema as rs  # noqa: E402
+from pipeline.core import results_schema as rs  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 def test_every_contract_kind_has_a_schema_file_in_draft_2020_12():
     assert set(rs.KINDS) == {"mlm_eval", "ablation", "qa_metrics", "classification_metrics",
                              "artifacts", "parity", "benchmark"}
-    for path in sorted((REPO / "pipeline" / "schemas").glob("*.schema.json")):
+    for path in sorted((REPO / "pipeline" / "core" / "schemas").glob("*.schema.json")):
         schema = json.loads(path.read_text())
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema", path.name
         Draft202012Validator.check_schema(schema)
@@ -126,7 +126,7 @@ def test_validate_file_reports_bad_files_instead_of_raising(tmp_path):
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, str(REPO / "pipeline" / "results_schema.py"), *map(str, args)],
+    return subprocess.run([sys.executable, str(REPO / "pipeline" / "core" / "results_schema.py"), *map(str, args)],
                           capture_output=True, text=True, timeout=60)
 
 

@@ -11,11 +11,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.config import UserError  # noqa: E402
-from pipeline.runs import REPO, write_json_atomic  # noqa: E402
+from pipeline.core import results  # noqa: E402
+from pipeline.core.runs import REPO  # noqa: E402
 
 
 class DeviceError(Exception):
@@ -72,7 +71,7 @@ def accept_results(raw: bytes, origin: str, out_dir: Path, stem: str) -> Path:
         obj = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise DeviceError(f"results file {origin} from the device is not valid JSON ({e})") from None
-    from pipeline import results_schema
+    from pipeline.core import results_schema
     problems = results_schema.validate(obj)
     if not problems and (obj.get("kind") != "benchmark" or obj.get("source") != "device"):
         problems = [f"expected kind 'benchmark' and source 'device', got {obj.get('kind')!r}/{obj.get('source')!r}"]
@@ -82,7 +81,7 @@ def accept_results(raw: bytes, origin: str, out_dir: Path, stem: str) -> Path:
                           f"{problems[0]}{more}")
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{safe(stem)}.json"
-    write_json_atomic(path, obj)
+    results.write(path, obj)
     return path
 
 

@@ -21,12 +21,11 @@ import shutil
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline import qa_features  # noqa: E402
+from pipeline.core import results  # noqa: E402
+from pipeline.data import qa_features  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "mobile" / "fixtures"
 
 TRICKY = [
@@ -106,7 +105,7 @@ def latency_stats(samples_ms: list[float]) -> dict:
 
 
 def vocab_path() -> Path:
-    from pipeline.teacher import resolve
+    from pipeline.core.models import resolve
     return Path(resolve("embedded")) / "vocab.txt"
 
 
@@ -197,8 +196,7 @@ def results_example() -> dict:
     scale = {"preset": "demo", "teacher": "embedded", "corpus": "embedded", "device": "Pixel 8"}
     entry = {k: v for k, v in entry_in.items() if k != "samples_ms"}
     entry["stats"] = latency_stats(timings)
-    expected = {"kind": "benchmark", "schema_version": 1, "scale": scale, "source": "device",
-                "device": device, "entries": [entry]}
+    expected = results.document("benchmark", scale, source="device", device=device, entries=[entry])
     return {"device": device, "scale": scale, "entries": [entry_in], "expected": expected}
 
 

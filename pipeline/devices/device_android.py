@@ -15,13 +15,11 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.config import UserError  # noqa: E402
-from pipeline.device_common import (DeviceError, accept_results, add_common_args, main_guard, need_tool,  # noqa: E402
+from pipeline.devices.device_common import (DeviceError, accept_results, add_common_args, main_guard, need_tool,  # noqa: E402
                                     run, run_id, summary, wait_for)
-from pipeline.runs import REPO  # noqa: E402
+from pipeline.core.runs import REPO  # noqa: E402
 
 PACKAGE = "org.distilkit.qa.app"
 ACTIVITY = f"{PACKAGE}/.MainActivity"

@@ -21,12 +21,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pipeline import runtimes, squad_metrics
+from pipeline.core import results
+from pipeline.export import runtimes
+from pipeline.data import squad_metrics
 from pipeline.config import UserError
-from pipeline.export import scale
-from pipeline.export_model import load_qa
-from pipeline.qa_features import decode_spans, prepare_features
-from pipeline.runs import log, write_json_atomic
+from pipeline.export.export_model import load_qa
+from pipeline.data.qa_features import decode_spans, prepare_features
+from pipeline.core.runs import log, write_json_atomic
 
 
 def load_dev(path: Path, limit: int) -> list[dict]:
@@ -146,12 +147,12 @@ def run(cfg, ctx) -> dict:
                 bar.set_postfix_str(sc["file"])
                 checks.append(check(cfg, sc, exp / sc["file"], examples, feats, ref, threads))
                 bar.update(1)
-    result = {"kind": "parity", "schema_version": 1, "scale": scale(cfg), "checks": checks,
-              "gates": {"max_abs_diff_fp32": cfg.export.max_abs_diff_fp32, "agreement_fp32": 1.0,
-                        "agreement_quantized": cfg.export.min_agreement_quantized},
-              "dev_questions": len(examples)}
+    result = results.document("parity", results.run_scale(cfg, results.host_label()), checks=checks,
+                              gates={"max_abs_diff_fp32": cfg.export.max_abs_diff_fp32, "agreement_fp32": 1.0,
+                                     "agreement_quantized": cfg.export.min_agreement_quantized},
+                              dev_questions=len(examples))
     write_json_atomic(ctx.out / "parity.json", result)
-    write_json_atomic(ctx.results / "parity.json", result)
+    results.write(ctx.results / "parity.json", result)
     for c in checks:
         if c["format"] != "pytorch":
             log(f"parity: {'ok  ' if c['passed'] else 'FAIL'} {c['file']}: " + (

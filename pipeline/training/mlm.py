@@ -124,7 +124,3 @@ def unigram_baseline(seqs: list[np.ndarray], counts: np.ndarray, tok, *, batch_s
     t = np.concatenate(targets)
     return {"masked_acc": float((t == probs.argmax()).mean()), "mlm_loss": float(-np.log(probs[t]).mean()),
             "n_masked": int(t.size)}
-
-
-def count_params(model) -> int:
-    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())

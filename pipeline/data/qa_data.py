@@ -20,9 +20,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from pipeline.config import UserError
-from pipeline.runs import log, read_json
+from pipeline.core.runs import log, read_json
 
-HANDWRITTEN = Path(__file__).resolve().parent / "data" / "handwritten_qa.json"
+HANDWRITTEN = Path(__file__).resolve().parent / "handwritten_qa.json"
 
 # --------------------------------------------------------------------------- SQuAD reading
 

@@ -164,7 +164,3 @@ def load_qa(folder: str | Path):
 def export_forward(folder_or_model, decompose_layer_norm: bool = False) -> ExportQA:
     model = load_qa(folder_or_model) if isinstance(folder_or_model, (str, Path)) else folder_or_model
     return ExportQA(model, decompose_layer_norm=decompose_layer_norm)
-
-
-def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

@@ -19,8 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.config import UserError, build_parser, from_args  # noqa: E402
 
@@ -39,13 +37,13 @@ def main(argv=None) -> int:
         if args.steps < 2:
             raise UserError("--steps must be at least 2 (the first step is warm-up)")
         from pipeline.build_all import BY_NAME
-        from pipeline.runs import Run
+        from pipeline.core.runs import Run
         run = Run(cfg)
         for name in ("corpus", "teacher", "student_init"):
             run.execute(BY_NAME[name])
         import torch
-        from pipeline.devices import pick_device
-        from pipeline.distill import distill
+        from pipeline.training.hardware import pick_device
+        from pipeline.training.distill import distill
         d = dataclasses.replace(cfg.distill, steps=args.steps, log_every=1, checkpoint_every=10 ** 9, eval_batches=1)
         t0 = time.time()
         with tempfile.TemporaryDirectory() as tmp:

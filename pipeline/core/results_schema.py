@@ -3,7 +3,7 @@
 Every stage that writes into results/ and the report that reads it go through here, so the
 contract lives in one place:
 
-    from pipeline import results_schema
+    from pipeline.core import results_schema
     problems = results_schema.validate(obj)            # [] when valid
     obj, problems = results_schema.validate_file(path) # never raises for bad files
 

@@ -24,13 +24,15 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from pipeline import distributed as dist_
+from pipeline.core import distributed as dist_
 from pipeline.config import UserError
-from pipeline.corpus import load_split
-from pipeline.devices import autocast, needs_grad_scaler, pick_device
-from pipeline.mlm import (count_params, encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
+from pipeline.data.corpus import load_split
+from pipeline.training.hardware import autocast, needs_grad_scaler, pick_device
+from pipeline.core import results
+from pipeline.core.models import count_params
+from pipeline.training.mlm import (encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
                           special_ids, token_weights)
-from pipeline.runs import log
+from pipeline.core.runs import log
 
 
 def micro_seed(seed: int, g: int) -> int:
@@ -242,16 +244,15 @@ def run(cfg, ctx) -> dict:
                   work=ctx.work, out=ctx.out, key=ctx.key)
     if not dist_.is_main():
         return res
-    from pipeline.teacher import scale
     teacher_metrics = json.loads((ctx.inputs["teacher"] / "metrics.json").read_text())
     teacher_eval = teacher_metrics["models"][-1]
     student_eval = dict(model="student", params=res["params"], when=f"after distillation ({res['steps']} steps)", **res["heldout"])
-    result = {"kind": "mlm_eval", "schema_version": 1, "scale": scale(cfg, pick_device(cfg)),
-              "models": [dict(teacher_eval, model="teacher"), student_eval],
-              "param_ratio": round(res["params"] / teacher_eval["params"], 4), "distill": res}
+    result = results.document("mlm_eval", results.run_scale(cfg, results.torch_label(pick_device(cfg))),
+                              models=[dict(teacher_eval, model="teacher"), student_eval],
+                              param_ratio=round(res["params"] / teacher_eval["params"], 4), distill=res)
+    # The stage folder's copy keeps its own format: its checksum feeds the next stages' fingerprints.
     (ctx.out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-    (ctx.results / "mlm").mkdir(parents=True, exist_ok=True)
-    (ctx.results / "mlm" / "student.json").write_text(json.dumps(result, indent=2) + "\n")
+    results.write(ctx.results / "mlm" / "student.json", result)
     log(f"distill: student held-out masked acc {res['heldout']['masked_acc']:.3f} (teacher "
         f"{teacher_eval['masked_acc']:.3f}), {res['params']:,} params = {result['param_ratio']:.1%} of the teacher")
     return res

@@ -15,11 +15,9 @@ results/qa/<dataset>.json (kind qa_metrics) per evaluation set.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import os
-import platform
 import random
 import shutil
 import time
@@ -29,11 +27,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from pipeline import squad_metrics
+from pipeline.data import squad_metrics
 from pipeline.config import UserError
-from pipeline.qa_data import load_squad_file
-from pipeline.qa_features import decode_spans, prepare_features
-from pipeline.runs import log, write_json_atomic
+from pipeline.core import results as results_io
+from pipeline.core.models import uses_token_types
+from pipeline.data.qa_data import load_squad_file
+from pipeline.data.qa_features import decode_spans, prepare_features
+from pipeline.core.runs import log, write_json_atomic
 
 MODELS = ("teacher", "student", "student_d")
 NEG = -1e4  # logit for padded positions: exp() is 0 in fp32 without the NaNs -inf would give in 0 * log 0
@@ -52,10 +52,6 @@ def load_qa_model(folder: Path):
     finally:
         hf_logging.set_verbosity(level)
     return model, tok
-
-
-def uses_token_types(model) -> bool:
-    return "token_type_ids" in inspect.signature(model.forward).parameters
 
 
 def featurize(tok, examples: list[dict], cfg, token_type_ids: bool, labels: bool) -> list[dict]:
@@ -122,7 +118,7 @@ def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None,
     """Fine-tune in place. With `ckpt`, the training state is saved every qa.checkpoint_every steps
     and a run killed midway resumes from the last save (same stage key only)."""
     from transformers import get_linear_schedule_with_warmup
-    from pipeline.devices import autocast, needs_grad_scaler
+    from pipeline.training.hardware import autocast, needs_grad_scaler
     q = cfg.qa
     scaler = torch.amp.GradScaler("cuda", enabled=needs_grad_scaler(cfg, device))
     total = max(1, round(q.epochs * math.ceil(len(feats) / q.batch_size)))
@@ -215,15 +211,10 @@ def predict(model, tok, examples: list[dict], cfg, device, desc: str) -> dict:
     return preds
 
 
-def _scale(cfg, device) -> dict:
-    return {"preset": Path(cfg.preset).stem, "teacher": cfg.teacher.model, "corpus": ",".join(cfg.corpus.source),
-            "device": f"{device.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"}
-
-
 def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: str,
                   teacher_dir: Path | None = None) -> dict:
     """Train one model into work/<name>/ unless a finished copy for the same stage key is there."""
-    from pipeline.devices import seed_everything
+    from pipeline.training.hardware import seed_everything
     done = work / name / "train.json"
     if done.is_file():
         info = json.loads(done.read_text())
@@ -258,7 +249,7 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
 
 
 def run(cfg, ctx) -> dict:
-    from pipeline.devices import pick_device
+    from pipeline.training.hardware import pick_device
     device = pick_device(cfg)
     data = ctx.inputs["qa_data"]
     meta = json.loads((data / "meta.json").read_text()) if (data / "meta.json").is_file() else {}
@@ -281,13 +272,12 @@ def run(cfg, ctx) -> dict:
             results[ds].append({"model": name, **{k: round(v, 3) for k, v in scores.items()}})
             log(f"qa_finetune: {name:9s} {ds}: EM {scores['exact_match']:.1f}  F1 {scores['f1']:.1f}  (n={scores['n']})")
         shutil.copytree(ctx.work / name, ctx.out / name)
-    scale = _scale(cfg, device)
-    (ctx.results / "qa").mkdir(parents=True, exist_ok=True)
+    scale = results_io.run_scale(cfg, results_io.torch_label(device))
     for ds, models in results.items():
-        write_json_atomic(ctx.results / "qa" / f"{ds}.json",
-                          {"kind": "qa_metrics", "schema_version": 1, "scale": scale, "dataset": ds, "models": models,
-                           "train": {"dataset": meta.get("train", {}).get("name", "train"), "examples": len(train_ex),
-                                     "epochs": cfg.qa.epochs, "batch_size": cfg.qa.batch_size}})
+        results_io.write(ctx.results / "qa" / f"{ds}.json", results_io.document(
+            "qa_metrics", scale, dataset=ds, models=models,
+            train={"dataset": meta.get("train", {}).get("name", "train"), "examples": len(train_ex),
+                   "epochs": cfg.qa.epochs, "batch_size": cfg.qa.batch_size}))
     summary = {"scale": scale, "training": training, "metrics": results}
     write_json_atomic(ctx.out / "metrics.json", summary)
     return {"training": training, "metrics": {ds: {m["model"]: {"em": m["exact_match"], "f1": m["f1"]} for m in ms}

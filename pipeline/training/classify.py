@@ -20,15 +20,13 @@ import re
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make `pipeline` importable without installing
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from pipeline.config import UserError, build_parser, from_args  # noqa: E402
-from pipeline.runs import log, write_json_atomic  # noqa: E402
+from pipeline.core.runs import log  # noqa: E402
 
 # task -> (datasets name, config, text columns, dev split, metric)
 TASKS = {
@@ -129,8 +127,8 @@ def batches(feats, size, device, order):
 
 def fine_tune_and_score(name, folder, train, dev, metric, args, cfg, device) -> dict:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
-    from pipeline.devices import seed_everything
-    from pipeline.qa_finetune import uses_token_types
+    from pipeline.training.hardware import seed_everything
+    from pipeline.core.models import uses_token_types
     seed_everything(cfg.run.seed)
     regression = metric in ("pearson", "spearman")
     labels = sorted({r["label"] for r in train}, key=lambda s: (len(s), s)) if not regression else []
@@ -191,7 +189,7 @@ def main(argv=None) -> int:
     parser = build_parser("classify.py", __doc__.split("\n\n")[0], _extra, sections=("run", "classify"))
     args = parser.parse_args(argv)
     try:
-        from pipeline.devices import pick_device
+        from pipeline.training.hardware import pick_device
         cfg = from_args(args)
         vars(args).update(cfg.section("classify"))  # the fine-tuning settings, checked by Config
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", args.task):
@@ -210,13 +208,11 @@ def main(argv=None) -> int:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from pipeline.qa_finetune import _scale
-    out = Path(cfg.run.results_dir) / "glue"
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / f"{args.task}.json", {
-        "kind": "classification_metrics", "schema_version": 1, "scale": _scale(cfg, device), "task": args.task,
-        "metric": metric, "models": results,
-        "training": {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "train_rows": len(train)}})
+    from pipeline.core import results as results_io
+    results_io.write(Path(cfg.run.results_dir) / "glue" / f"{args.task}.json", results_io.document(
+        "classification_metrics", results_io.run_scale(cfg, results_io.torch_label(device)), task=args.task,
+        metric=metric, models=results,
+        training={"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "train_rows": len(train)}))
     for r in results:
         print(f"{args.task} {r['model']:10s} {metric} {r['score']:.2f} (n={r['n']})")
     return 0

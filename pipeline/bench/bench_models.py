@@ -49,7 +49,8 @@ def build_embedded_demo(folder: Path, student_layers: int = 3) -> Path:
 
 
 def demo_artifacts(args) -> tuple[Path, Path]:
-    from pipeline import config, export
+    from pipeline import config
+    from pipeline.export import export
     folder = args.embedded_demo
     ckpts, arts = folder / "checkpoints", folder / "artifacts"
     if not (ckpts / "student").is_dir():

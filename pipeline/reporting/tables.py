@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from pipeline.report_plots import label, model_rank, model_sort
+from pipeline.reporting.plots import label, model_rank, model_sort
 
 # Source of every constant below: Sanh, Debut, Chaumond, Wolf 2019, "DistilBERT, a distilled
 # version of BERT" (arXiv 1910.01108), as summarised in /work/shared/reference/FACTS.md section 1.

@@ -12,10 +12,11 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from pipeline import distributed as dist_
+from pipeline.core import distributed as dist_
+from pipeline.core import results
 from pipeline.config import UserError
 from pipeline.registry import ABLATION_VARIANTS as VARIANTS
-from pipeline.runs import log
+from pipeline.core.runs import log
 
 def chosen(names: list[str]) -> list[str]:
     if names == ["all"]:
@@ -29,9 +30,8 @@ def chosen(names: list[str]) -> list[str]:
 
 def run(cfg, ctx) -> dict:
     from transformers import BertForMaskedLM
-    from pipeline.distill import distill
-    from pipeline.student_init import build_student, save_student
-    from pipeline.teacher import scale
+    from pipeline.training.distill import distill
+    from pipeline.training.student_init import build_student, save_student
     variants = chosen(cfg.ablation.variants)
     if not variants:
         log("ablation: no variants chosen (--ablation.variants all to run Table 4)")
@@ -59,9 +59,8 @@ def run(cfg, ctx) -> dict:
             log(f"ablation {name}: held-out masked acc {res['heldout']['masked_acc']:.3f} loss {res['heldout']['mlm_loss']:.3f}")
     if not dist_.is_main():
         return {}
-    from pipeline.devices import pick_device
-    result = {"kind": "ablation", "schema_version": 1, "scale": scale(cfg, pick_device(cfg)), "variants": rows}
+    from pipeline.training.hardware import pick_device
+    result = results.document("ablation", results.run_scale(cfg, results.torch_label(pick_device(cfg))), variants=rows)
     (ctx.out / "ablation.json").write_text(json.dumps(result, indent=2) + "\n")
-    (ctx.results / "mlm").mkdir(parents=True, exist_ok=True)
-    (ctx.results / "mlm" / "ablation.json").write_text(json.dumps(result, indent=2) + "\n")
+    results.write(ctx.results / "mlm" / "ablation.json", result)
     return {"variants": rows}

