@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from pipeline import quiet  # noqa: E402
 from pipeline.core import results  # noqa: E402
 from pipeline.export import runtimes  # noqa: E402
 from pipeline.config import UserError  # noqa: E402
@@ -167,7 +168,8 @@ def set_threads(n: int) -> None:
     torch.set_num_threads(n)
     try:
         from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
-        _unsafe_reset_threadpool(n)
+        with quiet.captured_output():  # ExecuTorch logs the reset (and its CPU probing) natively
+            _unsafe_reset_threadpool(n)
     except (ImportError, RuntimeError):
         pass
 
