@@ -39,8 +39,10 @@ KNOWN_WARNINGS = [
     (DeprecationWarning, r"(read_text|open_text) is deprecated", ""),
 ]
 
-# Lines of a converter's captured output that still reach the console after a success.
+# Lines of a converter's captured output that still reach the console after a success, unless
+# they are one of the known informational lines of TensorFlow's C++ logging.
 WORTH_SHOWING = ("error", "Error", "ERROR", "Warning", "warning")
+KNOWN_NATIVE_INFO = ("oneDNN custom operations are on", "All log messages before absl::InitializeLog()")
 
 
 class _DropKnown(logging.Filter):
@@ -96,7 +98,8 @@ def captured_output():
             sink.seek(0)
             text = sink.read().decode(errors="replace")
             lines = [seg for line in text.splitlines() for seg in line.split("\r")]
-            shown = lines if failed else [ln for ln in lines if any(w in ln for w in WORTH_SHOWING)]
+            shown = lines if failed else [ln for ln in lines if any(w in ln for w in WORTH_SHOWING)
+                                          and not any(k in ln for k in KNOWN_NATIVE_INFO)]
             for line in shown:
                 if line.strip():
                     print(line, file=sys.stderr)
