@@ -108,6 +108,14 @@ def open_checkpoint(folder: Path, seq_len: int | None, threads: int) -> Model:
                 f"; it holds checkpoint folders: {', '.join(subs)}" if subs else "")
         raise UserError(f"{folder} has no model (no config.json): give a checkpoint folder written by "
                         f"save_pretrained, or an exported .pte/.tflite/.onnx file{hint}")
+    try:
+        archs = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("architectures") or []
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as e:
+        raise UserError(f"{folder}/config.json is not a model config ({e})") from None
+    if archs and not any(str(a).endswith("ForQuestionAnswering") for a in archs):
+        # transformers would load it with a fresh, untrained span head and answer at random.
+        raise UserError(f"{folder} holds a {', '.join(map(str, archs))} checkpoint, not a question-answering one: "
+                        f"use a folder that qa_finetune wrote (e.g. runs/<preset>/qa_finetune/student)")
     import torch
     from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -163,6 +171,12 @@ def _sidecar(path: Path) -> dict:
         raise UserError(f"sidecar {side} lacks {', '.join(missing)}")
     ints = ("seq_len", "max_seq_length", "doc_stride", "max_query_length", "max_answer_length")
     bad = [k for k in ints if not isinstance(sc[k], int) or isinstance(sc[k], bool) or sc[k] < (0 if k == "doc_stride" else 1)]
+    if not bad and sc["max_seq_length"] != sc["seq_len"]:
+        bad = ["max_seq_length (differs from seq_len)"]
+    if not bad and sc["doc_stride"] >= sc["max_seq_length"] - sc["max_query_length"] - 3:
+        # the windows would have no room to advance (the tokenizer panics rather than raising)
+        bad = [f"doc_stride {sc['doc_stride']} (windows of {sc['max_seq_length']} with questions of "
+               f"{sc['max_query_length']} tokens do not fit)"]
     if bad or not isinstance(sc["inputs"], list) or not all(isinstance(i, dict) and "name" in i for i in sc["inputs"]):
         raise UserError(f"sidecar {side}: bad {', '.join(bad) or 'inputs'}")
     return sc
@@ -225,9 +239,15 @@ def answer(model: Model, question: str, context: str, top_k: int = 1) -> dict:
     import numpy as np
     from pipeline.qa_features import decode_spans, prepare_features
     w = model.window
-    feats = prepare_features(model.tokenizer, [question], [context], max_seq_length=w["max_seq_length"],
-                             doc_stride=w["doc_stride"], max_query_length=w["max_query_length"],
-                             token_type_ids=model.token_type_ids, pad=True)
+    try:
+        feats = prepare_features(model.tokenizer, [question], [context], max_seq_length=w["max_seq_length"],
+                                 doc_stride=w["doc_stride"], max_query_length=w["max_query_length"],
+                                 token_type_ids=model.token_type_ids, pad=True)
+    except BaseException as e:  # noqa: BLE001 - the Rust tokenizer panics (not an Exception) on sizes that do not fit
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise UserError(f"windows of {w['max_seq_length']} tokens with doc_stride {w['doc_stride']} and "
+                        f"max_query_length {w['max_query_length']} do not fit ({_first_line(e)})") from None
     names = ["input_ids", "attention_mask"] + (["token_type_ids"] if model.token_type_ids else [])
     windows = [{n: feats[n][i] for n in names} for i in range(len(feats["input_ids"]))]
     starts, ends, native = [], [], []
@@ -348,6 +368,11 @@ def main(argv=None) -> int:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except Exception as e:  # noqa: BLE001 - a failure nobody foresaw: still one line, traceback on request
+        if os.environ.get("DISTILKIT_TRACEBACK"):
+            raise
+        print(f"error: unexpected {_first_line(e)} (DISTILKIT_TRACEBACK=1 shows where)", file=sys.stderr)
+        return 1
     print(json.dumps(result, ensure_ascii=False) if args.json else format_result(result))
     return 0
 

@@ -159,6 +159,21 @@ def broken(tiny_qa, tmp_path_factory):
     (d / "empty_folder").mkdir()
     (d / "weights_missing").mkdir()
     (d / "weights_missing" / "config.json").write_text((tiny_qa["qa"] / "student" / "config.json").read_text())
+    mlm = d / "mlm_checkpoint"
+    mlm.mkdir()
+    conf = json.loads((tiny_qa["qa"] / "student" / "config.json").read_text())
+    (mlm / "config.json").write_text(json.dumps(conf | {"architectures": ["DistilBertForMaskedLM"]}))
+    coreml = d / "coreml"
+    coreml.mkdir()
+    (coreml / f"student.coreml.fp32.{SEQ}.mlpackage").mkdir()
+    sc = json.loads((src / f"{good}.json").read_text()) | {"format": "coreml", "backend": "coreml"}
+    (coreml / f"student.coreml.fp32.{SEQ}.mlpackage.json").write_text(json.dumps(sc))
+    (coreml / "student.vocab.txt").write_text((src / "student.vocab.txt").read_text())
+    strides = d / "strides"
+    strides.mkdir()
+    (strides / good).write_bytes((src / good).read_bytes())
+    (strides / f"{good}.json").write_text(json.dumps(json.loads((src / f"{good}.json").read_text()) | {"doc_stride": 60}))
+    (strides / "student.vocab.txt").write_text((src / "student.vocab.txt").read_text())
     (d / "context.bin").write_bytes(b"\xff\xfe\x00bad")
     (d / "notes.txt").write_text("not a model")
     return d
@@ -173,6 +188,10 @@ def _bad_cases(tiny_qa, broken):
         "folder without a model": (["--model", broken / "empty_folder", *q, *c], "has no model"),
         "export folder named": (["--model", tiny_qa["export"], *q, *c], "holds exported artifacts"),
         "config without weights": (["--model", broken / "weights_missing", *q, *c], "cannot load the checkpoint"),
+        "masked-LM checkpoint": (["--model", broken / "mlm_checkpoint", *q, *c], "not a question-answering one"),
+        "core ml on linux": (["--model", broken / "coreml" / f"student.coreml.fp32.{SEQ}.mlpackage", *q, *c],
+                             "no coreml runtime"),
+        "sidecar windows do not fit": (["--model", broken / "strides" / good, *q, *c], "do not fit"),
         "not a model file": (["--model", broken / "notes.txt", *q, *c], "neither a checkpoint folder"),
         "truncated pte": (["--model", broken / f"student.executorch.fp32.{SEQ}.pte", *q, *c], "cannot load"),
         "truncated tflite": (["--model", broken / f"student.tflite.fp32.{SEQ}.tflite", *q, *c], "cannot load"),
@@ -195,6 +214,7 @@ def _bad_cases(tiny_qa, broken):
 
 
 CASES = ["missing path", "folder without a model", "export folder named", "config without weights", "not a model file",
+         "masked-LM checkpoint", "core ml on linux", "sidecar windows do not fit",
          "truncated pte", "truncated tflite", "truncated onnx", "malformed sidecar", "sidecar lacks fields",
          "sidecar missing", "wrong seq len for artifact", "seq len beyond the model", "missing context file",
          "binary context file", "empty question", "empty context", "no context at all", "both contexts",
