@@ -312,8 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="distilkit-ask", description=__doc__.split("\n\n")[0],
                 epilog="The answer is the highest-scoring span over all windows. Latency is the model time "
                        "for all windows of this question after one untimed warm-up window; load time is "
-                       "shown apart.",
-                formatter_class=argparse.RawDescriptionHelpFormatter)
+                       "shown apart.")
     p.add_argument("--model", required=True, metavar="PATH",
                    help="checkpoint folder (e.g. runs/demo/qa_finetune/student) or exported artifact "
                         "(.pte, .tflite, .onnx) with its .json sidecar and vocabulary beside it")
