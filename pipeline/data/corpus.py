@@ -4,7 +4,8 @@ Sources (cfg.corpus.source, a list; mix freely):
 - "embedded": English documentation that ships with the installed environment, so a fresh
   machine has a corpus with no network: CPython's pydoc topics plus the unique docstrings of
   the standard library and of pinned dependencies (read with `ast`, nothing is imported).
-- "hf:<name>[/<config>]": a `datasets` corpus (needs a network), e.g. hf:wikimedia/wikipedia/20231101.en.
+- "hf:<owner>/<name>[/<config>]": a `datasets` corpus (needs a network), e.g. hf:wikimedia/wikipedia/20231101.en,
+  or a local folder laid out like a Hub repository (see pipeline/hf_data.py).
 - paths, folders (every .txt/.md/.rst inside) and globs of local text files.
 
 Outputs: documents.jsonl ({"doc_id", "text"}, raw text for the QA generator), and train/heldout
@@ -98,17 +99,25 @@ def _local_files(spec: str) -> list[Path]:
 
 
 def _hf_documents(spec: str):
-    import datasets
-    name = spec[3:]
-    parts = name.split("/")
-    # "owner/name/config" or "name/config" or "name": the last part is a config when the id has one.
-    path, config = ("/".join(parts[:2]), parts[2] if len(parts) > 2 else None) if len(parts) > 1 else (name, None)
-    try:
-        ds = datasets.load_dataset(path, config, split="train", streaming=True)
-    except Exception as e:  # offline, unknown name, bad config: all surface here
-        raise UserError(f"corpus source '{spec}': cannot load through datasets ({type(e).__name__}: {e})"[:400]) from None
-    for i, row in enumerate(ds):
-        yield f"{spec}:{i}", row.get("text", "")
+    from pipeline import hf_data
+    path, config = hf_data.parse(spec[3:])
+    what = f"corpus source '{spec}'"
+    ds = hf_data.load(path, config, what=what, split="train", streaming=True)
+    hf_data.require_columns(ds, ["text"], what)
+    group = hf_data.sentence_rows(path)
+    rows: list[str] = []
+    for i, row in enumerate(hf_data.iter_rows(ds, what)):
+        if "text" not in row:
+            raise UserError(f"{what}: rows have no 'text' column (they have {', '.join(row)})")
+        if not group:
+            yield f"{spec}:{i}", row["text"] or ""
+            continue
+        rows.append((row["text"] or "").strip())
+        if len(rows) == group:
+            yield f"{spec}:{i // group}", " ".join(rows)
+            rows = []
+    if rows:
+        yield f"{spec}:{i // group}", " ".join(rows)
 
 
 def documents(sources: list[str]):

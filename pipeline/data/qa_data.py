@@ -1,4 +1,4 @@
-"""QA data stage: SQuAD v1.1 files, `datasets` SQuAD, or cloze questions generated from the corpus.
+"""QA data stage: SQuAD v1.1 files, `datasets` SQuAD (hf:rajpurkar/squad), or cloze questions generated from the corpus.
 
 Outputs (all in SQuAD v1.1 JSON): train.json, dev.json and handwritten.json (the questions
 the project wrote itself, pipeline/data/handwritten_qa.json, which are also the apps' demo
@@ -111,17 +111,45 @@ def to_squad(examples: list[dict]) -> dict:
     return {"version": "1.1", "data": list(articles.values())}
 
 
-def load_hf_squad(split: str) -> list[dict]:
-    try:
-        import datasets
-        ds = datasets.load_dataset("squad", split=split)
-    except Exception as e:  # no network, no cache: one line for the user
-        raise UserError(f"cannot load 'squad' ({split}) through datasets: {type(e).__name__}: "
-                        f"{str(e).splitlines()[0] if str(e) else ''}") from None
-    return [{"id": r["id"], "title": r["title"], "context": r["context"], "question": r["question"],
-             "answers": [{"text": t, "answer_start": s}
-                         for t, s in zip(r["answers"]["text"], r["answers"]["answer_start"])]}
-            for r in ds]
+SQUAD_COLUMNS = ("id", "title", "context", "question", "answers")
+
+
+def load_hf_squad(split: str, spec: str = "squad", on_bad: str = "skip") -> list[dict]:
+    """SQuAD v1.1 examples from a `datasets` id or local Hub-layout folder (see pipeline/hf_data.py).
+
+    The rows go through the same checks as a SQuAD JSON file, so a copy whose answers do not sit
+    at their answer_start is reported like a bad file."""
+    from pipeline import hf_data
+    path, config = hf_data.parse(spec)
+    what = f"qa source 'hf:{spec}' ({split})"
+    ds = hf_data.load(path, config, what=what, split=split)
+    hf_data.require_columns(ds, SQUAD_COLUMNS, what)
+    examples = []
+    for r in hf_data.iter_rows(ds, what):
+        answers = r["answers"]
+        # The Hub's Parquet holds a struct of lists; a copy written as a list of structs reads the other way.
+        if isinstance(answers, list) and all(isinstance(a, dict) for a in answers):
+            answers = {"text": [a.get("text") for a in answers], "answer_start": [a.get("answer_start") for a in answers]}
+        if not isinstance(answers, dict) or not {"text", "answer_start"} <= set(answers):
+            raise UserError(f"{what}: 'answers' must hold 'text' and 'answer_start' lists, got {answers!r}"[:300])
+        examples.append({"id": r["id"], "title": r["title"], "context": r["context"], "question": r["question"],
+                         "answers": [{"text": t, "answer_start": s}
+                                     for t, s in zip(answers["text"], answers["answer_start"])]})
+    kept = parse_squad(to_squad(examples), what, on_bad)
+    order = {e["id"]: i for i, e in enumerate(examples)}  # to_squad groups by title; keep the rows' order
+    return sorted(kept, key=lambda e: order[e["id"]])
+
+
+def hf_squad_name(spec: str) -> str:
+    """Results are filed by data-set name: the Hub's SQuAD (or a copy of it) keeps the paper's name."""
+    from pipeline import hf_data
+    path, _ = hf_data.parse(spec)
+    if path == "rajpurkar/squad":
+        return "squad_v1.1"
+    folder = Path(path)
+    if not (folder / "README.md").is_file() and (folder.parent / "README.md").is_file():
+        folder = folder.parent  # a config sub-folder of a local copy: name it after the copy
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", folder.name)
 
 
 # --------------------------------------------------------------------------- cloze generation
@@ -244,9 +272,8 @@ def _load_source(source: str, split: str, cfg, generated: dict, docs_fn) -> tupl
             generated.update(train=tr, dev=dv)
         return generated[split], f"generated_{split}"
     if source.startswith("hf:"):
-        if source != "hf:squad":
-            raise UserError(f"qa source {source!r}: only 'hf:squad' is supported through datasets")
-        return load_hf_squad("train" if split == "train" else "validation"), f"squad_v1.1_{split}"
+        return (load_hf_squad("train" if split == "train" else "validation", source[3:], cfg.qa.on_bad_example),
+                f"{hf_squad_name(source[3:])}_{split}")
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(source).stem)
     return load_squad_file(source, cfg.qa.on_bad_example), name
 

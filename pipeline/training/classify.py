@@ -28,7 +28,8 @@ from tqdm import tqdm  # noqa: E402
 from pipeline.config import UserError, build_parser, from_args  # noqa: E402
 from pipeline.core.runs import log  # noqa: E402
 
-# task -> (datasets name, config, text columns, dev split, metric)
+# task -> (datasets name, config, text columns, dev split, metric). Both repositories are Parquet
+# (no loading script), with the columns and splits named here; evidence in pipeline/hf_data.py.
 TASKS = {
     "cola": ("nyu-mll/glue", "cola", ("sentence",), "validation", "matthews"),
     "sst2": ("nyu-mll/glue", "sst2", ("sentence",), "validation", "accuracy"),
@@ -97,12 +98,13 @@ def load_task(args) -> tuple[list, list, str]:
     if args.task not in TASKS:
         raise UserError(f"unknown task {args.task!r}: use one of {', '.join(TASKS)} or give --train/--dev files")
     name, conf, cols, dev_split, metric = TASKS[args.task]
-    try:
-        import datasets
-        ds = datasets.load_dataset(name, conf) if conf else datasets.load_dataset(name)
-    except Exception as e:  # no network: one line for the user
-        raise UserError(f"cannot load {name} {conf or ''} through datasets: {type(e).__name__}: "
-                        f"{str(e).splitlines()[0] if str(e) else ''}") from None
+    from pipeline import hf_data
+    what = f"task {args.task}"
+    ds = hf_data.load(name, conf, what=what)
+    missing = [s for s in ("train", dev_split) if s not in ds]
+    if missing:
+        raise UserError(f"{what}: {name} has no split(s) {', '.join(missing)} (it has {', '.join(ds)})")
+    hf_data.require_columns(ds, (*cols, "label"), what)
     conv = lambda split: [{"text": tuple(r[c] for c in cols), "label": str(r["label"])} for r in ds[split]]  # noqa: E731
     return conv("train"), conv(dev_split), args.metric or metric
 

@@ -9,8 +9,8 @@ does not. Batches are padded to their longest window only; padded positions are 
 out of every softmax.
 
 A model that finished training is kept in ctx.work and not retrained after a crash.
-Outputs: ctx.out/{teacher,student,student_d}/ (checkpoint + tokenizer, loadable by
-`transformers.pipeline("question-answering")`), predictions/, metrics.json, and
+Outputs: ctx.out/{teacher,student,student_d}/ (checkpoint + tokenizer; ask one from the shell with
+`distilkit-ask --model <folder> ...`, pipeline/ask.py), predictions/, metrics.json, and
 results/qa/<dataset>.json (kind qa_metrics) per evaluation set.
 """
 from __future__ import annotations
