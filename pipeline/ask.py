@@ -16,21 +16,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
-import logging
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-if __package__ in (None, ""):  # run as a script: make `pipeline` importable without installing
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from pipeline.config import UserError  # noqa: E402
+from pipeline import quiet
+from pipeline.config import UserError
 
 ARTIFACT_SUFFIXES = (".pte", ".tflite", ".onnx", ".mlpackage")
 DEFAULT_SEQ_LEN = 384  # the apps' window length
@@ -50,41 +45,11 @@ class Model:
     native: bool = field(default=False)  # a C++ runtime that may print to fd 2 itself
 
 
-# ---------------------------------------------------------------- quiet imports and native output
+# ---------------------------------------------------------------- error lines
 
 
-def _quiet_third_party() -> None:
-    """torchao (imported by executorch) and torch's pytree log warnings on import that say nothing
-    about the user's question; keep errors."""
-    for name in ("torchao", "torch.utils._pytree"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-@contextlib.contextmanager
-def _native_stderr(sink: list):
-    """Hold what the runtimes write to stderr: ExecuTorch logs lines of its own (a truncated program,
-    the CPU probe on first run), partly through file descriptor 2 and partly through Python's
-    sys.stderr. The caller puts the last line into its one error line; on success they are dropped."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    python_side = io.StringIO()
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        os.dup2(tmp.fileno(), 2)
-        try:
-            with contextlib.redirect_stderr(python_side):
-                yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            tmp.seek(0)
-            sink.append(tmp.read().decode("utf-8", "replace"))
-            sink.append(python_side.getvalue())
-
-
-def _last_line(texts: list) -> str:
-    lines = [ln.strip() for t in texts for ln in t.splitlines() if ln.strip()]
-    return f" [{lines[-1][:200]}]" if lines else ""
+def _last_line(lines: list) -> str:
+    return f" [{lines[-1].strip()[:200]}]" if lines else ""
 
 
 def _first_line(e: BaseException) -> str:
@@ -119,9 +84,9 @@ def open_checkpoint(folder: Path, seq_len: int | None, threads: int) -> Model:
     import torch
     from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
-    from pipeline.export import window_params
-    from pipeline.export_model import load_qa
-    from pipeline.qa_finetune import uses_token_types
+    from pipeline.export.export import window_params
+    from pipeline.export.export_model import load_qa
+    from pipeline.core.models import uses_token_types
     if threads:
         torch.set_num_threads(threads)
     hf_logging.set_verbosity_error()
@@ -193,8 +158,8 @@ def open_artifact(path: Path, seq_len: int | None, threads: int) -> Model:
     vocab = path.parent / str(sc["vocab_file"])
     if not vocab.is_file():
         raise UserError(f"{path}: vocabulary {sc['vocab_file']} named in its sidecar is missing")
-    from pipeline import runtimes
-    from pipeline.fixtures import load_tokenizer
+    from pipeline.export import runtimes
+    from pipeline.devices.fixtures import load_tokenizer
     try:
         tok = load_tokenizer(vocab, bool(sc["do_lower_case"]))
     except Exception as e:  # noqa: BLE001 - unreadable vocabulary
@@ -202,7 +167,7 @@ def open_artifact(path: Path, seq_len: int | None, threads: int) -> Model:
     native: list = []
     t0 = time.perf_counter()
     try:
-        with _native_stderr(native):
+        with quiet.captured_output(sink=native):
             runner, _ = runtimes.load(path, threads, sc)
     except runtimes.NotRunnable as e:
         raise UserError(f"{path.name}: {e}") from None
@@ -237,7 +202,7 @@ def open_model(path, seq_len: int | None = None, threads: int = 0) -> Model:
 def answer(model: Model, question: str, context: str, top_k: int = 1) -> dict:
     """Best spans of `context` for `question`: windows and decoding of pipeline.qa_features."""
     import numpy as np
-    from pipeline.qa_features import decode_spans, prepare_features
+    from pipeline.data.qa_features import decode_spans, prepare_features
     w = model.window
     try:
         feats = prepare_features(model.tokenizer, [question], [context], max_seq_length=w["max_seq_length"],
@@ -252,7 +217,7 @@ def answer(model: Model, question: str, context: str, top_k: int = 1) -> dict:
     windows = [{n: feats[n][i] for n in names} for i in range(len(feats["input_ids"]))]
     starts, ends, native = [], [], []
     try:
-        with _native_stderr(native) if model.native else contextlib.nullcontext():
+        with quiet.captured_output(sink=native) if model.native else contextlib.nullcontext():
             # One untimed window first: the first call of every runtime pays for lazy set-up
             # (eager PyTorch ~200 ms on a tiny model), which is not the model's latency.
             model.run(windows[0])
@@ -359,7 +324,7 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as e:  # --help (0) or a bad option (2, its line already printed)
         return int(e.code or 0)
-    _quiet_third_party()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         question, context = _read_inputs(args)
         model = open_model(args.model, args.seq_len, args.threads)

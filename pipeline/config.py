@@ -65,7 +65,7 @@ class RunCfg:
 
 @dataclass
 class CorpusCfg:
-    source: list[str] = f(["embedded"], "corpus: 'embedded', a datasets name ('hf:wikipedia/20220301.en'), "
+    source: list[str] = f(["embedded"], "corpus: 'embedded', a datasets id ('hf:wikimedia/wikipedia/20231101.en'), "
                           "or text files, folders and globs")
     max_words: int = f(0, "stop reading after this many words; 0 = no limit", check=NON_NEGATIVE)
     max_seq_len: int = f(128, "sequence length in tokens (cut to the teacher's max length)", check=POSITIVE)
@@ -134,7 +134,7 @@ class AblationCfg:
 
 @dataclass
 class QACfg:
-    train_source: str = f("generated", "'generated' (cloze questions from the corpus), 'hf:squad' or a SQuAD v1.1 JSON file")
+    train_source: str = f("generated", "'generated' (cloze questions from the corpus), an hf: SQuAD id ('hf:rajpurkar/squad') or local Hub-layout folder, or a SQuAD v1.1 JSON file")
     dev_source: str = f("generated", "as train_source, for evaluation")
     on_bad_example: str = f("skip", "malformed SQuAD examples: skip (with a warning) or reject", ["skip", "reject"])
     train_examples: int = f(4000, "generated training questions", check=POSITIVE)

@@ -68,20 +68,21 @@ def install() -> None:
 
 
 @contextlib.contextmanager
-def captured_output():
+def captured_output(sink: list | None = None):
     """Run a converter or a native runtime with its console output captured, at the file
     descriptors too (C++ code writes to fd 1 and 2 directly). On failure everything captured is
     written out before the error propagates; on success only lines that look like warnings or
-    errors are, so progress bars and size reports of the libraries stay off the console."""
-    if VERBOSE:
+    errors are, so progress bars and size reports of the libraries stay off the console. A caller
+    that reports failures in one line of its own passes `sink`: the captured lines go there instead."""
+    if VERBOSE and sink is None:
         yield
         return
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 1)
+        os.dup2(held.fileno(), 2)
         failed = False
         try:
             with contextlib.redirect_stdout(sys.__stdout__), contextlib.redirect_stderr(sys.__stderr__):
@@ -95,9 +96,12 @@ def captured_output():
             for fd, copy in zip((1, 2), saved):
                 os.dup2(copy, fd)
                 os.close(copy)
-            sink.seek(0)
-            text = sink.read().decode(errors="replace")
+            held.seek(0)
+            text = held.read().decode(errors="replace")
             lines = [seg for line in text.splitlines() for seg in line.split("\r")]
+            if sink is not None:
+                sink.extend(ln for ln in lines if ln.strip())
+                lines = []
             shown = lines if failed else [ln for ln in lines if any(w in ln for w in WORTH_SHOWING)
                                           and not any(k in ln for k in KNOWN_NATIVE_INFO)]
             for line in shown:

@@ -49,17 +49,11 @@ def tiny_teacher(tmp_path_factory) -> Path:
 
 
 # The tiny teacher has 64 positions: every window length of a tiny run must fit in it.
-TINY_LENGTHS = """[qa]
-max_seq_length = 64
-doc_stride = 16
-max_query_length = 24
-[export]
-seq_lens = [64]
-[bench]
-seq_lens = [64]
-[apps]
-seq_len = 64
-"""
+TINY_OVERRIDES = {"qa.max_seq_length": 64, "qa.doc_stride": 16, "qa.max_query_length": 24,
+                  "export.seq_lens": [64], "bench.seq_lens": [64], "apps.seq_len": 64}
+TINY_LENGTHS = "".join(f"[{sec}]\n" + "".join(f"{k.partition('.')[2]} = {v}\n" for k, v in TINY_OVERRIDES.items()
+                                              if k.startswith(sec + "."))
+                       for sec in dict.fromkeys(k.partition(".")[0] for k in TINY_OVERRIDES))
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,8 @@ def tiny_qa(tmp_path_factory):
     from tqdm import tqdm
     from transformers import (BertConfig, BertForQuestionAnswering, BertTokenizerFast, DistilBertConfig,
                               DistilBertForQuestionAnswering)
-    from pipeline import config, export
+    from pipeline import config
+    from pipeline.export import export
     root = tmp_path_factory.mktemp("ask")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "?"] + sorted(set(WORDS)) + ["##s", "##ed"]
     # Built from the vocabulary dict: BertTokenizerFast(vocab_file=...) keeps only the special tokens in transformers 5.
@@ -102,8 +103,8 @@ def test_bert_teacher_with_token_types_agrees(tiny_qa, capsys):
 def test_answers_match_the_reference_decoding(tiny_qa):
     """The command's answer is decode_spans over prepare_features windows: recompute it by hand."""
     import torch
-    from pipeline.export_model import load_qa
-    from pipeline.qa_features import decode_spans, prepare_features
+    from pipeline.export.export_model import load_qa
+    from pipeline.data.qa_features import decode_spans, prepare_features
     from transformers import AutoTokenizer
     folder = tiny_qa["qa"] / "student"
     model = ask.open_model(folder, SEQ)

@@ -10,10 +10,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import make_text
-from pipeline import classify, config, corpus, hf_data, qa_data
+from conftest import TINY_OVERRIDES, make_text
+from pipeline import config
+from pipeline.data import corpus, hf_data, qa_data
+from pipeline.training import classify
 from pipeline.config import UserError
-from pipeline.runs import StageContext
+from pipeline.core.runs import StageContext
 
 
 def hub_folder(root: Path, configs: dict[str, dict[str, list[dict]]], default: str | None = None) -> Path:
@@ -86,7 +88,7 @@ def test_hf_corpus_reads_a_wikipedia_layout_folder(tmp_path):
 def test_hf_corpus_stage_end_to_end(tmp_path, tiny_teacher):
     root = hub_folder(tmp_path / "wikipedia", {"20231101.en": {"train": _wiki_rows(40)}})
     cfg = config.load("demo", {"corpus.source": [f"hf:{root}/20231101.en"], "teacher.model": str(tiny_teacher),
-                               "corpus.max_seq_len": 48, "corpus.heldout_frac": 0.1})
+                               "corpus.max_seq_len": 48, "corpus.heldout_frac": 0.1, **TINY_OVERRIDES})
     stats = corpus.run(cfg, _ctx(cfg, tmp_path, "corpus"))
     assert stats["documents"] == 40 and stats["train_sequences"] > 0 and stats["heldout_sequences"] > 0
     first = json.loads((tmp_path / "corpus" / "documents.jsonl").read_text().splitlines()[0])

@@ -99,7 +99,7 @@ def _local_files(spec: str) -> list[Path]:
 
 
 def _hf_documents(spec: str):
-    from pipeline import hf_data
+    from pipeline.data import hf_data
     path, config = hf_data.parse(spec[3:])
     what = f"corpus source '{spec}'"
     ds = hf_data.load(path, config, what=what, split="train", streaming=True)

@@ -119,7 +119,7 @@ def load_hf_squad(split: str, spec: str = "squad", on_bad: str = "skip") -> list
 
     The rows go through the same checks as a SQuAD JSON file, so a copy whose answers do not sit
     at their answer_start is reported like a bad file."""
-    from pipeline import hf_data
+    from pipeline.data import hf_data
     path, config = hf_data.parse(spec)
     what = f"qa source 'hf:{spec}' ({split})"
     ds = hf_data.load(path, config, what=what, split=split)
@@ -142,7 +142,7 @@ def load_hf_squad(split: str, spec: str = "squad", on_bad: str = "skip") -> list
 
 def hf_squad_name(spec: str) -> str:
     """Results are filed by data-set name: the Hub's SQuAD (or a copy of it) keeps the paper's name."""
-    from pipeline import hf_data
+    from pipeline.data import hf_data
     path, _ = hf_data.parse(spec)
     if path == "rajpurkar/squad":
         return "squad_v1.1"

@@ -98,7 +98,7 @@ def load_task(args) -> tuple[list, list, str]:
     if args.task not in TASKS:
         raise UserError(f"unknown task {args.task!r}: use one of {', '.join(TASKS)} or give --train/--dev files")
     name, conf, cols, dev_split, metric = TASKS[args.task]
-    from pipeline import hf_data
+    from pipeline.data import hf_data
     what = f"task {args.task}"
     ds = hf_data.load(name, conf, what=what)
     missing = [s for s in ("train", dev_split) if s not in ds]
