@@ -90,6 +90,24 @@ def safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "device"
 
 
+def _bytes(p: Path) -> int:
+    return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else p.stat().st_size
+
+
+def staged_models(folder: Path, copies: int = 1) -> str:
+    """One line on what the app build will carry; a UserError when nothing is staged (a build would be wasted).
+
+    copies: how many times the phone holds the models (Android: the APK's assets and the app's copy)."""
+    sidecars = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not sidecars:
+        raise UserError(f"no models staged in {folder}: run python pipeline/build_all.py --stages apps first")
+    total = sum(_bytes(p) for p in folder.iterdir() if p.name != "README.md")
+    line = f"staged: {len(sidecars)} model(s), {total / 1e6:.1f} MB in {folder}"
+    if copies > 1:
+        line += f" (about {copies * total / 1e6:.0f} MB on the phone: the APK and the app's copy)"
+    return line
+
+
 def summary(path: Path) -> str:
     obj = json.loads(path.read_text())
     lines = [f"{obj['device']['name']} ({obj['device']['os']}): {len(obj['entries'])} model(s) -> {path}"]
