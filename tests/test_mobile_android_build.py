@@ -190,3 +190,34 @@ def test_the_gradle_wrapper_starts_the_distribution_it_pins(tmp_path):
                          timeout=120)
     assert res.returncode == 0 and "STAND-IN GRADLE assembleDebug" in res.stdout, res.stdout + res.stderr
     assert (tmp_path / "home/wrapper/dists" / f"gradle-{version}-bin").is_dir()
+
+
+def test_the_executorch_path_of_the_app_runs_on_test_doubles(tmp_path):
+    """Backends + ExecuTorchQaModel + BenchmarkSession, run on tests/android_fakes in place of the AAR:
+    Module.load gets the thread count the results record, loadMethod("forward") runs before the
+    clock stops, and an UnsatisfiedLinkError ends in bench-ID.error.txt naming it."""
+    require(bool(shutil.which("javac")) and bool(shutil.which("java")), "javac and java")
+    import json
+    gen = tmp_path / "gen"
+    gen.mkdir()
+    res = compile_app(tmp_path, [build_config(gen), r_class(gen)])
+    assert res.returncode == 0, res.stderr
+    fakes_src = Path(__file__).resolve().parent / "android_fakes"
+    fakes, check = tmp_path / "fakes", tmp_path / "check"
+    res = javac("--release", "17", "-d", fakes, *sorted((fakes_src / "org/pytorch").rglob("*.java")))
+    assert res.returncode == 0, res.stderr
+    cp = f"{fakes}:{tmp_path / 'app'}:{tmp_path / 'core'}:{tmp_path / 'stubs'}"
+    res = javac("--release", "17", "-cp", cp, "-d", check, fakes_src / "org/distilkit/qa/app/AppCheck.java")
+    assert res.returncode == 0, res.stderr
+    models = tmp_path / "models"
+    models.mkdir()
+    fixtures = REPO / "mobile/fixtures"
+    side = json.loads((fixtures / "sidecar_example.json").read_text())
+    name = "student.executorch.fp32.384.pte"
+    side.update(format="executorch", backend="xnnpack", file=name)
+    (models / name).write_bytes(bytes(16))
+    (models / f"{name}.json").write_text(json.dumps(side))
+    shutil.copy(fixtures / "vocab.txt", models / "student.vocab.txt")
+    res = subprocess.run(["java", "-cp", f"{fakes}:{check}:{cp}", "org.distilkit.qa.app.AppCheck",
+                          models / f"{name}.json"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stdout + res.stderr
