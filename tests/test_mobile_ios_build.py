@@ -5,6 +5,7 @@ configuration the tests use, and gives the test target the package modules the a
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,11 +30,16 @@ def non_ui_sources() -> list:
                   if not imports(p) & UI_MODULES and p.name not in APPLE_ONLY)
 
 
+# On a Mac the stub modules would stand beside Apple's real CoreML; these checks are for Linux.
+linux_only = pytest.mark.skipif(sys.platform != "linux", reason="stub modules shadow nothing only on Linux")
+
+
 def swiftc(*args, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(["nice", "-n", "10", "swiftc", *map(str, args)], capture_output=True, text=True,
                           timeout=600, cwd=cwd)
 
 
+@linux_only
 def test_ios_non_ui_sources_typecheck_against_the_coreml_and_executorch_stubs(tmp_path):
     require(bool(shutil.which("swiftc")), "the Swift toolchain")
     sources = non_ui_sources()
@@ -50,6 +56,27 @@ def test_ios_non_ui_sources_typecheck_against_the_coreml_and_executorch_stubs(tm
     res = swiftc("-typecheck", "-parse-as-library", "-swift-version", "5", "-warnings-as-errors",
                  "-module-name", "DistilKitQA", "-I", tmp_path, *sources, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
+
+
+@linux_only
+def test_benchmark_mode_runs_here_with_nothing_staged(tmp_path):
+    """BenchmarkMode built and run on Linux (stub modules linked, no model): the idle timer is switched
+    off for the run and back after, an earlier results file of the same run id is removed, the
+    missing models end in bench-ID.error.txt, and a run id is claimed only once."""
+    require(bool(shutil.which("swiftc")), "the Swift toolchain")
+    for module, files in (("QACore", sorted((IOS / "QACore/Sources/QACore").glob("*.swift"))),
+                          ("CoreML", [STUBS / "CoreML.swift"]), ("ExecuTorch", [STUBS / "ExecuTorch.swift"])):
+        res = swiftc("-emit-library", "-emit-module", "-parse-as-library", "-swift-version", "5", "-module-name", module,
+                     "-emit-module-path", tmp_path / f"{module}.swiftmodule", "-o", tmp_path / f"lib{module}.so", *files,
+                     cwd=tmp_path)
+        assert res.returncode == 0, f"{module}: {res.stderr}"
+    check = Path(__file__).resolve().parent / "ios_checks" / "BenchmarkModeCheck.swift"
+    res = swiftc("-parse-as-library", "-swift-version", "5", "-module-name", "DistilKitQA", "-I", tmp_path, "-L", tmp_path,
+                 "-lQACore", "-lCoreML", "-lExecuTorch", *non_ui_sources(), check, "-o", tmp_path / "check", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    env = {"HOME": str(tmp_path / "home"), "LD_LIBRARY_PATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    res = subprocess.run([tmp_path / "check"], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stdout + res.stderr
 
 
 def test_the_swift_stubs_name_their_source_and_version():
