@@ -187,6 +187,15 @@ class BenchCfg:
 
 
 @dataclass
+class PhoneCfg:
+    warmup: int = f(5, "device_ios.py / device_android.py: untimed runs per model on the phone", check=NON_NEGATIVE)
+    iters: int = f(20, "timed runs per model on the phone", check=POSITIVE)
+    timeout: float = f(1800.0, "seconds to wait for the phone's benchmark to finish", check=POSITIVE)
+    poll: float = f(5.0, "seconds between checks for the phone's results file", check=POSITIVE)
+    build_timeout: float = f(1800.0, "seconds allowed for the app build", check=POSITIVE)
+
+
+@dataclass
 class ClassifyCfg:
     epochs: int = f(3, "fine-tuning epochs of classify.py (GLUE, IMDb)", check=POSITIVE)
     batch_size: int = f(32, "fine-tuning batch size of classify.py", check=POSITIVE)
@@ -199,6 +208,10 @@ class AppsCfg:
     models: list[str] = f(["teacher", "student", "student_d"], "models staged into the apps", items="models")
     precisions: list[str] = f(["fp32", "int8"], "precisions staged into the apps", items="precisions")
     seq_len: int = f(384, "sequence length of the staged models", check=POSITIVE)
+    # BERT-base (the paper preset's teacher) is ~440 MB per fp32 file, DistilBERT ~265 MB: every
+    # format and precision of all three would be gigabytes on the phone.
+    max_mb: float = f(1500.0, "phone storage (MB) each app's models may take, counting the copies the app makes; "
+                      "0 = no limit", check=NON_NEGATIVE)
 
 
 @dataclass
@@ -215,6 +228,7 @@ class Config:
     bench: BenchCfg = field(default_factory=BenchCfg)
     apps: AppsCfg = field(default_factory=AppsCfg)
     classify: ClassifyCfg = field(default_factory=ClassifyCfg)
+    phone: PhoneCfg = field(default_factory=PhoneCfg)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -3,7 +3,8 @@
 Installed under each tool's name; it appends its arguments to $FAKE_LOG and answers from
 environment variables: FAKE_DEVICES (adb devices lines), FAKE_IOS_DEVICES (devicectl JSON),
 FAKE_RESULTS (file the app "wrote"), FAKE_APP_ERROR (the app's error message),
-FAKE_FAIL (a tool name that exits 1), FAKE_CRASH (the app's process is gone).
+FAKE_FAIL (a tool name that exits 1), FAKE_CRASH (the app's process is gone), FAKE_AM_ERROR
+(`am start` reports an error on its output, with exit status 0 as the real one does).
 """
 import json
 import os
@@ -43,6 +44,10 @@ elif tool == "adb":
     if cmd[:1] == ["install"]:
         print("Success")
     elif cmd[:3] == ["shell", "am", "start"]:
+        if os.environ.get("FAKE_AM_ERROR"):
+            print("Starting: Intent { cmp=org.distilkit.qa.app/.MainActivity }")
+            print(f"Error: {os.environ['FAKE_AM_ERROR']}")
+            sys.exit(0)
         state.write_text(cmd[cmd.index("run_id") + 1])
         print("Starting: Intent")
     elif cmd[:3] == ["shell", "run-as", "org.distilkit.qa.app"] and cmd[3] == "ls":
@@ -72,7 +77,14 @@ elif tool == "xcrun":
     if args[:3] == ["devicectl", "list", "devices"]:
         Path(value("--json-output")).write_text(os.environ.get("FAKE_IOS_DEVICES", '{"result": {"devices": []}}'))
     elif args[:4] == ["devicectl", "device", "process", "launch"]:
-        state.write_text(value("--run-id"))
+        # Like devicectl: options before "--" are its own; the app's arguments follow the bundle id after it.
+        own = args[4:args.index("--")] if "--" in args else args[4:]
+        unknown = [a for a in own if a.startswith("--") and a not in ("--device", "--terminate-existing")]
+        if unknown:
+            print(f"Error: Unknown option '{unknown[0]}'", file=sys.stderr)
+            sys.exit(64)
+        app_args = args[args.index("--") + 2:]
+        state.write_text(app_args[app_args.index("--run-id") + 1])
     elif args[:4] == ["devicectl", "device", "copy", "from"]:
         src, dest = value("--source"), value("--destination")
         if src.endswith(".json") and results:

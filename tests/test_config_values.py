@@ -98,3 +98,20 @@ def test_a_stage_cannot_read_config_it_does_not_declare():
         view.qa.max_answer_length
     with pytest.raises(UndeclaredConfigRead, match="distill"):
         view.section("distill")
+
+
+@pytest.mark.parametrize("command,args,names", [
+    ("pipeline.bench.bench_host", ["--artifacts", "x", "--bench.threads", "0"], "bench.threads: 0 must be > 0"),
+    ("pipeline.bench.bench_host", ["--artifacts", "x", "--bench.runtimes", "pytorch,tvm"], "unknown 'tvm'"),
+    ("pipeline.training.classify", ["--task", "sst2", "--classify.lr", "-1"], "classify.lr"),
+    ("pipeline.devices.device_android", ["--phone.iters", "0"], "phone.iters: 0 must be > 0"),
+    ("pipeline.devices.device_ios", ["--team", "ABCDE12345", "--phone.timeout", "soon"], "phone.timeout"),
+])
+def test_every_command_checks_its_config_the_same_way(command, args, names, capsys):
+    import importlib
+    try:
+        rc = importlib.import_module(command).main(args)
+    except SystemExit as e:
+        rc = e.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error: ") and names in err[0], err

@@ -18,6 +18,16 @@ IOS_DEVICE = {"result": {"devices": [{"identifier": "ABC-123", "deviceProperties
                                       "connectionProperties": {"tunnelState": "connected"}}]}}
 
 
+TEAM = "ABCDE12345"
+
+
+def stage(folder: Path, model: str, size: int = 1000):
+    """A staged model as the apps stage leaves it: the file and its sidecar."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / model).write_bytes(b"m" * size)
+    (folder / f"{model}.json").write_text(json.dumps({"file": model, "bytes": size}))
+
+
 @pytest.fixture
 def fake(tmp_path, monkeypatch):
     """bin/ with the fake tools on PATH (python and git stay reachable), a log, an Android project."""
@@ -30,6 +40,8 @@ def fake(tmp_path, monkeypatch):
     project = tmp_path / "android"
     project.mkdir()
     (project / "settings.gradle").write_text("include ':app'\n")
+    stage(project / "app/src/main/assets/models", "student.tflite.fp32.384.tflite")
+    stage(tmp_path / "DistilKitQA/Models", "student.executorch.fp32.384.pte")
     gradlew = project / "gradlew"
     gradlew.write_text((bin_dir / "adb").read_text())
     gradlew.chmod(0o755)
@@ -41,11 +53,12 @@ def fake(tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_LOG", str(log))
     monkeypatch.setenv("FAKE_DEVICES", "emulator-5554:device")
     monkeypatch.setenv("FAKE_IOS_DEVICES", json.dumps(IOS_DEVICE))
-    for var in ("FAKE_RESULTS", "FAKE_APP_ERROR", "FAKE_FAIL", "FAKE_CRASH"):
+    for var in ("FAKE_RESULTS", "FAKE_APP_ERROR", "FAKE_FAIL", "FAKE_CRASH", "FAKE_AM_ERROR"):
         monkeypatch.delenv(var, raising=False)
 
     class Env:
         out = tmp_path / "results"
+        android_project, ios_project = project, xcproj
 
         def results(self, obj_or_text):
             p = tmp_path / "app_results.json"
@@ -58,12 +71,12 @@ def fake(tmp_path, monkeypatch):
 
         def android(self, *extra):
             return device_android.main(["--project", str(project), "--out", str(self.out), "--run-id", "r1",
-                                        "--timeout", "0.5", "--poll", "0.05", *extra])
+                                        "--phone.timeout", "0.5", "--phone.poll", "0.05", *extra])
 
-        def ios(self, *extra):
+        def ios(self, *extra, team=TEAM):
             return device_ios.main(["--project", str(xcproj), "--out", str(self.out), "--run-id", "r1",
-                                    "--derived-data", str(tmp_path / "dd"), "--timeout", "0.5", "--poll", "0.05",
-                                    *extra])
+                                    "--derived-data", str(tmp_path / "dd"), "--phone.timeout", "0.5", "--phone.poll", "0.05",
+                                    *(["--team", team] if team else []), *extra])
     return Env()
 
 
@@ -75,7 +88,7 @@ def one_error_line(capsys) -> str:
 
 def test_android_builds_installs_runs_and_validates(fake, capsys):
     fake.results(GOOD)
-    assert fake.android("--iters", "7") == 0
+    assert fake.android("--phone.iters", "7") == 0
     written = list(fake.out.glob("*.json"))
     assert [p.name for p in written] == ["android-Pixel-8-r1.json"]
     assert results_schema.validate(json.loads(written[0].read_text())) == []
@@ -84,7 +97,9 @@ def test_android_builds_installs_runs_and_validates(fake, capsys):
     assert ["-s", "emulator-5554", "install", "-r"] == adb[1][:4]
     start = next(a for a in adb if "am" in a)
     assert start[start.index("mode") + 1] == "benchmark" and start[start.index("iters") + 1] == "7"
-    assert "Pixel 8" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Pixel 8" in out
+    assert "staged: 1 model(s), 0.0 MB" in out and "on the phone" in out
 
 
 @pytest.mark.parametrize("setup, rc, message", [
@@ -98,6 +113,14 @@ def test_android_builds_installs_runs_and_validates(fake, capsys):
     (lambda f, mp: f.results(dict(GOOD, source="host")), 1, "source 'device'"),
     (lambda f, mp: mp.setenv("FAKE_APP_ERROR", "model file x.tflite is missing"), 1,
      "could not run the benchmark: model file x.tflite is missing"),
+    # What the app's BenchmarkSession writes when ExecuTorch's native library cannot load.
+    (lambda f, mp: mp.setenv("FAKE_APP_ERROR", "UnsatisfiedLinkError: dlopen failed: library \"libexecutorch.so\" not found"),
+     1, "could not run the benchmark: UnsatisfiedLinkError: dlopen failed"),
+    (lambda f, mp: mp.setenv("FAKE_AM_ERROR", "Activity class {org.distilkit.qa.app/.MainActivity} does not exist."), 1,
+     "starting the benchmark failed: Error: Activity class"),
+    (lambda f, mp: (f.android_project / "gradlew").unlink(), 2, "no gradlew in"),
+    (lambda f, mp: [p.unlink() for p in (f.android_project / "app/src/main/assets/models").iterdir()], 2,
+     "no models staged in"),
     (lambda f, mp: (f.results(GOOD), mp.setenv("FAKE_FAIL", "gradlew")), 1, "Android build (gradlew assembleDebug) failed"),
 ])
 def test_android_failures_are_one_clear_line(fake, capsys, monkeypatch, setup, rc, message):
@@ -109,7 +132,7 @@ def test_android_failures_are_one_clear_line(fake, capsys, monkeypatch, setup, r
 
 def test_android_crash_is_reported_before_the_timeout(fake, capsys, monkeypatch):
     monkeypatch.setenv("FAKE_CRASH", "1")
-    assert fake.android("--timeout", "60") == 1
+    assert fake.android("--phone.timeout", "60") == 1
     assert "the app stopped without writing results" in one_error_line(capsys)
     assert sum("pidof" in c["args"] for c in fake.calls("adb")) == 3
 
@@ -123,19 +146,47 @@ def test_android_skip_build_needs_an_apk(fake, capsys):
 
 def test_ios_launch_mode(fake, capsys):
     fake.results(GOOD)
-    assert fake.ios("--warmup", "3") == 0
+    assert fake.ios("--phone.warmup", "3") == 0
     assert [p.name for p in fake.out.glob("*.json")] == ["ios-Test-iPhone-r1.json"]
     xcb = fake.calls("xcodebuild")[0]["args"]
     assert xcb[-1] == "build" and "id=00008110-XYZ" in xcb and xcb[xcb.index("-scheme") + 1] == "DistilKitQA"
+    assert xcb[xcb.index("-configuration") + 1] == device_ios.CONFIGURATION
+    bundle = f"org.distilkit.qa.{TEAM}"
+    assert f"DEVELOPMENT_TEAM={TEAM}" in xcb and f"DISTILKIT_BUNDLE_ID={bundle}" in xcb
     launch = next(c["args"] for c in fake.calls("xcrun") if c["args"][:4] == ["devicectl", "device", "process", "launch"])
-    assert "org.distilkit.qa" in launch and "--benchmark" in launch
     assert launch[launch.index("--device") + 1] == "ABC-123"
+    # devicectl's options, then "--", then the bundle id and the app's own arguments
+    sep = launch.index("--")
+    assert launch[sep + 1] == bundle and launch[sep + 2] == "--benchmark"
+    assert launch.index("--device") < sep and launch.index("--warmup") > sep
     assert launch[launch.index("--warmup") + 1] == "3" and launch[launch.index("--run-id") + 1] == "r1"
+    copies = [c["args"] for c in fake.calls("xcrun") if c["args"][:4] == ["devicectl", "device", "copy", "from"]]
+    assert copies and all(a[a.index("--domain-identifier") + 1] == bundle for a in copies)
+    assert "staged: 1 model(s)" in capsys.readouterr().out
+
+
+def test_ios_bundle_id_of_your_own(fake):
+    fake.results(GOOD)
+    assert fake.ios("--bundle-id", "com.example.qa") == 0
+    assert "DISTILKIT_BUNDLE_ID=com.example.qa" in fake.calls("xcodebuild")[0]["args"]
+    launch = next(c["args"] for c in fake.calls("xcrun") if c["args"][:4] == ["devicectl", "device", "process", "launch"])
+    assert launch[launch.index("--") + 1] == "com.example.qa"
+
+
+@pytest.mark.parametrize("extra, team, message", [
+    ((), "", "--team is required: the Apple development team id"),
+    ((), "abc", "--team 'abc' is not a team id"),
+    (("--bundle-id", "no spaces allowed"), TEAM, "is not a bundle id"),
+])
+def test_ios_signing_options_are_checked_before_any_tool_runs(fake, capsys, extra, team, message):
+    assert fake.ios(*extra, team=team) == 2
+    assert message in one_error_line(capsys)
+    assert fake.calls() == []
 
 
 def test_ios_xctest_mode_passes_settings_through_the_environment(fake):
     fake.results(GOOD)
-    assert fake.ios("--xctest", "--iters", "9") == 0
+    assert fake.ios("--xctest", "--phone.iters", "9") == 0
     actions = [c["args"][-1] for c in fake.calls("xcodebuild")]
     assert actions == ["build-for-testing", "test-without-building"]
     env = fake.calls("xcodebuild")[1]["env"]
@@ -150,6 +201,7 @@ def test_ios_xctest_mode_passes_settings_through_the_environment(fake):
     (lambda f, mp: f.results("[1, 2"), 1, "is not valid JSON"),
     (lambda f, mp: mp.setenv("FAKE_APP_ERROR", "vocabulary v.txt is missing"), 1, "vocabulary v.txt is missing"),
     (lambda f, mp: (f.results(GOOD), mp.setenv("FAKE_FAIL", "xcodebuild")), 1, "iOS build (xcodebuild build) failed"),
+    (lambda f, mp: [p.unlink() for p in (f.ios_project.parent / "DistilKitQA/Models").iterdir()], 2, "no models staged in"),
 ])
 def test_ios_failures_are_one_clear_line(fake, capsys, monkeypatch, setup, rc, message):
     setup(fake, monkeypatch)

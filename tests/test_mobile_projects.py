@@ -118,6 +118,13 @@ def test_manifest_declares_the_launcher_activity_that_benchmark_mode_starts():
     manifest = (ANDROID / "app/src/main/AndroidManifest.xml").read_text()
     assert 'android:name=".MainActivity"' in manifest and 'android:exported="true"' in manifest
     assert "android.intent.category.LAUNCHER" in manifest
+    # A configuration change mid-benchmark must not re-create the activity (and re-deliver the intent).
+    changes = set(re.search(r'android:configChanges="([^"]+)"', manifest).group(1).split("|"))
+    assert {"orientation", "screenSize", "screenLayout", "smallestScreenSize", "uiMode", "density"} <= changes
+    activity = (ANDROID / "app/src/main/java/org/distilkit/qa/app/MainActivity.java").read_text()
+    assert "addFlags(WindowManager.LayoutParams.FLAG_KEEP_SCREEN_ON)" in activity
+    assert "clearFlags(WindowManager.LayoutParams.FLAG_KEEP_SCREEN_ON)" in activity
+    assert "BenchmarkSession.claim(" in activity
     from pipeline.devices import device_android
     assert device_android.ACTIVITY == "org.distilkit.qa.app/.MainActivity"
     assert "namespace 'org.distilkit.qa.app'" in (ANDROID / "app/build.gradle").read_text()
@@ -126,7 +133,7 @@ def test_manifest_declares_the_launcher_activity_that_benchmark_mode_starts():
 def test_core_library_uses_only_the_java_standard_library():
     for src in (ANDROID / "qacore/src/main/java").rglob("*.java"):
         for imp in re.findall(r"^import\s+([\w.]+)", src.read_text(), re.M):
-            assert imp.startswith(("java.util", "java.io", "java.nio", "java.text")), f"{src.name}: {imp}"
+            assert imp.startswith(("java.util", "java.io", "java.nio", "java.text", "java.security")), f"{src.name}: {imp}"
 
 
 def test_swift_core_uses_only_foundation():

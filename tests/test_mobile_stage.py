@@ -122,3 +122,82 @@ def test_nothing_matching_lists_what_the_export_has(export):
 def test_missing_export_folder(tmp_path):
     with pytest.raises(UserError, match="export folder not found"):
         stage_apps.read_sidecars(tmp_path / "nope")
+
+
+def test_staged_sidecars_carry_the_artifacts_checksum(export, tmp_path):
+    import hashlib
+    ex, n = export
+    picked = stage_apps.choose(stage_apps.read_sidecars(ex), ["student", "teacher"], ["fp32", "int8"], 384)
+    d = dirs(tmp_path)
+    records = stage_apps.stage(ex, picked, d)
+    side = json.loads((d["android"] / f"{n['tfl']}.json").read_text())
+    assert side["sha256"] == hashlib.sha256((ex / n["tfl"]).read_bytes()).hexdigest()
+    assert side["model"] == "student" and side["vocab_file"] == "student.vocab.txt"  # the export's fields stay
+    assert "sha256" not in json.loads((ex / f"{n['tfl']}.json").read_text()), "the export folder is not touched"
+    # a .mlpackage folder: the digest of its sorted "<sha256>  <path>" listing
+    pkg = ex / n["coreml"]
+    listing = "".join(f"{hashlib.sha256(f.read_bytes()).hexdigest()}  {f.relative_to(pkg).as_posix()}\n"
+                      for f in sorted(pkg.rglob("*")) if f.is_file())
+    ios_side = json.loads((d["ios"] / f"{n['coreml']}.json").read_text())
+    assert ios_side["sha256"] == hashlib.sha256(listing.encode()).hexdigest()
+    assert all(len(r["sha256"]) == 64 for r in records)
+
+
+def test_a_checksum_in_the_export_sidecar_must_match_the_copy(export, tmp_path):
+    ex, n = export
+    side = ex / f"{n['tfl']}.json"
+    side.write_text(json.dumps(dict(json.loads(side.read_text()), sha256="0" * 64)))
+    picked = stage_apps.choose(stage_apps.read_sidecars(ex), ["student"], ["fp32"], 384)
+    with pytest.raises(UserError, match="has SHA-256 .* but .* says 000000000000"):
+        stage_apps.stage(ex, picked, dirs(tmp_path))
+
+
+@pytest.fixture
+def big_export(tmp_path):
+    """Teacher ~4x and students ~1x in size, fp32 and int8, for Android (tflite + pte)."""
+    ex = tmp_path / "big"
+    ex.mkdir()
+    sizes = {("teacher", "fp32"): 1000, ("teacher", "int8"): 300, ("student", "fp32"): 600, ("student", "int8"): 150,
+             ("student_d", "fp32"): 600, ("student_d", "int8"): 150}
+    for (model, precision), size in sizes.items():
+        artifact(ex, model, "tflite", "tflite", precision, 384, "tflite", vocab=f"{model}.vocab.txt", size=size)
+        artifact(ex, model, "executorch", "xnnpack", precision, 384, "pte", vocab=f"{model}.vocab.txt", size=size)
+    return ex
+
+
+def test_what_fits_the_phone_is_staged_every_model_first_at_its_smallest_precision(big_export):
+    picked = stage_apps.choose(stage_apps.read_sidecars(big_export), ["teacher", "student", "student_d"],
+                               ["fp32", "int8"], 384)
+    # Android holds two copies: int8 of all three is 2 x 2 x (300 + 150 + 150) = 2400 bytes on the phone.
+    kept, left = stage_apps.fit(picked, big_export, budget_mb=3000 / 1e6)
+    assert {(m["model"], m["precision"]) for m in kept["android"]} == {("teacher", "int8"), ("student", "int8"),
+                                                                       ("student_d", "int8")}
+    assert len(kept["android"]) == 6 and len(left["android"]) == 6
+    assert {m["precision"] for m in left["android"]} == {"fp32"}
+    # room for one more group: the smallest fp32 group, with both of its formats
+    kept, left = stage_apps.fit(picked, big_export, budget_mb=4800 / 1e6)
+    fp32 = {(m["model"], m["format"]) for m in kept["android"] if m["precision"] == "fp32"}
+    assert fp32 in ({("student", "tflite"), ("student", "executorch")}, {("student_d", "tflite"), ("student_d", "executorch")})
+    kept, left = stage_apps.fit(picked, big_export, budget_mb=0)  # no limit
+    assert len(kept["android"]) == 12 and left["android"] == []
+
+
+def test_the_plan_and_its_size_are_logged_before_copying(big_export, tmp_path, monkeypatch, capsys):
+    d = dirs(tmp_path)
+    monkeypatch.setattr(stage_apps, "TARGETS", {t: dict(v, dir=d[t]) for t, v in stage_apps.TARGETS.items()})
+    order = []
+    real_stage = stage_apps.stage
+    monkeypatch.setattr(stage_apps, "stage", lambda *a: (order.append(capsys.readouterr().err), real_stage(*a))[1])
+    cfg = load("demo", {"run.results_dir": str(tmp_path / "results"), "apps.max_mb": 3000 / 1e6})
+    out = tmp_path / "out"
+    out.mkdir()
+    ctx = StageContext(cfg, "apps", tmp_path, out, tmp_path / "work", "k", {"export": big_export})
+    metrics = stage_apps.run(cfg, ctx)
+    said = order[0]
+    assert "apps: android: 6 artifact(s), 0.0 MB staged, about 0 MB on the phone (budget 0.003 MB)" in said
+    assert "left out, over the budget: " in said and "teacher.tflite.fp32.384.tflite" in said
+    assert "MB to copy in all" in said
+    staged = json.loads((out / "staged.json").read_text())
+    assert metrics["left_out"] == len(staged["left_out"]) == 6
+    assert sorted(p.name for p in d["android"].glob("*.json")) == sorted(
+        f"{r['file']}.json" for r in staged["staged"] if r["app"] == "android")

@@ -17,13 +17,22 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE / "DistilKitQA.xcodeproj"
 APP, TESTS = "DistilKitQA", "DistilKitQATests"
+# The default of DISTILKIT_BUNDLE_ID. A bundle id belongs to the first team that registers it, so
+# pipeline/device_ios.py passes DISTILKIT_BUNDLE_ID=<yours> (default org.distilkit.qa.<team id>).
 BUNDLE_ID = "org.distilkit.qa"
 EXECUTORCH_URL = "https://github.com/pytorch/executorch"
-EXECUTORCH_BRANCH = "swiftpm-1.0.1"  # keep in step with execuTorchVersion in ExecuTorchQAModel.swift
+# The exporter is executorch 1.5.1, which has no Swift package branch; 1.5.0 reads its programs
+# (mobile/README.md, "Runtime versions"). tests/test_mobile_pins.py keeps this, execuTorchVersion in
+# ExecuTorchQAModel.swift and pyproject.toml in step.
+EXECUTORCH_BRANCH = "swiftpm-1.5.0"
 # Runtime, the XNNPACK and Core ML delegates and the CPU kernels the exported programs call.
 EXECUTORCH_PRODUCTS = ["executorch", "backend_xnnpack", "backend_coreml", "kernels_optimized", "kernels_quantized"]
 APP_SOURCES = ["DistilKitQAApp.swift", "ContentView.swift", "Backends.swift", "CoreMLQAModel.swift",
-               "ExecuTorchQAModel.swift", "BenchmarkMode.swift"]
+               "ExecuTorchQAModel.swift", "BenchmarkMode.swift", "AppleDevice.swift"]
+# What the test target's `@testable import DistilKitQA` needs to find the modules DistilKitQA imports.
+# Dependencies only, not linked: the test bundle loads into the app (BUNDLE_LOADER), which links them;
+# linking the static ExecuTorch libraries twice would register its kernels and backends twice.
+TEST_PACKAGE_PRODUCTS = [("QACore", "QACore"), ("executorch", "executorch")]
 TEST_SOURCES = ["BenchmarkTests.swift"]
 
 
@@ -52,14 +61,18 @@ def render(v, indent: int) -> str:
 def build_settings(target: str, config: str) -> dict:
     debug = config == "Debug"
     if target == "project":
-        return {"ALWAYS_SEARCH_USER_PATHS": "NO", "CLANG_ENABLE_MODULES": "YES", "ENABLE_TESTABILITY": "YES" if debug else "NO",
+        return {"ALWAYS_SEARCH_USER_PATHS": "NO", "CLANG_ENABLE_MODULES": "YES", "DISTILKIT_BUNDLE_ID": BUNDLE_ID,
+                "ENABLE_TESTABILITY": "YES" if debug else "NO",
                 "IPHONEOS_DEPLOYMENT_TARGET": "17.0", "SDKROOT": "iphoneos", "SWIFT_VERSION": "5.0",
                 "SWIFT_OPTIMIZATION_LEVEL": "-Onone" if debug else "-O",
                 "SWIFT_ACTIVE_COMPILATION_CONDITIONS": "DEBUG" if debug else "", "ONLY_ACTIVE_ARCH": "YES" if debug else "NO"}
     common = {"CODE_SIGN_STYLE": "Automatic", "CURRENT_PROJECT_VERSION": "1", "MARKETING_VERSION": "0.1.0",
               "GENERATE_INFOPLIST_FILE": "YES", "TARGETED_DEVICE_FAMILY": "1,2"}
     if target == APP:
-        return {**common, "PRODUCT_BUNDLE_IDENTIFIER": BUNDLE_ID, "PRODUCT_NAME": "$(TARGET_NAME)",
+        return {**common, "PRODUCT_BUNDLE_IDENTIFIER": "$(DISTILKIT_BUNDLE_ID)", "PRODUCT_NAME": "$(TARGET_NAME)",
+                # The scheme tests the Release build (benchmark timings with optimised code), and
+                # BenchmarkTests' @testable import needs the app compiled for testing.
+                "ENABLE_TESTABILITY": "YES",
                 "INFOPLIST_KEY_CFBundleDisplayName": "DistilKit QA",
                 "INFOPLIST_KEY_UIApplicationSceneManifest_Generation": "YES",
                 "INFOPLIST_KEY_UILaunchScreen_Generation": "YES",
@@ -68,7 +81,7 @@ def build_settings(target: str, config: str) -> dict:
                 # ExecuTorch backends and kernels register themselves in static initialisers.
                 "OTHER_LDFLAGS": ["$(inherited)", "-all_load"],
                 "LD_RUNPATH_SEARCH_PATHS": ["$(inherited)", "@executable_path/Frameworks"]}
-    return {**common, "PRODUCT_BUNDLE_IDENTIFIER": BUNDLE_ID + ".tests", "PRODUCT_NAME": "$(TARGET_NAME)",
+    return {**common, "PRODUCT_BUNDLE_IDENTIFIER": "$(DISTILKIT_BUNDLE_ID).tests", "PRODUCT_NAME": "$(TARGET_NAME)",
             "BUNDLE_LOADER": "$(TEST_HOST)", "TEST_HOST": f"$(BUILT_PRODUCTS_DIR)/{APP}.app/$(BUNDLE_EXECUTABLE_FOLDER_PATH)/{APP}"}
 
 
@@ -114,6 +127,10 @@ def objects() -> tuple[dict, str]:
     product_deps += [add(("productdep", p), {"isa": "XCSwiftPackageProductDependency", "package": remote_pkg,
                                              "productName": p}) for p in EXECUTORCH_PRODUCTS]
 
+    packages = {"QACore": local_pkg, "executorch": remote_pkg}
+    test_product_deps = [add(("productdep", TESTS, p), {"isa": "XCSwiftPackageProductDependency", "package": packages[pkg],
+                                                         "productName": p}) for p, pkg in TEST_PACKAGE_PRODUCTS]
+
     def build_file(target: str, ref: str, key: str = "fileRef") -> str:
         return add(("buildfile", target, ref), {"isa": "PBXBuildFile", key: ref})
 
@@ -144,7 +161,8 @@ def objects() -> tuple[dict, str]:
     ]
     test_target = add(("target", TESTS), {
         "isa": "PBXNativeTarget", "buildConfigurationList": config_list(TESTS), "buildPhases": test_phases,
-        "buildRules": [], "dependencies": [dependency], "name": TESTS, "productName": TESTS,
+        "buildRules": [], "dependencies": [dependency], "name": TESTS, "packageProductDependencies": test_product_deps,
+        "productName": TESTS,
         "productReference": test_product, "productType": "com.apple.product-type.bundle.unit-test"})
     o[root] = {"isa": "PBXProject",
                "attributes": {"BuildIndependentTargetsInParallel": "1", "LastSwiftUpdateCheck": "1600",

@@ -1,39 +1,39 @@
 """Benchmark the Android app on a connected phone and bring the results home.
 
-    python pipeline/device_android.py                   # build, install, run, pull, validate
-    python pipeline/device_android.py --serial R5CX... --iters 50 --skip-build
+    python pipeline/devices/device_android.py                 # build, install, run, pull, validate
+    python pipeline/devices/device_android.py --serial R5CX... --phone.iters 50 --skip-build
 
-Builds mobile/android with ./gradlew assembleDebug (or `gradle` when the wrapper is absent),
-installs the APK with adb, starts the benchmark mode by intent extras, waits for the app to
+Builds mobile/android with its committed Gradle wrapper (./gradlew assembleDebug), installs the
+APK with adb, starts the benchmark mode by intent extras, waits for the app to
 write files/distilkit/bench-<run id>.json, pulls it (run-as: the debug APK is debuggable),
 validates it against the shared benchmark schema and writes results/device/android-*.json.
 Stage the models first: python pipeline/build_all.py --stages apps.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 
 from pipeline.config import UserError  # noqa: E402
-from pipeline.devices.device_common import (DeviceError, accept_results, add_common_args, main_guard, need_tool,  # noqa: E402
-                                    run, run_id, summary, wait_for)
+from pipeline.devices.device_common import (DeviceError, accept_results, main_guard, need_tool, parse_args,  # noqa: E402
+                                    run, run_id, staged_models, summary, wait_for)
 from pipeline.core.runs import REPO  # noqa: E402
 
 PACKAGE = "org.distilkit.qa.app"
 ACTIVITY = f"{PACKAGE}/.MainActivity"
 APK = Path("app/build/outputs/apk/debug/app-debug.apk")
+MODELS = Path("app/src/main/assets/models")
 
 
 def build(project: Path, timeout: float) -> Path:
+    # Only the wrapper: it pins the Gradle that the Android Gradle plugin needs, which a `gradle`
+    # on PATH (Debian's is 4.4.1) is not.
     wrapper = project / "gradlew"
-    if wrapper.is_file():
-        gradle = [str(wrapper)]
-    else:
-        gradle = [need_tool("gradle", f"no gradlew in {project}: install Gradle, or open the project once in "
-                                      "Android Studio, which writes the wrapper")]
-    run(gradle + ["assembleDebug"], "the Android build (gradlew assembleDebug)", timeout, cwd=project)
+    if not wrapper.is_file():
+        raise UserError(f"no gradlew in {project}: the Gradle wrapper is committed, restore it with "
+                        f"git checkout -- {project}/gradlew {project}/gradle/wrapper")
+    run([str(wrapper), "assembleDebug"], "the Android build (gradlew assembleDebug)", timeout, cwd=project)
     apk = project / APK
     if not apk.is_file():
         raise DeviceError(f"the Android build finished but {apk} is missing")
@@ -64,15 +64,21 @@ def benchmark(args) -> str:
         raise UserError(f"{project} is not the Android project (no settings.gradle)")
     adb = need_tool("adb", "install Android platform-tools")
     serial = pick_device(adb, args.serial)
+    if not args.skip_build:
+        print(staged_models(project / MODELS, copies=2), flush=True)
     apk = project / APK if args.skip_build else build(project, args.build_timeout)
     if not apk.is_file():
         raise UserError(f"no APK at {apk}; build without --skip-build first")
     s = [adb, "-s", serial]
     run(s + ["install", "-r", apk], "installing the APK", 300)
     rid = args.run_id or run_id()
-    run(s + ["shell", "am", "start", "-S", "-n", ACTIVITY, "--es", "mode", "benchmark", "--es", "run_id", rid,
-             "--ei", "warmup", args.warmup, "--ei", "iters", args.iters, "--es", "preset", args.preset,
-             "--es", "teacher", args.teacher, "--es", "corpus", args.corpus], "starting the benchmark", 120)
+    started = run(s + ["shell", "am", "start", "-S", "-n", ACTIVITY, "--es", "mode", "benchmark", "--es", "run_id", rid,
+                       "--ei", "warmup", args.warmup, "--ei", "iters", args.iters, "--es", "preset", args.preset,
+                       "--es", "teacher", args.teacher, "--es", "corpus", args.corpus], "starting the benchmark", 120)
+    # am reports a missing activity on its output with exit status 0.
+    said = (started.stdout + started.stderr).decode(errors="replace")
+    if "Error:" in said:
+        raise DeviceError(f"starting the benchmark failed: {said[said.index('Error:'):].splitlines()[0][:300]}")
     name = f"bench-{rid}"
     gone = [0]
 
@@ -102,13 +108,13 @@ def benchmark(args) -> str:
     return summary(accept_results(raw, f"{name}.json", Path(args.out), f"android-{model}-{rid}"))
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def _inputs(p) -> None:
     p.add_argument("--project", default=str(REPO / "mobile" / "android"), help="the Android Gradle project")
     p.add_argument("--serial", default="", help="adb serial of the phone (needed when several are connected)")
-    add_common_args(p)
-    return main_guard(lambda a: benchmark(p.parse_args(a)), argv)
+
+
+def main(argv=None) -> int:
+    return main_guard(lambda a: benchmark(parse_args("device_android.py", __doc__.split("\n\n")[0], _inputs, a)), argv)
 
 
 if __name__ == "__main__":

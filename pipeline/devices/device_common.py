@@ -89,6 +89,24 @@ def safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "device"
 
 
+def _bytes(p: Path) -> int:
+    return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else p.stat().st_size
+
+
+def staged_models(folder: Path, copies: int = 1) -> str:
+    """One line on what the app build will carry; a UserError when nothing is staged (a build would be wasted).
+
+    copies: how many times the phone holds the models (Android: the APK's assets and the app's copy)."""
+    sidecars = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not sidecars:
+        raise UserError(f"no models staged in {folder}: run python pipeline/build_all.py --stages apps first")
+    total = sum(_bytes(p) for p in folder.iterdir() if p.name != "README.md")
+    line = f"staged: {len(sidecars)} model(s), {total / 1e6:.1f} MB in {folder}"
+    if copies > 1:
+        line += f" (about {copies * total / 1e6:.0f} MB on the phone: the APK and the app's copy)"
+    return line
+
+
 def summary(path: Path) -> str:
     obj = json.loads(path.read_text())
     lines = [f"{obj['device']['name']} ({obj['device']['os']}): {len(obj['entries'])} model(s) -> {path}"]
@@ -101,18 +119,22 @@ def summary(path: Path) -> str:
     return "\n".join(lines)
 
 
-def add_common_args(p) -> None:
-    p.add_argument("--warmup", type=int, default=5, help="untimed runs per model")
-    p.add_argument("--iters", type=int, default=20, help="timed runs per model")
-    p.add_argument("--timeout", type=float, default=1800, help="seconds to wait for the benchmark to finish")
-    p.add_argument("--poll", type=float, default=5, help="seconds between checks for the results file")
-    p.add_argument("--build-timeout", type=float, default=1800, help="seconds allowed for the app build")
+def _common_inputs(p) -> None:
     p.add_argument("--skip-build", action="store_true", help="install the app built last time")
     p.add_argument("--run-id", default="", help="names the results file (default: UTC time)")
     p.add_argument("--out", default=str(REPO / "results" / "device"), help="where the results file goes")
-    p.add_argument("--preset", default="demo", help="scale.preset recorded in the results")
-    p.add_argument("--teacher", default="embedded", help="scale.teacher recorded in the results")
-    p.add_argument("--corpus", default="embedded", help="scale.corpus recorded in the results")
+
+
+def parse_args(prog: str, description: str, inputs, argv):
+    """A driver's command line: its own inputs (project, phone, signing), then Config: `--preset`
+    (whose teacher and corpus the results record) and the [phone] section's `--phone.*` settings."""
+    from pipeline.config import build_parser, from_args
+    parser = build_parser(prog, description, lambda p: (inputs(p), _common_inputs(p)), sections=("phone",))
+    args = parser.parse_args(argv)
+    cfg = from_args(args)
+    vars(args).update(cfg.section("phone"), preset=Path(cfg.preset).stem, teacher=cfg.teacher.model,
+                      corpus=",".join(cfg.corpus.source))
+    return args
 
 
 def main_guard(body, argv) -> int:

@@ -1,10 +1,11 @@
 """Benchmark the iOS app on a connected iPhone/iPad and bring the results home (needs a Mac).
 
-    python pipeline/device_ios.py                       # build, install, launch, copy back, validate
-    python pipeline/device_ios.py --xctest              # run the benchmark as an XCTest instead
-    python pipeline/device_ios.py --device 00008110-... --team ABCDE12345
+    python pipeline/devices/device_ios.py --team ABCDE12345                 # build, install, launch, copy back, validate
+    python pipeline/devices/device_ios.py --team ABCDE12345 --xctest        # run the benchmark as an XCTest instead
+    python pipeline/devices/device_ios.py --team ABCDE12345 --device 00008110-... --bundle-id com.example.qa
 
-Builds mobile/ios/DistilKitQA.xcodeproj with xcodebuild for the device, then either installs
+Builds mobile/ios/DistilKitQA.xcodeproj with xcodebuild for the device, signed by your team
+(--team) under a bundle id of yours (--bundle-id, default org.distilkit.qa.<team>), then either installs
 and launches the app with `--benchmark` (xcrun devicectl) or runs BenchmarkTests through
 `xcodebuild test-without-building`; waits for Documents/distilkit/bench-<run id>.json in the
 app's container, copies it back with devicectl, validates it against the shared benchmark
@@ -13,21 +14,24 @@ python pipeline/build_all.py --stages apps.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
 
 
 from pipeline.config import UserError  # noqa: E402
-from pipeline.devices.device_common import (DeviceError, accept_results, add_common_args, main_guard, need_tool,  # noqa: E402
-                                    run, run_id, summary, wait_for)
+from pipeline.devices.device_common import (DeviceError, accept_results, main_guard, need_tool, parse_args,  # noqa: E402
+                                    run, run_id, staged_models, summary, wait_for)
 from pipeline.core.runs import REPO  # noqa: E402
 
-BUNDLE_ID = "org.distilkit.qa"
 SCHEME = "DistilKitQA"
+# The scheme's test action builds Release too: benchmarks time optimised code.
+CONFIGURATION = "Release"
+TEAM_HELP = ("the Apple development team id that signs the app: 10 letters and digits, shown in Xcode > "
+             "Settings > Accounts or at developer.apple.com > Account > Membership details")
 
 
 def pick_device(xcrun: str, wanted: str, tmp: Path) -> tuple[str, str, str]:
@@ -58,18 +62,30 @@ def pick_device(xcrun: str, wanted: str, tmp: Path) -> tuple[str, str, str]:
     return ident, udid or ident, name
 
 
-def xcodebuild_args(args, udid: str, derived: Path) -> list:
-    out = ["xcodebuild", "-project", args.project, "-scheme", SCHEME, "-configuration", "Release",
-           "-destination", f"id={udid}", "-derivedDataPath", derived, "-allowProvisioningUpdates"]
-    if args.team:
-        out.append(f"DEVELOPMENT_TEAM={args.team}")
-    return out
+def signing(args) -> tuple[str, str]:
+    """(team, bundle id): automatic signing needs a team, and a bundle id no other team registered."""
+    team = args.team.strip()
+    if not team:
+        raise UserError(f"--team is required: {TEAM_HELP}")
+    if not re.fullmatch(r"[A-Z0-9]{10}", team):
+        raise UserError(f"--team {team!r} is not a team id ({TEAM_HELP})")
+    bundle = args.bundle_id.strip() or f"org.distilkit.qa.{team}"
+    if not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", bundle):
+        raise UserError(f"--bundle-id {bundle!r} is not a bundle id (letters, digits, '-', dot-separated: com.example.qa)")
+    return team, bundle
+
+
+def xcodebuild_args(args, udid: str, derived: Path, team: str, bundle: str) -> list:
+    return ["xcodebuild", "-project", args.project, "-scheme", SCHEME, "-configuration", CONFIGURATION,
+            "-destination", f"id={udid}", "-derivedDataPath", derived, "-allowProvisioningUpdates",
+            f"DEVELOPMENT_TEAM={team}", f"DISTILKIT_BUNDLE_ID={bundle}"]
 
 
 def benchmark(args) -> str:
     project = Path(args.project)
     if not (project / "project.pbxproj").is_file():
         raise UserError(f"{project} is not an Xcode project (no project.pbxproj)")
+    team, bundle = signing(args)
     xcrun = need_tool("xcrun", "install Xcode on a Mac")
     need_tool("xcodebuild", "install Xcode on a Mac")
     derived = Path(args.derived_data)
@@ -77,8 +93,9 @@ def benchmark(args) -> str:
         tmp = Path(t)
         device, udid, name = pick_device(xcrun, args.device, tmp)
         if not args.skip_build:
+            print(staged_models(project.parent / SCHEME / "Models"), flush=True)
             action = "build-for-testing" if args.xctest else "build"
-            run(xcodebuild_args(args, udid, derived) + [action], f"the iOS build (xcodebuild {action})",
+            run(xcodebuild_args(args, udid, derived, team, bundle) + [action], f"the iOS build (xcodebuild {action})",
                 args.build_timeout)
         rid = args.run_id or run_id()
         options = {"RUN_ID": rid, "WARMUP": args.warmup, "ITERS": args.iters, "PRESET": args.preset,
@@ -86,21 +103,22 @@ def benchmark(args) -> str:
         if args.xctest:
             # xcodebuild hands TEST_RUNNER_X to the test process as X; the test waits for itself.
             env = dict(os.environ, **{f"TEST_RUNNER_DISTILKIT_{k}": str(v) for k, v in options.items()})
-            run(xcodebuild_args(args, udid, derived) + ["test-without-building"], "the benchmark XCTest",
+            run(xcodebuild_args(args, udid, derived, team, bundle) + ["test-without-building"], "the benchmark XCTest",
                 args.timeout, env=env)
         else:
-            app = derived / "Build" / "Products" / "Release-iphoneos" / f"{SCHEME}.app"
+            app = derived / "Build" / "Products" / f"{CONFIGURATION}-iphoneos" / f"{SCHEME}.app"
             if not app.is_dir():
                 raise UserError(f"no built app at {app}; build without --skip-build first")
             run([xcrun, "devicectl", "device", "install", "app", "--device", device, app], "installing the app", 600)
             flags = [x for k, v in options.items() for x in (f"--{k.lower().replace('_', '-')}", str(v))]
+            # "--" ends devicectl's own options: without it, it takes --benchmark --run-id ... as its own.
             run([xcrun, "devicectl", "device", "process", "launch", "--device", device, "--terminate-existing",
-                 BUNDLE_ID, "--benchmark", *flags], "launching the benchmark", 120)
+                 "--", bundle, "--benchmark", *flags], "launching the benchmark", 120)
 
         def fetch(suffix: str) -> bytes | None:
             dest = tmp / f"bench-{rid}{suffix}"
             res = run([xcrun, "devicectl", "device", "copy", "from", "--device", device, "--domain-type",
-                       "appDataContainer", "--domain-identifier", BUNDLE_ID, "--source",
+                       "appDataContainer", "--domain-identifier", bundle, "--source",
                        f"Documents/distilkit/bench-{rid}{suffix}", "--destination", dest],
                       "copying from the device", 120, check=False)
             return dest.read_bytes() if res.returncode == 0 and dest.is_file() else None
@@ -117,16 +135,18 @@ def benchmark(args) -> str:
     return summary(accept_results(raw, f"bench-{rid}.json", Path(args.out), f"ios-{name}-{rid}"))
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def _inputs(p) -> None:
     p.add_argument("--project", default=str(REPO / "mobile" / "ios" / "DistilKitQA.xcodeproj"), help="the Xcode project")
     p.add_argument("--device", default="", help="devicectl identifier, UDID or name (needed when several are connected)")
-    p.add_argument("--team", default="", help="Apple development team id used to sign the app")
+    p.add_argument("--team", default="", help=f"required: {TEAM_HELP}")
+    p.add_argument("--bundle-id", default="", help="bundle id to sign and install the app under "
+                                                   "(default: org.distilkit.qa.<team>)")
     p.add_argument("--xctest", action="store_true", help="run the benchmark as an XCTest (xcodebuild test)")
     p.add_argument("--derived-data", default=str(REPO / "mobile" / "ios" / "build"), help="xcodebuild derived data")
-    add_common_args(p)
-    return main_guard(lambda a: benchmark(p.parse_args(a)), argv)
+
+
+def main(argv=None) -> int:
+    return main_guard(lambda a: benchmark(parse_args("device_ios.py", __doc__.split("\n\n")[0], _inputs, a)), argv)
 
 
 if __name__ == "__main__":

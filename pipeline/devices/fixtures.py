@@ -5,7 +5,7 @@
 
 The expected values come from the reference implementations, never from the ports:
 tokenization from transformers' BertTokenizerFast on the embedded teacher's vocabulary,
-windows and span decoding from pipeline.qa_features, latency statistics from
+windows and span decoding from pipeline.data.qa_features, latency statistics from
 `latency_stats` below (the one definition host and device benchmarks share).
 
 Character offsets are Python string indices, i.e. Unicode code points (not UTF-16 units,
@@ -14,6 +14,7 @@ not grapheme clusters): the ports convert only when they highlight text on scree
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import random
@@ -201,10 +202,12 @@ def results_example() -> dict:
 
 
 def sidecar_example() -> dict:
-    """A sidecar in the shape pipeline/export.py writes (the fields the apps read)."""
+    """A sidecar as the apps stage copies it (pipeline/export.py's fields + the artifact's sha256):
+    the fields the apps read. The tests' model file is 16 zero bytes; sha256 is theirs."""
     seq = 384
     return {"model": "student", "format": "tflite", "backend": "tflite", "precision": "fp32", "seq_len": seq,
             "file": "student.tflite.fp32.384.tflite", "bytes": 16, "params": 66000000,
+            "sha256": hashlib.sha256(bytes(16)).hexdigest(),
             "inputs": [{"name": n, "dtype": "int32", "shape": [1, seq]} for n in ("input_ids", "attention_mask")],
             "outputs": [{"name": n, "dtype": "float32", "shape": [1, seq]} for n in ("start_logits", "end_logits")],
             "vocab_file": "student.vocab.txt", "do_lower_case": True, "uses_token_type_ids": False,

@@ -5,12 +5,23 @@ Android gets the LiteRT (.tflite) and ExecuTorch/XNNPACK (.pte) files, iOS the C
 sidecar and the vocabulary it names: the sidecar is all the apps read. Which models,
 precisions and sequence length: the [apps] config section.
 
+Of the chosen artifacts each app gets what fits a phone: at most apps.max_mb of storage
+counted as the phone holds it (Android keeps the APK's copy and the copy the app makes for the
+runtimes; iOS compiles each Core ML package into a second copy). Every chosen model first at its
+smallest chosen precision, then the other precisions, smallest first; what does not fit is left
+out and named. The plan and its size are logged before anything is copied.
+
+Each staged sidecar gains the artifact's `sha256` (a .mlpackage folder: the SHA-256 of its
+sorted "<sha256>  <relative path>" lines): the apps key their copies and compiled caches on it,
+since a re-staged model can have the same name and size as the old one.
+
 The app folders live in the repository, outside the run folder, so they are replaced only
 after every file has been copied and checked into a sibling temporary folder; a failure
 leaves the previously staged models in place. `ctx.out/staged.json` records what went where.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -29,6 +40,13 @@ TARGETS = {
             "accepts": {("coreml", "coreml"), ("executorch", "xnnpack"), ("executorch", "coreml")}},
 }
 KEEP = {"README.md"}  # the folders' committed notes survive restaging
+
+
+def phone_copies(target: str, meta: dict) -> int:
+    """How many copies of an artifact the phone holds once the app has run."""
+    if target == "android":
+        return 2  # the APK's asset and the file the app copies out for the runtimes
+    return 2 if meta["format"] == "coreml" else 1  # Core ML compiles the package into a .mlmodelc
 
 
 def read_sidecars(export_dir: Path) -> list[dict]:
@@ -74,6 +92,69 @@ def choose(sidecars: list[dict], models, precisions, seq_len: int) -> dict[str, 
     return picked
 
 
+def fit(picked: dict[str, list[dict]], export_dir: Path, budget_mb: float) -> tuple[dict, dict]:
+    """(what each app gets, what was left out) under budget_mb of phone storage per app (0: no limit).
+
+    Groups are (model, precision) with all their formats, so a model is timed on every runtime
+    the app has or on none. Each model at its smallest chosen precision comes first, then the
+    rest; smallest first within each pass, skipping what does not fit."""
+    kept, left = {}, {}
+    for target, metas in picked.items():
+        groups: dict[tuple, list[dict]] = {}
+        for m in metas:
+            groups.setdefault((m["model"], m["precision"]), []).append(m)
+
+        def phone_bytes(group):
+            return sum(_size(export_dir / m["file"]) * phone_copies(target, m) for m in group)
+        by_size = sorted(groups, key=lambda k: (phone_bytes(groups[k]), k))
+        first = {}
+        for k in by_size:
+            first.setdefault(k[0], k)
+        order = [k for k in by_size if first[k[0]] == k] + [k for k in by_size if first[k[0]] != k]
+        used, kept[target], left[target] = 0, [], []
+        for k in order:
+            need = phone_bytes(groups[k])
+            if budget_mb and used + need > budget_mb * 1e6:
+                left[target] += groups[k]
+                continue
+            used += need
+            kept[target] += groups[k]
+        kept[target].sort(key=lambda m: m["file"])
+    return kept, left
+
+
+def plan_lines(picked: dict, left: dict, export_dir: Path, budget_mb: float) -> list[str]:
+    """What will be staged and how large it is, said before any copying."""
+    lines, total = [], 0
+    for target, metas in picked.items():
+        size = sum(_size(export_dir / m["file"]) for m in metas)
+        phone = sum(_size(export_dir / m["file"]) * phone_copies(target, m) for m in metas)
+        total += size
+        lines.append(f"apps: {target}: {len(metas)} artifact(s), {size / 1e6:.1f} MB staged, about "
+                     f"{phone / 1e6:.0f} MB on the phone" + (f" (budget {budget_mb:g} MB)" if budget_mb else ""))
+        if left.get(target):
+            names = ", ".join(f"{m['file']} ({_size(export_dir / m['file']) / 1e6:.0f} MB)" for m in left[target])
+            lines.append(f"apps: {target}: left out, over the budget: {names}; choose fewer with "
+                         "--apps.models / --apps.precisions to stage them")
+    lines.append(f"apps: {total / 1e6:.1f} MB to copy in all")
+    return lines
+
+
+def sha256_of(p: Path) -> str:
+    """A file's SHA-256; a folder's is that of its sorted '<sha256>  <relative path>' lines."""
+    def file_digest(f: Path) -> str:
+        h = hashlib.sha256()
+        with f.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()
+    if not p.is_dir():
+        return file_digest(p)
+    listing = "".join(f"{file_digest(f)}  {f.relative_to(p).as_posix()}\n"
+                      for f in sorted(p.rglob("*")) if f.is_file())
+    return hashlib.sha256(listing.encode()).hexdigest()
+
+
 def _size(p: Path) -> int:
     return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else p.stat().st_size
 
@@ -97,16 +178,22 @@ def stage(export_dir: Path, picked: dict[str, list[dict]], dirs: dict[str, Path]
             tmp.mkdir(parents=True)
             try:
                 for m in metas:
-                    for name in (m["file"], m["_sidecar"], m["vocab_file"]):
+                    for name in (m["file"], m["vocab_file"]):
                         if not (tmp / name).exists():
                             _copy(export_dir / name, tmp / name)
                     size = _size(tmp / m["file"])
                     if size != _size(export_dir / m["file"]):
                         raise UserError(f"apps: copy of {m['file']} into {dest} is incomplete (disk full?)")
+                    digest = sha256_of(tmp / m["file"])  # of the copy: what the app will hold
+                    if m.get("sha256") not in (None, digest):
+                        raise UserError(f"apps: {m['file']} has SHA-256 {digest[:12]}… but {m['_sidecar']} "
+                                        f"says {str(m['sha256'])[:12]}…")
+                    sidecar = {k: v for k, v in m.items() if not k.startswith("_")}
+                    write_json_atomic(tmp / m["_sidecar"], dict(sidecar, sha256=digest))
                     bar.update(size)
                     records.append({"app": target, "file": m["file"], "model": m["model"], "format": m["format"],
                                     "backend": m.get("backend", m["format"]), "precision": m["precision"],
-                                    "seq_len": int(m["seq_len"]), "bytes": size, "dir": str(dest)})
+                                    "seq_len": int(m["seq_len"]), "bytes": size, "sha256": digest, "dir": str(dest)})
                 dest.mkdir(parents=True, exist_ok=True)
                 for old in dest.iterdir():
                     if old.name not in KEEP:
@@ -125,7 +212,12 @@ def run(cfg, ctx) -> dict:
     for target, metas in picked.items():
         if not metas:
             log(f"apps: nothing for {target} among the chosen artifacts (its formats were not exported)")
+    budget = cfg.apps.max_mb
+    picked, left = fit(picked, export_dir, budget)
+    for line in plan_lines(picked, left, export_dir, budget):
+        log(line)
     records = stage(export_dir, picked, {t: spec["dir"] for t, spec in TARGETS.items()})
-    write_json_atomic(ctx.out / "staged.json", {"staged": records})
+    left_out = [{"app": t, "file": m["file"], "bytes": _size(export_dir / m["file"])} for t, ms in left.items() for m in ms]
+    write_json_atomic(ctx.out / "staged.json", {"staged": records, "left_out": left_out, "budget_mb": budget})
     return {f"{t}_models": sum(r["app"] == t for r in records) for t in TARGETS} | \
-        {"bytes": sum(r["bytes"] for r in records)}
+        {"bytes": sum(r["bytes"] for r in records), "left_out": len(left_out)}

@@ -12,6 +12,11 @@ enum Backend: String, CaseIterable, Identifiable {
 
     func usable(_ specs: [ModelSpec]) -> [ModelSpec] { specs.filter { $0.format == format } }
 
+    /// Work before a model can be opened that the benchmark does not time (compiling a Core ML package).
+    func prepare(_ spec: ModelSpec) async throws {
+        if self == .coreML { try await CoreMLQAModel.prepare(spec) }
+    }
+
     func open(_ spec: ModelSpec) throws -> QAModel {
         guard spec.format == format else {
             throw QAError("\(spec.file.lastPathComponent) is a \(spec.format) model; \(rawValue) needs \(format)")

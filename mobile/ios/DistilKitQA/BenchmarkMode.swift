@@ -22,18 +22,50 @@ struct BenchmarkOptions {
     }
 }
 
+/// What the benchmark needs from the platform, passed in so that this file needs neither UIKit
+/// nor Mach (AppleDevice.swift and the app supply them on the phone).
+struct BenchmarkEnvironment {
+    /// The app's current memory in MB (nil if unknown).
+    var residentMb: () -> Double?
+    /// true while the benchmark runs: a long run must not stall when the screen would lock.
+    var keepAwake: (Bool) async -> Void
+}
+
 /// Times every bundled model on every runtime that opens it; writes Documents/distilkit/bench-ID.json
 /// (or bench-ID.error.txt when nothing could be run). Returns the file written.
 enum BenchmarkMode {
     static let question = "Where does the river flow?"
     static let passage = String(repeating: "The river rises in the mountains and flows past the old town to the sea. ", count: 40)
 
+    private static let lock = NSLock()
+    private static var claimed: Set<String> = []
+
+    /// True only the first time a run id is claimed in this process: a view that SwiftUI builds
+    /// again must not start a second benchmark beside the first.
+    static func claim(_ runId: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return claimed.insert(runId).inserted
+    }
+
     static var outputFolder: URL {
         FileManager.default.urls(for: .documentDirectory, in: .userDomainMask)[0].appendingPathComponent("distilkit")
     }
 
-    static func run(_ o: BenchmarkOptions) -> URL {
-        try? FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
+    static func run(_ o: BenchmarkOptions, environment env: BenchmarkEnvironment) async -> URL {
+        await env.keepAwake(true)
+        let file = await timeAll(o, env)
+        await env.keepAwake(false)
+        return file
+    }
+
+    private static func timeAll(_ o: BenchmarkOptions, _ env: BenchmarkEnvironment) async -> URL {
+        let fm = FileManager.default
+        let json = outputFolder.appendingPathComponent("bench-\(o.runId).json")
+        let errorFile = outputFolder.appendingPathComponent("bench-\(o.runId).error.txt")
+        try? fm.createDirectory(at: outputFolder, withIntermediateDirectories: true)
+        // A file left by an earlier run with the same id must not be taken for this run's.
+        for old in [json, errorFile] { try? fm.removeItem(at: old) }
         var problems: [String] = []
         let specs = ModelStore.load(problems: &problems)
         let name = deviceModel()
@@ -44,8 +76,10 @@ enum BenchmarkMode {
         for backend in Backend.allCases {
             for spec in backend.usable(specs) {
                 do {
+                    // Compiling a Core ML package is not loading it: done before the clock starts.
+                    try await backend.prepare(spec)
                     try runner.run(spec: spec, load: backend.open, question: question, context: passage,
-                                   residentMb: footprintMb, into: &results)
+                                   residentMb: env.residentMb, into: &results)
                 } catch {
                     problems.append("\(spec.file.lastPathComponent) on \(backend.rawValue): \(error)")
                 }
@@ -53,13 +87,11 @@ enum BenchmarkMode {
         }
         for p in problems { results.fail(p) }
         do {
-            let file = outputFolder.appendingPathComponent("bench-\(o.runId).json")
-            try results.jsonData().write(to: file, options: .atomic)
-            return file
+            try results.jsonData().write(to: json, options: .atomic)
+            return json
         } catch {
-            let file = outputFolder.appendingPathComponent("bench-\(o.runId).error.txt")
-            try? ("\(error)\n" + problems.joined(separator: "\n")).write(to: file, atomically: true, encoding: .utf8)
-            return file
+            try? ("\(error)\n" + problems.joined(separator: "\n")).write(to: errorFile, atomically: true, encoding: .utf8)
+            return errorFile
         }
     }
 
@@ -74,17 +106,5 @@ enum BenchmarkMode {
         var info = utsname()
         uname(&info)
         return withUnsafeBytes(of: &info.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    }
-
-    /// The app's current physical footprint (what iOS counts against its memory limit).
-    static func footprintMb() -> Double? {
-        var info = task_vm_info_data_t()
-        var count = mach_msg_type_number_t(MemoryLayout<task_vm_info_data_t>.size / MemoryLayout<natural_t>.size)
-        let kr = withUnsafeMutablePointer(to: &info) {
-            $0.withMemoryRebound(to: integer_t.self, capacity: Int(count)) {
-                task_info(mach_task_self_, task_flavor_t(TASK_VM_INFO), $0, &count)
-            }
-        }
-        return kr == KERN_SUCCESS ? Double(info.phys_footprint) / 1_048_576 : nil
     }
 }

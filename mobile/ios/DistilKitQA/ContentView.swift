@@ -59,6 +59,7 @@ struct ContentView: View {
             var result: QAEngine.Answer?
             var message = ""
             do {
+                try await backend.prepare(spec)
                 let model = try backend.open(spec)
                 result = try QAEngine(spec: spec).answer(model: model, question: q, context: p)
                 message = result?.message ?? ""

@@ -2,16 +2,32 @@ import CoreML
 import Foundation
 import QACore
 
-/// A Core ML (.mlpackage) QA model; compiled on first use and the compiled copy cached.
+/// A Core ML (.mlpackage) QA model, compiled once per staged checksum (CompiledModelCache).
 final class CoreMLQAModel: QAModel {
     private let spec: ModelSpec
     private let model: MLModel
+
+    static var cache: CompiledModelCache {
+        let caches = FileManager.default.urls(for: .cachesDirectory, in: .userDomainMask)[0]
+        return CompiledModelCache(folder: caches.appendingPathComponent("distilkit-coreml", isDirectory: true))
+    }
+
+    /// Compiles the package unless a copy for its checksum is cached; call before init(spec:).
+    static func prepare(_ spec: ModelSpec) async throws {
+        try await cache.prepare(spec) { package in
+            do {
+                return try await MLModel.compileModel(at: package)
+            } catch {
+                throw QAError("Core ML cannot compile \(package.lastPathComponent): \(error.localizedDescription)")
+            }
+        }
+    }
 
     init(spec: ModelSpec) throws {
         self.spec = spec
         let config = MLModelConfiguration()
         config.computeUnits = .all
-        let compiled = try Self.compiled(spec.file, bytes: spec.bytes)
+        let compiled = try Self.cache.compiled(spec)
         do {
             model = try MLModel(contentsOf: compiled, configuration: config)
         } catch {
@@ -21,17 +37,6 @@ final class CoreMLQAModel: QAModel {
         guard names == Set(spec.inputs) else {
             throw QAError("\(spec.file.lastPathComponent) takes inputs \(names.sorted()) but \(spec.sidecar.lastPathComponent) lists \(spec.inputs) (mismatched sidecar)")
         }
-    }
-
-    /// Compiled once per staged file: the cache name carries the size, so a restaged model recompiles.
-    private static func compiled(_ package: URL, bytes: Int64) throws -> URL {
-        if package.pathExtension == "mlmodelc" { return package }
-        let cache = try FileManager.default.url(for: .cachesDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
-            .appendingPathComponent("\(package.deletingPathExtension().lastPathComponent)-\(bytes).mlmodelc")
-        if FileManager.default.fileExists(atPath: cache.path) { return cache }
-        let tmp = try MLModel.compileModel(at: package)
-        try FileManager.default.moveItem(at: tmp, to: cache)
-        return cache
     }
 
     private func array(_ values: [Int32]) throws -> MLMultiArray {

@@ -2,8 +2,9 @@ import ExecuTorch
 import Foundation
 import QACore
 
-/// Keep in step with the ExecuTorch package branch in the Xcode project (swiftpm-<version>).
-let execuTorchVersion = "1.0.1"
+/// The ExecuTorch package branch in the Xcode project is swiftpm-<this> (generate_xcodeproj.py);
+/// tests/test_mobile_pins.py keeps both in step with the exporter's version in pyproject.toml.
+let execuTorchVersion = "1.5.0"
 
 /// An ExecuTorch (.pte) QA model; inputs in the order the sidecar lists them.
 final class ExecuTorchQAModel: QAModel {
@@ -26,7 +27,12 @@ final class ExecuTorchQAModel: QAModel {
             switch name {
             case "input_ids": return Tensor<Int32>(inputIds, shape: shape)
             case "attention_mask": return Tensor<Int32>(attentionMask, shape: shape)
-            case "token_type_ids": return Tensor<Int32>(tokenTypeIds ?? [], shape: shape)
+            case "token_type_ids":
+                // Tensor's initialiser traps on a count that does not fill the shape: fail as an error instead.
+                guard let tt = tokenTypeIds else {
+                    throw QAError("\(spec.sidecar.lastPathComponent) lists token_type_ids but none were given")
+                }
+                return Tensor<Int32>(tt, shape: shape)
             default: throw QAError("\(spec.sidecar.lastPathComponent) lists an unknown input '\(name)'")
             }
         }

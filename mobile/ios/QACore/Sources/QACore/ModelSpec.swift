@@ -9,13 +9,16 @@ public struct ModelSpec: Equatable {
     public let doLowerCase: Bool, stripAccents: Bool?, tokenizeChineseChars: Bool, tokenTypeIds: Bool
     public let inputs: [String], outputs: [String]
     public let bytes: Int64
+    /// SHA-256 (hex) of the model as staged (for a .mlpackage folder, of its file listing and file
+    /// digests), or nil for a sidecar written before staging recorded it.
+    public let sha256: String?
 
     private struct Raw: Decodable {
         struct IO: Decodable { let name: String }
         let model: String?, format: String?, backend: String?, precision: String?, file: String?
         let seq_len: Int?, max_seq_length: Int?, max_query_length: Int?, doc_stride: Int?, max_answer_length: Int?
         let vocab_file: String?, vocab: String?, do_lower_case: Bool?, strip_accents: Bool?
-        let tokenize_chinese_chars: Bool?, uses_token_type_ids: Bool?, bytes: Int64?
+        let tokenize_chinese_chars: Bool?, uses_token_type_ids: Bool?, bytes: Int64?, sha256: String?
         let inputs: [IO]?, outputs: [IO]?
     }
 
@@ -82,6 +85,10 @@ public struct ModelSpec: Equatable {
         guard file.lastPathComponent.hasSuffix(ext) else {
             throw QAError("model file \(file.lastPathComponent) does not look like a \(format) model (expected \(ext))")
         }
+        if let sha = raw.sha256, sha.count != 64 || !sha.allSatisfy({ "0123456789abcdef".contains($0) }) {
+            throw QAError("model sidecar \(name) has a 'sha256' that is not 64 lowercase hex digits")
+        }
+        sha256 = raw.sha256
         bytes = Self.size(of: file)
         if let want = raw.bytes, want != bytes {
             throw QAError("model file \(file.lastPathComponent) has \(bytes) bytes but \(name) says \(want) (incomplete or different copy)")

@@ -21,6 +21,8 @@ public final class ModelSpec {
     public final List<String> inputs = new ArrayList<>();
     public final List<String> outputs = new ArrayList<>();
     public final long bytes;
+    /** SHA-256 (hex) of the model file as staged, or null for a sidecar written before staging recorded it. */
+    public final String sha256;
 
     private ModelSpec(File sidecar, Map<String, Object> m) {
         this.sidecar = sidecar;
@@ -65,11 +67,25 @@ public final class ModelSpec {
         if (!file.getName().endsWith(ext)) {
             throw new QaException("model file " + file.getName() + " does not look like a " + format + " model (expected " + ext + ")");
         }
+        Object sha = m.get("sha256");
+        if (sha != null && !(sha instanceof String && isSha256((String) sha))) {
+            throw bad("has a 'sha256' that is not 64 lowercase hex digits");
+        }
+        sha256 = (String) sha;
         bytes = sizeOf(file);
         if (m.get("bytes") instanceof Number && ((Number) m.get("bytes")).longValue() != bytes) {
             throw new QaException("model file " + file.getName() + " has " + bytes + " bytes but " + sidecar.getName()
                     + " says " + m.get("bytes") + " (incomplete or different copy)");
         }
+    }
+
+    static boolean isSha256(String s) {
+        if (s.length() != 64) return false;
+        for (int i = 0; i < 64; i++) {
+            char c = s.charAt(i);
+            if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f')) return false;
+        }
+        return true;
     }
 
     private static String extensionFor(String format, String name) {

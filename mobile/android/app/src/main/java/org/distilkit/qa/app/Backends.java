@@ -1,17 +1,23 @@
 package org.distilkit.qa.app;
 
+import android.os.Build;
 import java.util.ArrayList;
 import java.util.List;
+import org.distilkit.qa.BenchmarkSession;
 import org.distilkit.qa.ModelSpec;
 import org.distilkit.qa.QaException;
 import org.distilkit.qa.QaModel;
 
 /** The two runtimes behind one interface: which model files each can open, and how. */
-enum Backends {
+enum Backends implements BenchmarkSession.Backend {
     LITERT("LiteRT", "tflite"),
     EXECUTORCH("ExecuTorch", "executorch");
 
-    static final int THREADS = 4;
+    /**
+     * CPU threads given to both runtimes, explicitly: left to itself ExecuTorch takes half the
+     * cores. The results record this number (device.threads).
+     */
+    static final int THREADS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
     final String label, format;
 
@@ -20,17 +26,29 @@ enum Backends {
         this.format = format;
     }
 
-    List<ModelSpec> usable(List<ModelSpec> all) {
+    @Override
+    public String label() { return label; }
+
+    @Override
+    public List<ModelSpec> usable(List<ModelSpec> all) {
         List<ModelSpec> out = new ArrayList<>();
         for (ModelSpec s : all) if (s.format.equals(format)) out.add(s);
         return out;
     }
 
-    QaModel open(ModelSpec spec) {
+    @Override
+    public QaModel open(ModelSpec spec) {
         if (!spec.format.equals(format)) {
             throw new QaException(spec.file.getName() + " is a " + spec.format + " model; " + label + " needs " + format);
         }
-        return this == LITERT ? new LiteRtQaModel(spec, THREADS) : new ExecuTorchQaModel(spec);
+        try {
+            return this == LITERT ? new LiteRtQaModel(spec, THREADS) : new ExecuTorchQaModel(spec, THREADS);
+        } catch (LinkageError e) {
+            // UnsatisfiedLinkError / ExceptionInInitializerError from the runtime's static loader.
+            throw new QaException(label + " cannot load its native library on this phone (ABIs "
+                    + String.join(", ", Build.SUPPORTED_ABIS) + "; the ExecuTorch AAR ships arm64-v8a and x86_64 only): "
+                    + BenchmarkSession.describe(e), e);
+        }
     }
 
     @Override

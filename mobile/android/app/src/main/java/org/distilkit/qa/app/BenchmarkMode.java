@@ -5,13 +5,11 @@ import android.content.Intent;
 import android.os.Build;
 import android.util.Log;
 import java.io.File;
-import java.io.FileOutputStream;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.distilkit.qa.BenchmarkResults;
 import org.distilkit.qa.BenchmarkRunner;
+import org.distilkit.qa.BenchmarkSession;
 import org.distilkit.qa.ModelSpec;
 
 /**
@@ -19,7 +17,7 @@ import org.distilkit.qa.ModelSpec;
  *   adb shell am start -n org.distilkit.qa.app/.MainActivity --es mode benchmark --es run_id ID
  *       [--ei warmup 5] [--ei iters 20] [--es preset demo] [--es teacher embedded] [--es corpus embedded]
  * Times every staged model on every runtime that can open it and writes
- * files/distilkit/bench-ID.json (or bench-ID.error.txt when nothing could be run).
+ * files/distilkit/bench-ID.json, or bench-ID.error.txt when nothing could be run or the run failed.
  */
 final class BenchmarkMode {
     static final String TAG = "DistilKitBench";
@@ -32,39 +30,46 @@ final class BenchmarkMode {
         return intent != null && "benchmark".equals(intent.getStringExtra("mode"));
     }
 
-    static void run(Context ctx, Intent intent) {
-        String runId = orDefault(intent.getStringExtra("run_id"), "latest");
+    static String runId(Intent intent) { return orDefault(intent.getStringExtra("run_id"), "latest"); }
+
+    /** Runs on a worker thread; returns the file written (results or error). */
+    static File run(Context ctx, Intent intent) {
+        String runId = runId(intent);
         File dir = new File(ctx.getFilesDir(), "distilkit");
-        dir.mkdirs();
+        BenchmarkSession.Log log = new BenchmarkSession.Log() {
+            @Override public void info(String message) { Log.i(TAG, message); }
+
+            @Override public void error(String message, Throwable t) { Log.e(TAG, message, t); }
+        };
+        // A Throwable on another thread (a runtime's own, or the UI thread) would end the process
+        // with neither file: leave the error file first, then let the default handler crash as usual.
+        Thread.UncaughtExceptionHandler previous = Thread.getDefaultUncaughtExceptionHandler();
+        Thread.setDefaultUncaughtExceptionHandler((thread, t) -> {
+            BenchmarkSession.writeError(dir, runId, t, log);
+            if (previous != null) previous.uncaughtException(thread, t);
+        });
         try {
-            List<String> problems = new ArrayList<>();
-            List<ModelSpec> specs = ModelStore.load(ctx, problems);
-            BenchmarkResults results = new BenchmarkResults(Build.MANUFACTURER + " " + Build.MODEL,
-                    "Android " + Build.VERSION.RELEASE + " (API " + Build.VERSION.SDK_INT + ")", soc(), Backends.THREADS,
-                    orDefault(intent.getStringExtra("preset"), "unknown"), orDefault(intent.getStringExtra("teacher"), "unknown"),
-                    orDefault(intent.getStringExtra("corpus"), "unknown"));
+            BenchmarkSession.Setup setup = new BenchmarkSession.Setup() {
+                @Override public List<ModelSpec> models(List<String> problems) { return ModelStore.load(ctx, problems); }
+
+                @Override public BenchmarkResults results() {
+                    return new BenchmarkResults(Build.MANUFACTURER + " " + Build.MODEL,
+                            "Android " + Build.VERSION.RELEASE + " (API " + Build.VERSION.SDK_INT + ")", soc(),
+                            Backends.THREADS, orDefault(intent.getStringExtra("preset"), "unknown"),
+                            orDefault(intent.getStringExtra("teacher"), "unknown"),
+                            orDefault(intent.getStringExtra("corpus"), "unknown"));
+                }
+            };
             BenchmarkRunner runner = new BenchmarkRunner(intent.getIntExtra("warmup", 5), intent.getIntExtra("iters", 20),
                     System::nanoTime);
             StringBuilder passage = new StringBuilder();
             for (int i = 0; i < 40; i++) passage.append(PASSAGE);  // fills a whole 384-token window
-            for (Backends b : Backends.values()) {
-                for (ModelSpec spec : b.usable(specs)) {
-                    Log.i(TAG, "timing " + spec.file.getName() + " on " + b.label);
-                    try {
-                        runner.run(spec, b::open, QUESTION, passage.toString(), results);
-                    } catch (RuntimeException e) {
-                        problems.add(spec.file.getName() + " on " + b.label + ": " + e.getMessage());
-                    }
-                }
-            }
-            for (String p : problems) {
-                Log.w(TAG, p);
-                results.fail(p);
-            }
-            write(new File(dir, "bench-" + runId + ".json"), results.toJsonString());
-        } catch (RuntimeException e) {
-            Log.e(TAG, "benchmark failed", e);
-            write(new File(dir, "bench-" + runId + ".error.txt"), String.valueOf(e.getMessage()) + "\n");
+            return BenchmarkSession.run(dir, runId, setup, Arrays.asList(Backends.values()), runner, QUESTION,
+                    passage.toString(), log);
+        } catch (Throwable t) {  // BenchmarkRunner's argument checks run before the session catches
+            return BenchmarkSession.writeError(dir, runId, t, log);
+        } finally {
+            Thread.setDefaultUncaughtExceptionHandler(previous);
         }
     }
 
@@ -74,16 +79,4 @@ final class BenchmarkMode {
     }
 
     private static String orDefault(String s, String d) { return s == null || s.isEmpty() ? d : s; }
-
-    /** Written whole, then renamed: the driver never reads a half-written file. */
-    private static void write(File f, String text) {
-        File tmp = new File(f.getPath() + ".part");
-        try (FileOutputStream out = new FileOutputStream(tmp)) {
-            out.write(text.getBytes(StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            Log.e(TAG, "cannot write " + f, e);
-            return;
-        }
-        if (!tmp.renameTo(f)) Log.e(TAG, "cannot rename " + tmp + " to " + f);
-    }
 }

@@ -12,9 +12,18 @@ final class ExecuTorchQaModel implements QaModel {
     private final ModelSpec spec;
     private final Module module;
 
-    ExecuTorchQaModel(ModelSpec spec) {
+    ExecuTorchQaModel(ModelSpec spec, int threads) {
         this.spec = spec;
-        module = Module.load(spec.file.getAbsolutePath());
+        // mmap: the weights are paged in rather than read into a second copy of the whole file.
+        module = Module.load(spec.file.getAbsolutePath(), Module.LOAD_MODE_MMAP, threads);
+        try {
+            // Module.load only opens the program; loading the method (XNNPACK's weight packing)
+            // here makes it part of load_ms instead of the first warm-up run.
+            module.loadMethod("forward");
+        } catch (RuntimeException e) {
+            module.destroy();
+            throw new QaException("ExecuTorch cannot load " + spec.file.getName() + ": " + e.getMessage(), e);
+        }
     }
 
     @Override

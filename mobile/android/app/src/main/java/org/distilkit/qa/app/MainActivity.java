@@ -1,6 +1,8 @@
 package org.distilkit.qa.app;
 
 import android.app.Activity;
+import android.content.Context;
+import android.content.Intent;
 import android.graphics.Color;
 import android.os.Bundle;
 import android.os.Handler;
@@ -9,6 +11,7 @@ import android.text.SpannableStringBuilder;
 import android.text.Spanned;
 import android.text.style.BackgroundColorSpan;
 import android.view.View;
+import android.view.WindowManager;
 import android.widget.AdapterView;
 import android.widget.ArrayAdapter;
 import android.widget.Button;
@@ -17,11 +20,14 @@ import android.widget.LinearLayout;
 import android.widget.ScrollView;
 import android.widget.Spinner;
 import android.widget.TextView;
+import java.io.File;
+import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import org.distilkit.qa.BenchmarkSession;
 import org.distilkit.qa.ModelSpec;
 import org.distilkit.qa.QaEngine;
 import org.distilkit.qa.QaModel;
@@ -37,17 +43,17 @@ public class MainActivity extends Activity {
     private TextView answer, highlighted;
     private Button ask;
 
+    /** The activity on screen: Android may re-create it while the benchmark's worker keeps running. */
+    private static volatile WeakReference<MainActivity> current = new WeakReference<>(null);
+    private static volatile boolean benchmarkRunning;
+
     @Override
     protected void onCreate(Bundle state) {
         super.onCreate(state);
+        current = new WeakReference<>(this);
         buildScreen();
         if (BenchmarkMode.requested(getIntent())) {
-            answer.setText("Benchmark running…");
-            ask.setEnabled(false);
-            worker.execute(() -> {
-                BenchmarkMode.run(this, getIntent());
-                ui.post(() -> answer.setText("Benchmark finished; results are in the app's files."));
-            });
+            startBenchmark();
             return;
         }
         worker.execute(() -> {
@@ -59,6 +65,35 @@ public class MainActivity extends Activity {
                 if (!problems.isEmpty()) answer.setText(String.join("\n", problems));
             });
         });
+    }
+
+    private void startBenchmark() {
+        ask.setEnabled(false);
+        String runId = BenchmarkMode.runId(getIntent());
+        // A re-created activity gets the same intent again: one run per run id and process.
+        boolean first = BenchmarkSession.claim(runId);
+        if (first) benchmarkRunning = true;
+        answer.setText(benchmarkRunning ? "Benchmark " + runId + " running…" : "Benchmark " + runId + " has finished.");
+        if (benchmarkRunning) {
+            // A long run must not stall when the screen would turn off.
+            getWindow().addFlags(WindowManager.LayoutParams.FLAG_KEEP_SCREEN_ON);
+        }
+        if (!first) return;
+        Intent intent = getIntent();
+        Context app = getApplicationContext();
+        worker.execute(() -> {
+            File written = BenchmarkMode.run(app, intent);
+            ui.post(() -> {
+                benchmarkRunning = false;
+                MainActivity shown = current.get();
+                if (shown != null) shown.benchmarkFinished(written);
+            });
+        });
+    }
+
+    private void benchmarkFinished(File written) {
+        getWindow().clearFlags(WindowManager.LayoutParams.FLAG_KEEP_SCREEN_ON);
+        answer.setText("Benchmark finished: " + written.getName());
     }
 
     private void buildScreen() {
@@ -114,8 +149,8 @@ public class MainActivity extends Activity {
                 a = new QaEngine(spec).answer(model, q, p);
                 text = a.found() ? String.format(Locale.ROOT, "%s\nscore %.2f · %.1f ms · %d window(s) · %s",
                         a.text, a.score, a.latencyMs, a.windows, b.label) : a.message;
-            } catch (RuntimeException e) {  // missing/mismatched model file: the message names it
-                text = e.getMessage();
+            } catch (Throwable e) {  // missing/mismatched model file, a native library that cannot load, no memory
+                text = BenchmarkSession.describe(e);
             }
             final String shown = text;
             final QaEngine.Answer result = a;

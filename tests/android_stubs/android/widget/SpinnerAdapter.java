@@ -1,0 +1,6 @@
+// Signature stub for compiling the DistilKit app with javac only: Android API 35 (compileSdk 35), from the published reference https://developer.android.com/reference/android/widget/SpinnerAdapter
+// Declares only what the app uses; bodies are not the platform's. Not shipped.
+package android.widget;
+
+public interface SpinnerAdapter extends Adapter {
+}
