@@ -60,3 +60,16 @@ def test_no_import_cycles():
 def test_no_sys_path_tricks():
     offenders = [str(p.relative_to(REPO)) for p in PKG.rglob("*.py") if "sys.path" in p.read_text()]
     assert not offenders, offenders
+
+
+def test_registry_is_consistent_with_the_runners_and_apps():
+    from pipeline.core import registry
+    from pipeline.export import runtimes
+    artifacts = {f.artifact for f in registry.FORMATS.values()}
+    assert all(set(f.precisions) <= set(registry.PRECISIONS) for f in registry.FORMATS.values())
+    for rt in registry.RUNTIMES.values():
+        if rt.artifact is not None:
+            assert rt.artifact in artifacts and rt.name in runtimes.RUNNERS, rt
+    for app, pairs in registry.APPS.items():
+        assert pairs <= artifacts, app
+    assert set(runtimes.RUNNERS) <= set(registry.RUNTIMES)
