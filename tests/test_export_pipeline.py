@@ -206,11 +206,18 @@ def test_parity_gate_fails_with_clear_message(exported, tmp_path):
     assert json.loads((tmp_path / "results" / "parity.json").read_text())["checks"]
 
 
-def test_parity_rejects_malformed_dev_set(exported, tmp_path):
+@pytest.mark.parametrize("text, message", [
+    ('{"data": [{"paragraphs": [{"qas": []}]}', "not valid JSON"),
+    ('{"version": "1.1"}', "not SQuAD v1.1 JSON"),
+    ('{"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "q", "question": "?", "answers": []}]}]}]}',
+     "missing or empty 'answers'"),
+])
+def test_parity_rejects_malformed_dev_set(exported, tmp_path, text, message):
+    """The dev set is read by the same SQuAD reader as fine-tuning, with its messages."""
     from pipeline.export import parity
-    (tmp_path / "dev.json").write_text('{"data": [{"paragraphs": [{"qas": []}]}')
+    (tmp_path / "dev.json").write_text(text)
     cfg = _cfg(tmp_path)
-    with pytest.raises(UserError, match="not SQuAD"):
+    with pytest.raises(UserError, match=f"parity: QA dev set: .*{message}"):
         parity.run(cfg, _ctx(cfg, tmp_path, "parity", {"export": exported["out"], "qa_data": tmp_path,
                                                       "qa_finetune": exported["qa"]}))
 

@@ -32,7 +32,7 @@ from pipeline.config import UserError
 from pipeline.core import results as results_io
 from pipeline.core.models import uses_token_types
 from pipeline.data.qa_data import load_squad_file
-from pipeline.data.qa_features import decode_spans, prepare_features
+from pipeline.data.qa_features import best_answers, prepare_features
 from pipeline.core.runs import log, write_json_atomic
 
 MODELS = ("teacher", "student", "student_d")
@@ -198,17 +198,9 @@ def predict(model, tok, examples: list[dict], cfg, device, desc: str) -> dict:
     for i, f in enumerate(feats):
         f["id"] = i
     logits = window_logits(model, feats, device, 2 * cfg.qa.batch_size, desc)
-    by_example: dict[int, list] = {}
-    for f in feats:
-        by_example.setdefault(f["example"], []).append(f)
-    preds = {}
-    for ei, ex in enumerate(examples):
-        ws = by_example.get(ei, [])
-        spans = decode_spans([logits[f["id"]][0].tolist() for f in ws], [logits[f["id"]][1].tolist() for f in ws],
-                             [f["offsets"] for f in ws], ex["context"],
-                             n_best=cfg.qa.n_best, max_answer_length=cfg.qa.max_answer_length)
-        preds[ex["id"]] = spans[0]["text"] if spans else ""
-    return preds
+    return best_answers(examples, [f["example"] for f in feats], [f["offsets"] for f in feats],
+                        [logits[f["id"]][0].tolist() for f in feats], [logits[f["id"]][1].tolist() for f in feats],
+                        n_best=cfg.qa.n_best, max_answer_length=cfg.qa.max_answer_length)
 
 
 def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: str,
