@@ -125,7 +125,8 @@ def batches(feats, size, device, order):
 
 
 def fine_tune_and_score(name, folder, train, dev, metric, args, cfg, device) -> dict:
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from pipeline.training import kit
     from pipeline.training.hardware import seed_everything
     from pipeline.core.models import uses_token_types
     seed_everything(cfg.run.seed)
@@ -144,8 +145,8 @@ def fine_tune_and_score(name, folder, train, dev, metric, args, cfg, device) -> 
     use_tt = uses_token_types(model)
     tr, dv = (encode(tok, rows, labels_map, args.max_length, use_tt) for rows in (train, dev))
     steps = max(1, math.ceil(len(tr) / args.batch_size) * args.epochs)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    sched = get_linear_schedule_with_warmup(opt, int(0.1 * steps), steps)
+    opt = torch.optim.AdamW(kit.decay_groups(model, 0.01, exempt=False), lr=args.lr)
+    sched = kit.warmup_linear(opt, steps, int(0.1 * steps), first_step_at_zero=True)
     rng = random.Random(cfg.run.seed)
     model.train()
     bar = tqdm(total=steps, desc=f"{args.task} {name}", unit="step", mininterval=2)
@@ -154,11 +155,8 @@ def fine_tune_and_score(name, folder, train, dev, metric, args, cfg, device) -> 
         rng.shuffle(order)
         for b, y in batches(tr, args.batch_size, device, order):
             loss = model(**b, labels=y.float() if regression else y).loss
-            opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
+            kit.optimizer_step(opt, sched, model.parameters(), 1.0)
             bar.update()
             bar.set_postfix(loss=f"{loss.item():.3f}")
     bar.close()
