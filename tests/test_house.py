@@ -73,3 +73,15 @@ def test_registry_is_consistent_with_the_runners_and_apps():
     for app, pairs in registry.APPS.items():
         assert pairs <= artifacts, app
     assert set(runtimes.RUNNERS) <= set(registry.RUNTIMES)
+
+
+def test_no_function_over_60_lines():
+    """Long functions hide what a stage does; 60 lines is the house limit (issue 14)."""
+    long = []
+    for p in sorted(PKG.rglob("*.py")):
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > 60:
+                    long.append(f"{p.relative_to(REPO)}:{node.lineno} {node.name} ({n} lines)")
+    assert not long, long
