@@ -5,8 +5,8 @@ Runs are interleaved: at one sequence length every (runtime, precision, model) i
 warmed up, then each timed round runs all of them once, in one process, so a noisy shared
 machine slows them alike and both the student/teacher and the runtime/eager ratios hold.
 
-    python pipeline/bench_host.py --artifacts runs/demo/export --checkpoints runs/demo/qa_finetune
-    python pipeline/bench_host.py --embedded-demo /tmp/dk_bench   # real-sized models from the
+    python pipeline/bench/bench_host.py --artifacts runs/demo/export --checkpoints runs/demo/qa_finetune
+    python pipeline/bench/bench_host.py --embedded-demo /tmp/dk_bench   # real-sized models from the
         # embedded teacher (6 layers, hidden 384) and a 3-layer DistilBERT of the same width
 
 Writes results/host/<name>.json (kind "benchmark", source "host") and prints the tables.

@@ -7,7 +7,7 @@ contract lives in one place:
     problems = results_schema.validate(obj)            # [] when valid
     obj, problems = results_schema.validate_file(path) # never raises for bad files
 
-    python pipeline/results_schema.py results/host/*.json   # exit 1 if any file has problems
+    python pipeline/core/results_schema.py results/host/*.json   # exit 1 if any file has problems
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Stage "export": the fine-tuned QA models as Core ML, ExecuTorch, LiteRT and ONNX files.
 
-Every artifact is exported from the export-friendly forward (pipeline/export_model.py) and
+Every artifact is exported from the export-friendly forward (pipeline/export/export_model.py) and
 gets a JSON sidecar, `<artifact>.json`, that is the whole contract the apps read: input and
 output names, dtypes and shapes, the vocabulary file, lower-casing, window lengths, precision,
 the source checkpoint's checksum and the exporter versions. A converter that fails is

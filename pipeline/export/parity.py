@@ -1,7 +1,7 @@
 """Stage "parity": every exported artifact that runs on this host against PyTorch.
 
 For each (model, seq_len) the dev questions are cut into windows exactly as the apps do
-(pipeline.qa_features, padded to the artifact's length), the transformers checkpoint gives
+(pipeline.data.qa_features, padded to the artifact's length), the transformers checkpoint gives
 the reference logits, and each artifact runs the same windows in its own runtime. Gates:
 
 - fp32: max |logit difference| <= export.max_abs_diff_fp32 and 100% answer agreement;

@@ -1,8 +1,8 @@
 """Sequence-classification fine-tune + evaluation: GLUE and IMDb (paper Tables 1 and 2).
 
-    python pipeline/classify.py --task sst2 --model teacher=runs/paper/teacher/model \\
+    python pipeline/training/classify.py --task sst2 --model teacher=runs/paper/teacher/model \\
         --model student=runs/paper/distill/model                     # GLUE through `datasets`
-    python pipeline/classify.py --task mytask --train train.tsv --dev dev.tsv --text-cols sentence
+    python pipeline/training/classify.py --task mytask --train train.tsv --dev dev.tsv --text-cols sentence
 
 GLUE tasks and IMDb load through `datasets` (needs a network); any task can instead read
 local TSV/CSV files with a header row. Each model is fine-tuned on the train split and
