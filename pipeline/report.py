@@ -16,11 +16,10 @@ import shutil
 import sys
 from pathlib import Path
 
-
+from pipeline.config import UserError
+from pipeline.core.results_schema import KINDS, kind_of, validate_file
 from pipeline.reporting import rows as rows_mod
 from pipeline.reporting import tables
-from pipeline.config import UserError  # noqa: E402
-from pipeline.core.results_schema import KINDS, kind_of, validate_file  # noqa: E402
 
 # What each kind is for and who writes it, to say what is missing.
 EXPECTED = [

@@ -19,8 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-from pipeline.config import UserError, build_parser, from_args  # noqa: E402
+from pipeline.config import UserError, build_parser, from_args
 
 
 def _extra(parser):

@@ -22,7 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402

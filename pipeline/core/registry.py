@@ -51,7 +51,8 @@ RUNTIMES = {r.name: r for r in (
     Runtime("executorch", "executorch", "executorch", ("executorch", "xnnpack")),
     Runtime("tflite", "litert", "ai-edge-litert", ("tflite", "tflite")),
     Runtime("onnx", "onnxruntime", "onnxruntime", ("onnx", "onnxruntime")),
-    Runtime("coreml", "coreml", "coremltools", ("coreml", "coreml"), systems=("Darwin",)),  # coremltools predicts on macOS only
+    # coremltools predicts on macOS only; elsewhere parity checks a Core ML file's interface.
+    Runtime("coreml", "coreml", "coremltools", ("coreml", "coreml"), systems=("Darwin",)),
 )}
 
 # The (format, backend) pairs each app has a runtime adapter for.

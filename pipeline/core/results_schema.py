@@ -1,7 +1,7 @@
 """Validate results files against the JSON Schemas in pipeline/schemas/ (draft 2020-12).
 
-Every stage that writes into results/ and the report that reads it go through here, so the
-contract lives in one place:
+The results writer (pipeline/core/results.py) checks every file against these schemas before
+it writes it, and the report checks every file it reads, so the contract lives in one place:
 
     from pipeline.core import results_schema
     problems = results_schema.validate(obj)            # [] when valid

@@ -15,10 +15,9 @@ import argparse
 import sys
 from pathlib import Path
 
-
 from pipeline.config import UserError  # noqa: E402
 from pipeline.devices.device_common import (DeviceError, accept_results, add_common_args, main_guard, need_tool,  # noqa: E402
-                                    run, run_id, summary, wait_for)
+                                            run, run_id, summary, wait_for)
 from pipeline.core.runs import REPO  # noqa: E402
 
 PACKAGE = "org.distilkit.qa.app"

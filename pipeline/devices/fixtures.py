@@ -21,7 +21,6 @@ import shutil
 import sys
 from pathlib import Path
 
-
 from pipeline.core import results  # noqa: E402
 from pipeline.data import qa_features  # noqa: E402
 

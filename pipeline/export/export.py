@@ -23,8 +23,8 @@ from tqdm import tqdm
 from pipeline.config import UserError
 from pipeline.core import registry, results
 from pipeline.core.models import count_params
-from pipeline.export.export_model import export_forward, load_qa
 from pipeline.core.runs import log, package_versions, write_json_atomic
+from pipeline.export.export_model import export_forward, load_qa
 
 OUTPUT_NAMES = ["start_logits", "end_logits"]
 VERSION_PACKAGES = ["torch", "executorch", "coremltools", "litert-torch", "ai-edge-litert", "onnx",

@@ -21,14 +21,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pipeline.core import results
-from pipeline.export import runtimes
-from pipeline.data import squad_metrics
 from pipeline.config import UserError
-from pipeline.export.export_model import load_qa
+from pipeline.core import results
+from pipeline.core.runs import log, write_json_atomic
+from pipeline.data import squad_metrics
 from pipeline.data.qa_data import load_squad_file
 from pipeline.data.qa_features import best_answers, prepare_features
-from pipeline.core.runs import log, write_json_atomic
+from pipeline.export import runtimes
+from pipeline.export.export_model import load_qa
 
 
 def load_dev(path: Path, limit: int) -> list[dict]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from pipeline.config import UserError
 from pipeline.core import distributed as dist_
 from pipeline.core import results
-from pipeline.config import UserError
 from pipeline.core.runs import log
 
 VARIANTS = {

@@ -19,7 +19,6 @@ import re
 import sys
 from pathlib import Path
 
-
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402

@@ -21,16 +21,16 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from pipeline.core import distributed as dist_
 from pipeline.config import UserError
+from pipeline.core import distributed as dist_
+from pipeline.core import results
+from pipeline.core.models import count_params
+from pipeline.core.runs import log
 from pipeline.data.corpus import load_split
 from pipeline.training import kit
 from pipeline.training.hardware import autocast, needs_grad_scaler, pick_device
-from pipeline.core import results
-from pipeline.core.models import count_params
 from pipeline.training.mlm import (encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
-                          special_ids, token_weights)
-from pipeline.core.runs import log
+                                   special_ids, token_weights)
 
 
 def micro_seed(seed: int, g: int) -> int:

@@ -26,13 +26,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from pipeline.data import squad_metrics
 from pipeline.config import UserError
 from pipeline.core import results as results_io
 from pipeline.core.models import uses_token_types
+from pipeline.core.runs import log, write_json_atomic
+from pipeline.data import squad_metrics
 from pipeline.data.qa_data import load_squad_file
 from pipeline.data.qa_features import best_answers, prepare_features
-from pipeline.core.runs import log, write_json_atomic
 from pipeline.training import kit
 
 MODELS = ("teacher", "student", "student_d")

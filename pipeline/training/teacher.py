@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,14 +17,14 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from pipeline.config import UserError
+from pipeline.core import results
+from pipeline.core.models import count_params, load_tokenizer, quiet_transformers, resolve
+from pipeline.core.runs import log
 from pipeline.data.corpus import load_split
 from pipeline.training import kit
 from pipeline.training.hardware import autocast, pick_device, seed_everything
-from pipeline.core import results
-from pipeline.core.models import count_params, load_tokenizer, quiet_transformers, resolve
 from pipeline.training.mlm import (encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
-                          special_ids, token_weights, unigram_baseline)
-from pipeline.core.runs import log
+                                   special_ids, token_weights, unigram_baseline)
 
 HEAD_PREFIX = "cls.predictions."
 BERT_FAMILY = {"bert"}
