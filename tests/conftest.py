@@ -12,6 +12,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+# Commands the tests start (python pipeline/build_all.py, torchrun, ...) import this checkout's
+# package too, not whichever checkout `pip install -e` last pointed at (a clone, a worktree).
+os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 WORDS = ("the a model student teacher learns from data text token layer small large fast slow answer question "
