@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
-
-from pipeline.config import UserError, build_parser, from_args  # noqa: E402
-from pipeline.core.runs import Run, Stage, log  # noqa: E402
+from pipeline.config import UserError, build_parser, from_args
+from pipeline.core.runs import Run, Stage, log
 
 STAGES = [
     Stage("corpus", "pipeline.data.corpus:run", ("corpus", "teacher.model"), (),

@@ -375,7 +375,7 @@ def _coerce(value: Any, typ, where: str, meta: dict):
 
 
 def registry_names(table: str) -> tuple:
-    from pipeline import registry
+    from pipeline.core import registry
     names = tuple(getattr(registry, table.upper()))
     return names + ("all",) if table == "ablation_variants" else names
 

@@ -16,11 +16,10 @@ import shutil
 import sys
 from pathlib import Path
 
-
-from pipeline.reporting import plots as report_plots  # noqa: E402
-from pipeline.reporting import tables  # noqa: E402
-from pipeline.config import UserError  # noqa: E402
-from pipeline.core.results_schema import KINDS, kind_of, validate_file  # noqa: E402
+from pipeline.config import UserError
+from pipeline.core.results_schema import KINDS, kind_of, validate_file
+from pipeline.reporting import rows as rows_mod
+from pipeline.reporting import tables
 
 # What each kind is for and who writes it, to say what is missing.
 EXPECTED = [
@@ -38,48 +37,9 @@ EXPECTED = [
 ]
 
 
-def _panel(obj: dict) -> str:
-    dev = obj["device"]
-    return f"{obj['source']}: {dev['name']} ({dev.get('soc') or dev.get('cpu')}, {dev['os']}, {dev['threads']} thr)"
-
-
-def _fmt(row: dict) -> str:
-    # One format can hold several backends (e.g. ExecuTorch XNNPACK vs portable): keep them apart.
-    return f"{row['format']} ({row['backend']})" if row.get("backend") else row["format"]
-
-
-def _rows(kind: str, obj: dict, rel: str) -> tuple[str, list[dict]]:
-    """Flatten one valid file into rows of one study."""
-    if kind == "artifacts":
-        return "sizes", [dict(a, file=rel, format=_fmt(a)) for a in obj["artifacts"]]
-    if kind == "benchmark":
-        keep = ("runtime", "runtime_version", "model", "precision", "seq_len", "load_ms", "peak_mem_mb", "file_bytes")
-        return "latency", [{**e["stats"], **{k: e[k] for k in keep}, "panel": _panel(obj), "source": obj["source"],
-                            "file": rel} for e in obj["entries"]]
-    if kind == "qa_metrics":
-        return "qa", [dict(m, dataset=obj["dataset"], file=rel) for m in obj["models"]]
-    if kind == "classification_metrics":
-        return "cls", [dict(m, task=obj["task"], metric=obj["metric"], file=rel) for m in obj["models"]]
-    if kind == "ablation":
-        return "ablation", [dict(v, file=rel) for v in obj["variants"]]
-    if kind == "mlm_eval":
-        models = obj["models"] + ([dict(obj["baseline"], baseline=True)] if "baseline" in obj else [])
-        return "mlm", [dict(m, source=Path(rel).stem, file=rel) for m in models]
-    return "parity", [dict(c, file=rel, format=_fmt(c)) for c in obj["checks"]]
-
-
-def _speedups(rows: list[dict]) -> None:
-    """Teacher median / model median on the same device, runtime, precision and length."""
-    teacher = {(r["panel"], r["runtime"], r["precision"], r["seq_len"]): r["median_ms"]
-               for r in rows if r["model"] == "teacher"}
-    for r in rows:
-        t = teacher.get((r["panel"], r["runtime"], r["precision"], r["seq_len"]))
-        r["speedup"] = t / r["median_ms"] if t and r["median_ms"] > 0 else None
-
-
 def collect(results: Path) -> tuple[list[dict], dict]:
     """(one record per JSON file, rows per study). Bad files become records, never exceptions."""
-    files, data = [], {k: [] for k in ("sizes", "latency", "qa", "cls", "ablation", "mlm", "parity")}
+    files, data = [], {k: [] for k in rows_mod.STUDIES}
     paths = sorted((p for p in results.rglob("*.json") if p.is_file()
                     and not any(part.startswith(".") for part in p.relative_to(results).parts)),
                    key=lambda p: p.relative_to(results).as_posix())
@@ -95,7 +55,7 @@ def collect(results: Path) -> tuple[list[dict], dict]:
         files.append(rec)
         if status != "ok":
             continue
-        study, rows = _rows(kind, obj, rel)
+        study, rows = rows_mod.flatten(kind, obj, rel)
         if study == "latency":
             # Two files from the same device stay apart: neither silently overwrites the other.
             for r in rows:
@@ -103,8 +63,7 @@ def collect(results: Path) -> tuple[list[dict], dict]:
                 if owner != rel:
                     r["panel"] += f" [{rel}]"
         data[study] += rows
-    _speedups(data["latency"])
-    return files, data
+    return files, rows_mod.derive(data)
 
 
 def missing(files: list[dict]) -> list[str]:
@@ -177,6 +136,7 @@ def build(results: Path, out: Path) -> dict:
     # Plots go to a fresh folder swapped into place, so no stale figure outlives its data.
     partial, final = out / ".plots.partial", out / "plots"
     shutil.rmtree(partial, ignore_errors=True)
+    from pipeline.reporting import plots as report_plots  # matplotlib only when figures are drawn
     plots = report_plots.draw_all(data, tables.PAPER_ABLATION, partial)
     shutil.rmtree(final, ignore_errors=True)
     os.replace(partial, final)

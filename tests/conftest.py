@@ -1,6 +1,7 @@
 """Tiny models and data that the tests build themselves: no download, seconds to run."""
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import subprocess
@@ -11,6 +12,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+# Commands the tests start (python pipeline/build_all.py, torchrun, ...) import this checkout's
+# package too, not whichever checkout `pip install -e` last pointed at (a clone, a worktree).
+os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 WORDS = ("the a model student teacher learns from data text token layer small large fast slow answer question "
@@ -31,6 +35,20 @@ def make_text(seed: int, n_docs: int = 60) -> list[str]:
     return docs
 
 
+def tree_digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(Path(folder).rglob("*")):
+        h.update(str(p.relative_to(folder)).encode() + (p.read_bytes() if p.is_file() else b"/"))
+    return h.hexdigest()
+
+
+def unchanged(folder: Path, what: str):
+    """Yield a shared fixture folder, then fail if any test changed it (tests must copy it)."""
+    before = tree_digest(folder)
+    yield folder
+    assert tree_digest(folder) == before, f"a test changed the shared {what} in {folder}; copy it instead"
+
+
 @pytest.fixture(scope="session")
 def tiny_teacher(tmp_path_factory) -> Path:
     """A 4-layer BERT masked-LM (hidden 32) with a word-level vocabulary, saved with save_pretrained."""
@@ -45,7 +63,7 @@ def tiny_teacher(tmp_path_factory) -> Path:
                      intermediate_size=64, max_position_embeddings=64)
     BertForMaskedLM(cfg).save_pretrained(folder)
     tok.save_pretrained(folder)
-    return folder
+    yield from unchanged(folder, "tiny teacher")
 
 
 # The tiny teacher has 64 positions: every window length of a tiny run must fit in it.
@@ -61,7 +79,7 @@ def tiny_corpus(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("tiny_corpus")
     for i, doc in enumerate(make_text(0)):
         (folder / f"doc{i:03d}.txt").write_text(doc)
-    return folder
+    yield from unchanged(folder, "tiny corpus")
 
 
 @pytest.fixture

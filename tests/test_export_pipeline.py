@@ -18,6 +18,7 @@ import torch
 from pipeline import config
 from pipeline.config import UserError
 from pipeline.core.runs import StageContext
+from conftest import tree_digest
 
 REPO = Path(__file__).resolve().parent.parent
 SEQ = 64
@@ -88,8 +89,10 @@ def exported(tmp_path_factory):
     from tqdm import tqdm
     with tqdm(total=4, disable=True) as bar:
         extra, failures = export.export_model(int8, "teacher", qa / "teacher", tmp / "export", export.versions(), bar)
-    return {"tmp": tmp, "qa": qa, "out": tmp / "export", "cfg": cfg, "metrics": metrics, "arts": arts,
-            "int8": extra, "int8_failures": failures}
+    before = tree_digest(tmp)
+    yield {"tmp": tmp, "qa": qa, "out": tmp / "export", "cfg": cfg, "metrics": metrics, "arts": arts,
+           "int8": extra, "int8_failures": failures}
+    assert tree_digest(tmp) == before, "a test wrote into the shared export; give it its own tmp_path"
 
 
 @pytest.mark.parametrize("kind", ["bert", "distilbert"])
@@ -167,10 +170,10 @@ def test_export_rejects_unknown_format(tmp_path):
         _cfg(tmp_path, **{"export.formats": ["caffe"]})
 
 
-def test_parity_passes_and_marks_coreml_not_run(exported):
+def test_parity_passes_and_marks_coreml_not_run(exported, tmp_path):
     from pipeline.export import parity
     from pipeline.core import results_schema
-    tmp = exported["tmp"]
+    tmp = tmp_path
     dev = tmp / "qa_data"
     dev.mkdir(exist_ok=True)
     _dev_json(dev / "dev.json")
@@ -204,19 +207,26 @@ def test_parity_gate_fails_with_clear_message(exported, tmp_path):
     assert json.loads((tmp_path / "results" / "parity.json").read_text())["checks"]
 
 
-def test_parity_rejects_malformed_dev_set(exported, tmp_path):
+@pytest.mark.parametrize("text, message", [
+    ('{"data": [{"paragraphs": [{"qas": []}]}', "not valid JSON"),
+    ('{"version": "1.1"}', "not SQuAD v1.1 JSON"),
+    ('{"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "q", "question": "?", "answers": []}]}]}]}',
+     "missing or empty 'answers'"),
+])
+def test_parity_rejects_malformed_dev_set(exported, tmp_path, text, message):
+    """The dev set is read by the same SQuAD reader as fine-tuning, with its messages."""
     from pipeline.export import parity
-    (tmp_path / "dev.json").write_text('{"data": [{"paragraphs": [{"qas": []}]}')
+    (tmp_path / "dev.json").write_text(text)
     cfg = _cfg(tmp_path)
-    with pytest.raises(UserError, match="not SQuAD"):
+    with pytest.raises(UserError, match=f"parity: QA dev set: .*{message}"):
         parity.run(cfg, _ctx(cfg, tmp_path, "parity", {"export": exported["out"], "qa_data": tmp_path,
                                                       "qa_finetune": exported["qa"]}))
 
 
-def test_benchmark_json_matches_schema(exported, capsys):
+def test_benchmark_json_matches_schema(exported, capsys, tmp_path):
     from pipeline.bench import bench_host
     from pipeline.core import results_schema
-    tmp = exported["tmp"]
+    tmp = tmp_path
     cfg = _cfg(tmp, **{"bench.runtimes": ["pytorch", "executorch", "tflite", "onnx"]})
     bench_host.run(cfg, _ctx(cfg, tmp, "bench_host", {"export": exported["out"], "qa_finetune": exported["qa"]}))
     res = json.loads((tmp / "results" / "host" / "host_demo.json").read_text())
@@ -245,3 +255,30 @@ def test_bench_stats_are_ordered():
     assert s["min_ms"] <= s["median_ms"] <= s["p90_ms"] <= s["max_ms"]
     assert s["trimmed_mean_ms"] < s["mean_ms"]  # the 100 ms outlier is cut
     assert np.isclose(s["trimmed_mean_ms"], np.mean([2.0, 2.0, 2.5, 3.0, 3.0, 3.5, 4.0, 5.0]))
+
+
+def _app_sidecar_keys() -> set:
+    """The sidecar fields the Java and Swift ModelSpec parsers read."""
+    import re
+    java = (REPO / "mobile/android/qacore/src/main/java/org/distilkit/qa/ModelSpec.java").read_text()
+    swift = (REPO / "mobile/ios/QACore/Sources/QACore/ModelSpec.swift").read_text()
+    keys = set(re.findall(r'(?:str|num)\(m, "(\w+)"', java)) | set(re.findall(r'm\.(?:get|containsKey)\("(\w+)"\)', java))
+    keys |= set(re.findall(r"\braw\.(\w+)", swift))
+    assert {"model", "seq_len", "vocab_file", "inputs"} <= keys, "the ModelSpec parsers changed shape; update this test"
+    return keys
+
+
+def test_sidecar_example_has_what_the_export_writes(exported):
+    """mobile/fixtures/sidecar_example.json, which the app ports are tested on, against a sidecar the
+    export really wrote: the same fields with the same JSON types (one extra field in the example
+    shows the apps skip what they do not know), and every field the apps read is written
+    (strip_accents, tokenize_chinese_chars and the old name 'vocab' are optional, with defaults)."""
+    example = json.loads((REPO / "mobile" / "fixtures" / "sidecar_example.json").read_text())
+    real = json.loads((exported["out"] / f"student.tflite.fp32.{SEQ}.tflite.json").read_text())
+    skipped_by_apps = {"max_abs_diff"}
+    assert set(example) - skipped_by_apps == set(real)
+    for key, value in real.items():
+        assert type(example[key]) is type(value), key
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            assert [set(v) for v in example[key]] == [set(v) for v in value], key
+    assert _app_sidecar_keys() - {"strip_accents", "tokenize_chinese_chars", "vocab"} <= set(real)

@@ -60,3 +60,55 @@ def test_no_import_cycles():
 def test_no_sys_path_tricks():
     offenders = [str(p.relative_to(REPO)) for p in PKG.rglob("*.py") if "sys.path" in p.read_text()]
     assert not offenders, offenders
+
+
+def test_registry_is_consistent_with_the_runners_and_apps():
+    from pipeline.core import registry
+    from pipeline.export import runtimes
+    artifacts = {f.artifact for f in registry.FORMATS.values()}
+    assert all(set(f.precisions) <= set(registry.PRECISIONS) for f in registry.FORMATS.values())
+    for rt in registry.RUNTIMES.values():
+        if rt.artifact is not None:
+            assert rt.artifact in artifacts and rt.name in runtimes.RUNNERS, rt
+    for app, pairs in registry.APPS.items():
+        assert pairs <= artifacts, app
+    assert set(runtimes.RUNNERS) <= set(registry.RUNTIMES)
+
+
+def test_no_function_over_60_lines():
+    """Long functions hide what a stage does; 60 lines is the house limit (issue 14)."""
+    long = []
+    for p in sorted(PKG.rglob("*.py")):
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > 60:
+                    long.append(f"{p.relative_to(REPO)}:{node.lineno} {node.name} ({n} lines)")
+    assert not long, long
+
+
+def test_console_entry_points_resolve():
+    import importlib
+    import tomllib
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert {"distilkit-build", "distilkit-report"} <= set(scripts)
+    for name, target in scripts.items():
+        module, _, func = target.partition(":")
+        assert callable(getattr(importlib.import_module(module), func)), name
+
+
+LAYERS = ["pipeline.config", "pipeline.core", "pipeline.data", "pipeline.training", "pipeline.export",
+          "pipeline.bench", "pipeline.devices", "pipeline.reporting", "pipeline.report", "pipeline.build_all"]
+# bench_distill times the real distillation on a run folder, whose first stages it runs through
+# the pipeline's own stage table.
+ALLOWED_UPWARD = {("pipeline.bench.bench_distill", "pipeline.build_all")}
+
+
+def test_imports_run_one_way_through_the_layers():
+    def layer(module):
+        return next(i for i, prefix in enumerate(LAYERS) if module == prefix or module.startswith(prefix + "."))
+
+    modules = _modules()
+    upward = [f"{m} -> {n}" for m, p in modules.items() if m != "pipeline"
+              for n in sorted(_imports(p, modules)) if layer(n) > layer(m) and (m, n) not in ALLOWED_UPWARD]
+    assert not upward, upward

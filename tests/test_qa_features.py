@@ -83,3 +83,14 @@ def test_decode_across_windows_dedupes_and_ignores_padding_logits():
     assert texts[0] == "beta" and spans[0]["score"] == 9.0  # best copy of "beta" (window 2)
     assert texts.count("beta") == 1
     assert decode_spans([], [], [], CTX) == []
+
+
+def test_best_answers_decodes_each_example_over_its_own_windows():
+    from pipeline.data.qa_features import best_answers
+    examples = [{"id": "a", "context": "alpha beta"}, {"id": "b", "context": "gamma delta"}, {"id": "c", "context": "x"}]
+    offsets = [[None, (0, 5), (6, 10)], [None, (0, 5), (6, 11)], [None, (0, 5), (6, 10)]]
+    starts = [[0.0, 1.0, 5.0], [0.0, 4.0, 0.0], [0.0, 9.0, 0.0]]
+    ends = [[0.0, 0.0, 5.0], [0.0, 0.0, 4.0], [0.0, 9.0, 0.0]]
+    # windows 0 and 2 belong to example a (window 2 has the better span), window 1 to b; c has none
+    got = best_answers(examples, [0, 1, 0], offsets, starts, ends, n_best=5, max_answer_length=5)
+    assert got == {"a": "alpha", "b": "gamma delta", "c": ""}

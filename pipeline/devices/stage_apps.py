@@ -30,14 +30,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from pipeline.config import UserError
+from pipeline.core import registry
 from pipeline.core.runs import REPO, log, write_json_atomic
 
 # Which artifacts each app can run: (format, backend) pairs from the sidecars.
 TARGETS = {
     "android": {"dir": REPO / "mobile/android/app/src/main/assets/models",
-                "accepts": {("tflite", "tflite"), ("executorch", "xnnpack")}},
+                "accepts": registry.APPS["android"]},
     "ios": {"dir": REPO / "mobile/ios/DistilKitQA/Models",
-            "accepts": {("coreml", "coreml"), ("executorch", "xnnpack"), ("executorch", "coreml")}},
+            "accepts": registry.APPS["ios"]},
 }
 KEEP = {"README.md"}  # the folders' committed notes survive restaging
 

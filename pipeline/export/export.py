@@ -1,6 +1,6 @@
 """Stage "export": the fine-tuned QA models as Core ML, ExecuTorch, LiteRT and ONNX files.
 
-Every artifact is exported from the export-friendly forward (pipeline/export_model.py) and
+Every artifact is exported from the export-friendly forward (pipeline/export/export_model.py) and
 gets a JSON sidecar, `<artifact>.json`, that is the whole contract the apps read: input and
 output names, dtypes and shapes, the vocabulary file, lower-casing, window lengths, precision,
 the source checkpoint's checksum and the exporter versions. A converter that fails is
@@ -22,19 +22,11 @@ from tqdm import tqdm
 
 from pipeline.config import UserError
 from pipeline import quiet
-from pipeline.core import results
+from pipeline.core import registry, results
 from pipeline.core.models import count_params
-from pipeline.export.export_model import export_forward, load_qa
 from pipeline.core.runs import log, package_versions, write_json_atomic
+from pipeline.export.export_model import export_forward, load_qa
 
-# format key -> (file format in results, backend, extension, precisions it supports)
-FORMATS = {
-    "coreml": ("coreml", "coreml", "mlpackage", ("fp16", "fp32", "int8")),
-    "executorch": ("executorch", "xnnpack", "pte", ("fp32", "int8")),
-    "executorch-coreml": ("executorch", "coreml", "pte", ("fp16",)),
-    "tflite": ("tflite", "tflite", "tflite", ("fp32", "fp16", "int8")),
-    "onnx": ("onnx", "onnxruntime", "onnx", ("fp32",)),
-}
 OUTPUT_NAMES = ["start_logits", "end_logits"]
 VERSION_PACKAGES = ["torch", "executorch", "coremltools", "litert-torch", "ai-edge-litert", "onnx",
                     "onnxscript", "onnxruntime", "transformers"]
@@ -171,7 +163,7 @@ def _convert(fmt: str, module, args, precision: str, path: Path, input_names) ->
         return to_tflite(module, args, precision, path, input_names)
     if fmt == "onnx":
         return to_onnx(module, args, precision, path, input_names)
-    raise UserError(f"unknown export format '{fmt}' (formats: {', '.join(FORMATS)})")
+    raise UserError(f"unknown export format '{fmt}' (formats: {', '.join(registry.FORMATS)})")
 
 
 # ---------------------------------------------------------------- stage
@@ -213,13 +205,13 @@ def tokenizer_facts(folder: Path, vocab_out: Path) -> dict:
 
 
 def plan(cfg) -> list[tuple[str, str]]:
-    unknown = [f for f in cfg.export.formats if f not in FORMATS]
+    unknown = [f for f in cfg.export.formats if f not in registry.FORMATS]
     if unknown:
-        raise UserError(f"export.formats: unknown {unknown} (known: {', '.join(FORMATS)})")
-    bad = [p for p in cfg.export.precisions if p not in ("fp32", "fp16", "int8")]
+        raise UserError(f"export.formats: unknown {unknown} (known: {', '.join(registry.FORMATS)})")
+    bad = [p for p in cfg.export.precisions if p not in registry.PRECISIONS]
     if bad:
-        raise UserError(f"export.precisions: unknown {bad} (known: fp32, fp16, int8)")
-    jobs = [(f, p) for f in cfg.export.formats for p in FORMATS[f][3] if p in cfg.export.precisions]
+        raise UserError(f"export.precisions: unknown {bad} (known: {', '.join(registry.PRECISIONS)})")
+    jobs = [(f, p) for f in cfg.export.formats for p in registry.FORMATS[f].precisions if p in cfg.export.precisions]
     if not jobs:
         raise UserError(f"export: no format supports the precisions {cfg.export.precisions}")
     return jobs
@@ -238,8 +230,9 @@ def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar) -> tu
         args = plain.example_inputs(int(seq_len))
         names = plain.input_names()
         for fmt, precision in plan(cfg):
-            file_format, backend, ext, _ = FORMATS[fmt]
-            fname = f"{name}.{fmt}.{precision}.{seq_len}.{ext}"
+            spec = registry.FORMATS[fmt]
+            file_format, backend = spec.artifact
+            fname = f"{name}.{fmt}.{precision}.{seq_len}.{spec.ext}"
             bar.set_postfix_str(fname)
             where = dict(model=name, format=file_format, backend=backend, precision=precision, seq_len=int(seq_len))
             try:

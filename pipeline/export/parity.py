@@ -1,7 +1,7 @@
 """Stage "parity": every exported artifact that runs on this host against PyTorch.
 
 For each (model, seq_len) the dev questions are cut into windows exactly as the apps do
-(pipeline.qa_features, padded to the artifact's length), the transformers checkpoint gives
+(pipeline.data.qa_features, padded to the artifact's length), the transformers checkpoint gives
 the reference logits, and each artifact runs the same windows in its own runtime. Gates:
 
 - fp32: max |logit difference| <= export.max_abs_diff_fp32 and 100% answer agreement;
@@ -21,30 +21,29 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pipeline.core import results
-from pipeline.export import runtimes
-from pipeline.data import squad_metrics
 from pipeline.config import UserError
-from pipeline.export.export_model import load_qa
-from pipeline.data.qa_features import decode_spans, prepare_features
+from pipeline.core import results
 from pipeline.core.runs import log, write_json_atomic
+from pipeline.data import squad_metrics
+from pipeline.data.qa_data import load_squad_file
+from pipeline.data.qa_features import best_answers, prepare_features
+from pipeline.export import runtimes
+from pipeline.export.export_model import load_qa
 
 
 def load_dev(path: Path, limit: int) -> list[dict]:
-    """SQuAD v1.1 questions: [{id, question, context, answers}], the first `limit` (0 = all)."""
+    """The qa_data stage's dev questions (read as qa_finetune reads them), the first `limit` (0 = all)."""
     try:
-        data = json.loads(Path(path).read_text())
-        out = [{"id": str(qa["id"]), "question": qa["question"], "context": para["context"],
-                "answers": [a["text"] for a in qa["answers"]]}
-               for art in data["data"] for para in art["paragraphs"] for qa in para["qas"]]
-    except FileNotFoundError:
-        raise UserError(f"parity: QA dev set not found: {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as e:
-        raise UserError(f"parity: {path} is not SQuAD v1.1 JSON ({type(e).__name__}: {e})") from None
-    out = [ex for ex in out if ex["answers"]]
+        out = load_squad_file(path, "reject")
+    except UserError as e:
+        raise UserError(f"parity: QA dev set: {e}") from None
     if not out:
         raise UserError(f"parity: {path} holds no answered questions")
     return out[:limit] if limit else out
+
+
+def gold(examples) -> dict:
+    return {e["id"]: [a["text"] for a in e["answers"]] for e in examples}
 
 
 def windows(tokenizer, examples, sidecar: dict) -> dict:
@@ -66,16 +65,8 @@ def reference_logits(model, feats: dict, batch: int = 16) -> tuple[np.ndarray, n
 
 
 def predictions(examples, feats, starts, ends, sidecar: dict, n_best: int) -> dict:
-    by_example: dict[int, list[int]] = {}
-    for w, ex in enumerate(feats["example_index"]):
-        by_example.setdefault(ex, []).append(w)
-    out = {}
-    for i, ex in enumerate(examples):
-        ws = by_example.get(i, [])
-        spans = decode_spans([starts[w] for w in ws], [ends[w] for w in ws], [feats["offset_mapping"][w] for w in ws],
-                             ex["context"], n_best=n_best, max_answer_length=sidecar["max_answer_length"])
-        out[ex["id"]] = spans[0]["text"] if spans else ""
-    return out
+    return best_answers(examples, feats["example_index"], feats["offset_mapping"], starts, ends,
+                        n_best=n_best, max_answer_length=sidecar["max_answer_length"])
 
 
 def check(cfg, sidecar: dict, path: Path, examples, feats, ref: dict, threads: int) -> dict:
@@ -100,7 +91,7 @@ def check(cfg, sidecar: dict, path: Path, examples, feats, ref: dict, threads: i
     diff = float(max(np.abs(starts - ref["start"]).max(), np.abs(ends - ref["end"]).max()))
     preds = predictions(examples, feats, starts, ends, sidecar, cfg.qa.n_best)
     agree = float(np.mean([preds[k] == ref["preds"][k] for k in preds]))
-    scores = squad_metrics.evaluate(preds, {e["id"]: e["answers"] for e in examples})
+    scores = squad_metrics.evaluate(preds, gold(examples))
     row.update(ran=True, max_abs_diff=diff, answer_agreement=agree,
                em_delta=scores["exact_match"] - ref["scores"]["exact_match"], f1_delta=scores["f1"] - ref["scores"]["f1"],
                exact_match=scores["exact_match"], f1=scores["f1"], n=scores["n"], windows=len(starts))
@@ -138,7 +129,7 @@ def run(cfg, ctx) -> dict:
             start, end = reference_logits(model, feats)
             preds = predictions(examples, feats, start, end, group[0], cfg.qa.n_best)
             ref = {"start": start, "end": end, "preds": preds,
-                   "scores": squad_metrics.evaluate(preds, {e["id"]: e["answers"] for e in examples})}
+                   "scores": squad_metrics.evaluate(preds, gold(examples))}
             checks.append(dict(model=model_name, format="pytorch", precision="fp32", seq_len=seq_len, ran=True,
                                max_abs_diff=0.0, answer_agreement=1.0, em_delta=0.0, f1_delta=0.0, passed=True,
                                note="reference (transformers eager)", exact_match=ref["scores"]["exact_match"],

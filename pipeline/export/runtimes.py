@@ -14,10 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import quiet
-
-HOST_RUNNABLE = {"executorch": {"xnnpack"}, "tflite": {"tflite"}, "onnx": {"onnxruntime"},
-                 "coreml": {"coreml"} if platform.system() == "Darwin" else set()}
-
+from pipeline.core import registry
 
 class NotRunnable(Exception):
     """This artifact has no runtime on this host (Core ML on Linux, a Core ML-delegated .pte)."""
@@ -30,13 +27,7 @@ def version(pkg: str) -> str:
         return "unknown"
 
 
-def runtime_name(sidecar: dict) -> str:
-    return {"xnnpack": "executorch", "coreml": sidecar["format"]}.get(sidecar["backend"], sidecar["backend"])
-
-
 class ExecuTorchRunner:
-    package = "executorch"
-
     def __init__(self, path: Path, sidecar: dict, threads: int):
         from executorch.runtime import Runtime
         self.names = [i["name"] for i in sidecar["inputs"]]
@@ -49,8 +40,6 @@ class ExecuTorchRunner:
 
 
 class LiteRTRunner:
-    package = "ai-edge-litert"
-
     def __init__(self, path: Path, sidecar: dict, threads: int):
         from ai_edge_litert.interpreter import Interpreter
         self.names = [i["name"] for i in sidecar["inputs"]]
@@ -66,8 +55,6 @@ class LiteRTRunner:
 
 
 class OnnxRunner:
-    package = "onnxruntime"
-
     def __init__(self, path: Path, sidecar: dict, threads: int):
         import onnxruntime as ort
         opts = ort.SessionOptions()
@@ -82,8 +69,6 @@ class OnnxRunner:
 
 
 class CoreMLRunner:  # macOS only: coremltools cannot predict on Linux
-    package = "coremltools"
-
     def __init__(self, path: Path, sidecar: dict, threads: int):
         import coremltools as ct
         self.model = ct.models.MLModel(str(path))
@@ -94,6 +79,7 @@ class CoreMLRunner:  # macOS only: coremltools cannot predict on Linux
         return np.asarray(out["start_logits"], np.float32), np.asarray(out["end_logits"], np.float32)
 
 
+# registry runtime name -> the class that runs its artifacts
 RUNNERS = {"executorch": ExecuTorchRunner, "tflite": LiteRTRunner, "onnx": OnnxRunner, "coreml": CoreMLRunner}
 
 
@@ -101,10 +87,11 @@ def load(path: Path, threads: int = 1, sidecar: dict | None = None):
     """(runner, sidecar). Raises NotRunnable when this host has no runtime for the artifact."""
     path = Path(path)
     sidecar = sidecar or json.loads(Path(f"{path}.json").read_text())
-    if sidecar["backend"] not in HOST_RUNNABLE.get(sidecar["format"], set()):
+    rt = registry.host_runtime(sidecar["format"], sidecar["backend"])
+    if rt is None:
         raise NotRunnable(f"no {sidecar['backend']} runtime for {sidecar['format']} on {platform.system()}")
     with quiet.captured_output():  # native runtimes log CPU probing and delegate set-up on load
-        return RUNNERS[sidecar["format"]](path, sidecar, threads), sidecar
+        return RUNNERS[rt.name](path, sidecar, threads), sidecar
 
 
 def feed_for(sidecar: dict, window: dict) -> dict:

@@ -1,4 +1,4 @@
-"""The report's figures, drawn from the tidy rows pipeline/report.py collects.
+"""The report's figures, drawn from the rows (and derived figures) of pipeline/reporting/rows.py.
 
 Every figure is written as PNG and SVG. Bytes are stable for the same rows (fixed SVG hash
 salt, no dates in the metadata) so two report runs can be compared byte for byte. Each
@@ -15,8 +15,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-MODEL_ORDER = ["teacher", "student", "student_d"]
-MODEL_LABELS = {"teacher": "teacher", "student": "student", "student_d": "student (D)"}
+from pipeline.reporting.rows import label, largest_windows, model_sort, params_by_model  # noqa: E402
+
 COLOURS = {"teacher": "#4C72B0", "student": "#DD8452", "student_d": "#55A868",
            "full": "#4C72B0", "ce_only": "#C44E52", "cos_only": "#8172B3",
            "no_mlm": "#937860", "random_init": "#DA8BC3"}
@@ -29,18 +29,6 @@ RC = {"svg.hashsalt": "distilkit-report", "svg.fonttype": "path", "font.size": 9
 def colour(name: str) -> str:
     # crc32, not hash(): the colour of an unknown model must not change between runs.
     return COLOURS.get(name) or _FALLBACK[zlib.crc32(name.encode()) % len(_FALLBACK)]
-
-
-def label(model: str) -> str:
-    return MODEL_LABELS.get(model, model)
-
-
-def model_rank(model: str) -> tuple:
-    return (MODEL_ORDER.index(model) if model in MODEL_ORDER else 99, model)
-
-
-def model_sort(models) -> list:
-    return sorted(set(models), key=model_rank)
 
 
 def _save(fig, out: Path, name: str) -> list[str]:
@@ -78,15 +66,8 @@ def sizes(rows, out: Path) -> list[str]:
     """Parameters per model and file size per format/precision (Table 3's 'smaller')."""
     if not rows:
         return []
-    params = {}
-    for r in rows:
-        params.setdefault(r["model"], r["params"])
-    # One file per (model, format, precision): the longest sequence length exported.
-    best = {}
-    for r in rows:
-        k = (r["model"], r["format"], r["precision"])
-        if k not in best or r["seq_len"] > best[k]["seq_len"]:
-            best[k] = r
+    params = params_by_model(rows)
+    best = largest_windows(rows)
     models = model_sort(params)
     groups = sorted({(f, p) for _, f, p in best})
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(4 + max(6, 1.1 * len(groups)), 4),
@@ -163,11 +144,11 @@ def latency_vs_seq_len(rows, out: Path) -> list[str]:
     return _save(fig, out, "latency_vs_seq_len")
 
 
-def _retention_text(values, g, m):
-    v, t = values.get((g, m)), values.get((g, "teacher"))
+def _retention_text(values, kept, g, m):
+    v, k = values.get((g, m)), kept.get((g, m))
     if v is None:
         return None
-    return f"{v:.1f}" if m == "teacher" or not t or t <= 0 else f"{v:.1f}\n{100 * v / t:.0f}%"
+    return f"{v:.1f}" if m == "teacher" or k is None else f"{v:.1f}\n{k:.0f}%"
 
 
 def qa_accuracy(rows, out: Path) -> list[str]:
@@ -177,14 +158,14 @@ def qa_accuracy(rows, out: Path) -> list[str]:
     datasets = sorted({r["dataset"] for r in rows})
     fig, axes = plt.subplots(1, len(datasets), squeeze=False, figsize=(4.5 * len(datasets), 3.8))
     for ax, ds in zip(axes[0], datasets):
-        vals = {}
+        vals, kept = {}, {}
         for r in rows:
             if r["dataset"] == ds:
-                vals[("EM", r["model"])] = r["exact_match"]
-                vals[("F1", r["model"])] = r["f1"]
+                for g, k in (("EM", "exact_match"), ("F1", "f1")):
+                    vals[(g, r["model"])], kept[(g, r["model"])] = r[k], r["kept"][k]
         models = model_sort(m for _, m in vals)
         _grouped_bars(ax, ["EM", "F1"], models, lambda g, m: vals.get((g, m)),
-                      lambda g, m: _retention_text(vals, g, m))
+                      lambda g, m: _retention_text(vals, kept, g, m))
         ax.set_ylim(0, 115)
         ax.set_ylabel("score (%)")
         ax.set_title(f"QA {ds}: EM / F1 (% = kept of teacher)")
@@ -196,11 +177,12 @@ def classification(rows, out: Path) -> list[str]:
     if not rows:
         return []
     vals = {(f"{r['task']} ({r['metric']})", r["model"]): r["score"] for r in rows}
+    kept = {(f"{r['task']} ({r['metric']})", r["model"]): r["kept"]["score"] for r in rows}
     groups = sorted({g for g, _ in vals})
     models = model_sort(m for _, m in vals)
     fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(groups) + 2), 3.8))
     _grouped_bars(ax, groups, models, lambda g, m: vals.get((g, m)),
-                  lambda g, m: _retention_text(vals, g, m))
+                  lambda g, m: _retention_text(vals, kept, g, m))
     ax.set_ylabel("score (accuracy %, or correlation x 100)")
     ax.set_title("GLUE / IMDb scores (% = kept of teacher)")
     return _save(fig, out, "classification")
@@ -210,12 +192,13 @@ def ablation(rows, paper_deltas: dict, out: Path) -> list[str]:
     """Table 4: change of each variant vs the full triple loss, next to the paper's change."""
     if not rows:
         return []
-    full = next((r for r in rows if r["variant"] == "full"), None)
-    variants = [r for r in rows if r["variant"] != "full"] if full else rows
+    full = any(r["variant"] == "full" for r in rows)
+    # With a 'full' run, each variant is shown as its change against the full run of its own file.
+    variants = [r for r in rows if r["delta"] is not None] if full else rows
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 0.5 * max(len(variants), 4) + 1.5))
     names = [r["variant"] for r in variants]
     if full:
-        vals = [100 * (r["masked_acc"] - full["masked_acc"]) for r in variants]
+        vals = [r["delta"] for r in variants]
         a1.set_xlabel("change of masked-token accuracy vs full (points)")
         a1.axvline(0, color="black", linewidth=0.8)
     else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from pipeline.reporting.plots import label, model_rank, model_sort
+from pipeline.reporting.rows import label, model_rank, model_sort, params_by_model
 
 # Source of every constant below: Sanh, Debut, Chaumond, Wolf 2019, "DistilBERT, a distilled
 # version of BERT" (arXiv 1910.01108), as summarised in /work/shared/reference/FACTS.md section 1.
@@ -63,13 +63,6 @@ def scale_section(ok: list[dict]) -> list[str]:
     return md
 
 
-def _params(sizes, mlm) -> dict:
-    params = {}
-    for r in sizes + [m for m in mlm if not m.get("baseline")]:
-        params.setdefault(r["model"], r["params"])
-    return params
-
-
 def sizes_section(sizes, mlm, plots) -> list[str]:
     md = ["## Smaller: parameters and file size (Table 3)", ""] + figure("sizes", plots, "parameters and file size")
     teacher_bytes = {(r["format"], r["precision"], r["seq_len"]): r["bytes"] for r in sizes if r["model"] == "teacher"}
@@ -82,7 +75,7 @@ def sizes_section(sizes, mlm, plots) -> list[str]:
                       num(r["params"] / 1e6, ".2f"), r["file"]] for r in rows])
     else:
         md += ["No artifact sizes (results/artifacts.json) yet.", ""]
-    params = _params(sizes, mlm)
+    params = params_by_model(sizes, mlm)
     t, s = params.get("teacher"), params.get("student")
     md += ["Side by side with the paper:", ""]
     md += table(["", "teacher params (M)", "student params (M)", "student / teacher"],
@@ -132,8 +125,8 @@ def latency_section(rows, plots) -> list[str]:
     return md
 
 
-def _kept(value, teacher) -> str:
-    return f"{100 * value / teacher:.1f}%" if teacher > 0 else "n/a"
+def _kept(kept) -> str:
+    return "n/a" if kept is None else f"{kept:.1f}%"
 
 
 def qa_section(rows, plots) -> list[str]:
@@ -146,7 +139,7 @@ def qa_section(rows, plots) -> list[str]:
         t = by_ds[ds].get("teacher")
         for m in model_sort(by_ds[ds]):
             r = by_ds[ds][m]
-            keep = " / ".join(_kept(r[k], t[k]) for k in ("exact_match", "f1")) if t and m != "teacher" else ""
+            keep = " / ".join(_kept(r["kept"][k]) for k in ("exact_match", "f1")) if t and m != "teacher" else ""
             out.append([ds, label(m), num(r["exact_match"]), num(r["f1"]), keep, r["n"], r["file"]])
     md += table(["dataset", "model", "EM", "F1", "kept of teacher (EM / F1)", "questions", "file"], out) if out \
         else ["No QA metrics (results/qa/) yet.", ""]
@@ -178,7 +171,7 @@ def cls_section(rows, plots) -> list[str]:
         for m in model_sort(got):
             t = got.get("teacher")
             out.append([task, metric, label(m), num(got[m]["score"], ".2f"),
-                        _kept(got[m]["score"], t["score"]) if t and m != "teacher" else "",
+                        _kept(got[m]["kept"]["score"]) if t and m != "teacher" else "",
                         num(p[0 if m == "teacher" else 1], ".2f") if p and m in ("teacher", "student") else "n/a"])
     md += table(["task", "metric", "model", "score", "kept of teacher", "paper (BERT-base / DistilBERT)"], out) if out \
         else ["No GLUE or IMDb results (results/glue/) in this run. The paper's numbers for reference:", ""]
@@ -192,12 +185,10 @@ def ablation_section(rows, plots) -> list[str]:
     md = ["## Ablation of the loss (Table 4)", ""] + figure("ablation", plots, "ablation")
     md += ["The paper scores each variant by GLUE macro score; this run scores it by held-out masked-token "
            "accuracy of the distilled student, so compare the signs and the order, not the sizes.", ""]
-    full = {r["file"]: r for r in rows if r["variant"] == "full"}
     order = list(ABLATION_MEANING)
     out = []
     for r in sorted(rows, key=lambda r: (r["file"], order.index(r["variant"]))):
-        f = full.get(r["file"])
-        delta = f"{100 * (r['masked_acc'] - f['masked_acc']):+.2f}" if f and r["variant"] != "full" else ""
+        delta = "" if r["delta"] is None else f"{r['delta']:+.2f}"
         out.append([r["variant"], ABLATION_MEANING[r["variant"]], num(100 * r["masked_acc"], ".2f"), delta,
                     num(r["mlm_loss"], ".3f"), r["steps"],
                     f"{PAPER_ABLATION[r['variant']]:+.2f}" if r["variant"] in PAPER_ABLATION else "reference",

@@ -12,10 +12,11 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from pipeline.config import UserError
 from pipeline.core import distributed as dist_
 from pipeline.core import results
 from pipeline.config import UserError
-from pipeline.registry import ABLATION_VARIANTS as VARIANTS
+from pipeline.core.registry import ABLATION_VARIANTS as VARIANTS
 from pipeline.core.runs import log
 
 def chosen(names: list[str]) -> list[str]:

@@ -1,8 +1,8 @@
 """Sequence-classification fine-tune + evaluation: GLUE and IMDb (paper Tables 1 and 2).
 
-    python pipeline/classify.py --task sst2 --model teacher=runs/paper/teacher/model \\
+    python pipeline/training/classify.py --task sst2 --model teacher=runs/paper/teacher/model \\
         --model student=runs/paper/distill/model                     # GLUE through `datasets`
-    python pipeline/classify.py --task mytask --train train.tsv --dev dev.tsv --text-cols sentence
+    python pipeline/training/classify.py --task mytask --train train.tsv --dev dev.tsv --text-cols sentence
 
 GLUE tasks and IMDb load through `datasets` (needs a network); any task can instead read
 local TSV/CSV files with a header row. Each model is fine-tuned on the train split and
@@ -19,7 +19,6 @@ import random
 import re
 import sys
 from pathlib import Path
-
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -128,7 +127,8 @@ def batches(feats, size, device, order):
 
 
 def fine_tune_and_score(name, folder, train, dev, metric, args, cfg, device) -> dict:
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from pipeline.training import kit
     from pipeline.training.hardware import seed_everything
     from pipeline.core.models import uses_token_types
     seed_everything(cfg.run.seed)
@@ -147,8 +147,8 @@ def fine_tune_and_score(name, folder, train, dev, metric, args, cfg, device) -> 
     use_tt = uses_token_types(model)
     tr, dv = (encode(tok, rows, labels_map, args.max_length, use_tt) for rows in (train, dev))
     steps = max(1, math.ceil(len(tr) / args.batch_size) * args.epochs)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    sched = get_linear_schedule_with_warmup(opt, int(0.1 * steps), steps)
+    opt = torch.optim.AdamW(kit.decay_groups(model, 0.01, exempt=False), lr=args.lr)
+    sched = kit.warmup_linear(opt, steps, int(0.1 * steps), first_step_at_zero=True)
     rng = random.Random(cfg.run.seed)
     model.train()
     bar = tqdm(total=steps, desc=f"{args.task} {name}", unit="step", mininterval=2)
@@ -157,11 +157,8 @@ def fine_tune_and_score(name, folder, train, dev, metric, args, cfg, device) -> 
         rng.shuffle(order)
         for b, y in batches(tr, args.batch_size, device, order):
             loss = model(**b, labels=y.float() if regression else y).loss
-            opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
+            kit.optimizer_step(opt, sched, model.parameters(), 1.0)
             bar.update()
             bar.set_postfix(loss=f"{loss.item():.3f}")
     bar.close()

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
-import os
-import random
-import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,15 +21,16 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from pipeline.core import distributed as dist_
 from pipeline.config import UserError
-from pipeline.data.corpus import load_split
-from pipeline.training.hardware import autocast, needs_grad_scaler, pick_device
+from pipeline.core import distributed as dist_
 from pipeline.core import results
 from pipeline.core.models import count_params
-from pipeline.training.mlm import (encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
-                          special_ids, token_weights)
 from pipeline.core.runs import log
+from pipeline.data.corpus import load_split
+from pipeline.training import kit
+from pipeline.training.hardware import autocast, needs_grad_scaler, pick_device
+from pipeline.training.mlm import (encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
+                                   special_ids, token_weights)
 
 
 def micro_seed(seed: int, g: int) -> int:
@@ -76,49 +74,31 @@ class StudentLoss(torch.nn.Module):
         return loss
 
 
-def _optimizer(model, d):
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        (no_decay if name.endswith("bias") or "layer_norm" in name.lower() or "LayerNorm" in name else decay).append(p)
-    return torch.optim.AdamW([{"params": decay, "weight_decay": d.weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}],
-                             lr=d.lr, betas=tuple(d.betas), eps=d.adam_eps)
+@dataclass
+class _Run:
+    """One distillation run: what it trains, on what data, with which optimizer."""
+    cfg: object
+    d: object
+    device: torch.device
+    world: int
+    rank: int
+    tok: object
+    teacher: torch.nn.Module
+    student: torch.nn.Module
+    train: list
+    lengths: np.ndarray
+    weights: torch.Tensor
+    per_step: int                    # micro-batches per optimizer step, all ranks
+    n_micro: int                     # micro-batches per epoch
+    total: int                       # optimizer steps
+    model: torch.nn.Module           # the loss module, wrapped in DistributedDataParallel under torchrun
+    loss_module: StudentLoss
+    opt: torch.optim.Optimizer
+    sched: object
+    scaler: object
 
 
-def _schedule(opt, total: int, warmup_frac: float):
-    warm = max(1, int(round(total * warmup_frac)))
-    return torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
-
-
-def _save_checkpoint(path: Path, state: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        torch.save(state, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _load_checkpoint(path: Path, key: str) -> dict | None:
-    if not path.exists():
-        return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-        if not isinstance(state, dict) or "model" not in state or "step" not in state:
-            raise ValueError("missing model or step")
-    except Exception as e:
-        raise UserError(f"checkpoint {path} is corrupt ({type(e).__name__}: {str(e)[:120]}); "
-                        f"delete it to start this stage over") from None
-    if state.get("key") != key:
-        raise UserError(f"checkpoint {path} belongs to a different config or input (key {state.get('key')} != {key}); "
-                        f"restore that config, or delete the checkpoint to start over")
-    return state
-
-
-def distill(cfg, d, *, teacher_dir: Path, student_dir: Path, corpus_dir: Path, work: Path, out: Path,
-            key: str, desc: str = "distill") -> dict:
-    """Train the student in student_dir against the teacher; save it to out/model. d: a DistillCfg."""
+def _prepare(cfg, d, teacher_dir: Path, student_dir: Path, corpus_dir: Path) -> _Run:
     from transformers import AutoModelForMaskedLM, AutoTokenizer
     dist_.init()
     world, rank = dist_.world(), dist_.rank()
@@ -129,113 +109,124 @@ def distill(cfg, d, *, teacher_dir: Path, student_dir: Path, corpus_dir: Path, w
     for p in teacher.parameters():
         p.requires_grad_(False)
     train = load_split(corpus_dir, "train")
-    lengths = np.array([len(s) for s in train])
     weights = token_weights(np.load(corpus_dir / "token_counts.npy"), d.mask_smoothing, special_ids(tok))
-    per_step = d.grad_accum * world                       # micro-batches per optimizer step, all ranks
-    n_micro = len(train) // d.batch_size
+    per_step, n_micro = d.grad_accum * world, len(train) // d.batch_size
     if n_micro < per_step:
         raise UserError(f"corpus has {len(train)} sequences: fewer than one optimizer step "
                         f"({per_step} micro-batches of {d.batch_size})")
     total = d.steps or max(1, int(d.epochs * n_micro // per_step))
-
     model = loss_module = StudentLoss(student, d)
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(
             loss_module, device_ids=[device.index] if device.type == "cuda" else None,
             find_unused_parameters=d.alpha_ce == 0 and d.alpha_mlm == 0)  # cos-only never touches the head
-    opt = _optimizer(student, d)
-    sched = _schedule(opt, total, d.warmup_frac)
-    scaler = torch.amp.GradScaler("cuda") if needs_grad_scaler(cfg, device) else None
-    ckpt_path, log_path = work / "checkpoint.pt", work / "log.jsonl"
-    state = _load_checkpoint(ckpt_path, key)
-    step = 0
+    opt = torch.optim.AdamW(kit.decay_groups(student, d.weight_decay), lr=d.lr, betas=tuple(d.betas), eps=d.adam_eps)
+    sched = kit.warmup_linear(opt, total, max(1, int(round(total * d.warmup_frac))))
+    scaler = kit.grad_scaler(needs_grad_scaler(cfg, device))
+    return _Run(cfg, d, device, world, rank, tok, teacher, student, train, np.array([len(s) for s in train]),
+                weights, per_step, n_micro, total, model, loss_module, opt, sched, scaler)
+
+
+def _resume(r: _Run, ckpt: kit.Checkpoint, log_path: Path, desc: str) -> int:
+    """The step to start from: 0, or the checkpoint's, with the log cut back to it."""
+    state, step = ckpt.load(), 0
     if state:
-        student.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        if scaler and state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["rng"]["torch"])
-        random.setstate(state["rng"]["python"])
-        np.random.set_state(state["rng"]["numpy"])
-        step = state["step"]
-        if rank == 0:
-            log(f"{desc}: resuming from {ckpt_path} at step {step}/{total}")
+        step = ckpt.restore(state, r.student, r.opt, r.sched, r.scaler)
+        if r.rank == 0:
+            log(f"{desc}: resuming from {ckpt.path} at step {step}/{r.total}")
     dist_.barrier()  # every rank has read the checkpoint before rank 0 may replace it
-    if rank == 0:  # drop log lines written after the checkpoint we resume from
+    if r.rank == 0:  # drop log lines written after the checkpoint we resume from
         lines = log_path.read_text().splitlines() if log_path.exists() else []
         log_path.write_text("".join(l + "\n" for l in lines if json.loads(l)["step"] <= step))
+    return step
 
-    t_encode, t_head = encoder_and_head(teacher)
-    epochs_cache: dict[int, list] = {}
-    kill_at = int(os.environ.get("DISTILKIT_KILL_AT_STEP", "0"))  # test hook: SIGKILL ourselves mid-run
-    bar = tqdm(total=total, initial=step, desc=desc, unit="step", disable=rank != 0)
-    model.train()
-    while step < total:
-        t0, tokens, sums = time.time(), 0, {}
-        for a in range(d.grad_accum):
-            g = step * per_step + rank * d.grad_accum + a
-            epoch, idx = divmod(g, n_micro)
-            if epoch not in epochs_cache:
-                epochs_cache = {epoch: plan_epoch(lengths, d.batch_size, cfg.run.seed + epoch, d.group_by_length)}
-            ids, attn = pad_batch([train[i] for i in epochs_cache[epoch][idx]], tok.pad_token_id)
-            gen = torch.Generator().manual_seed(micro_seed(cfg.run.seed, g))
-            masked, labels = mask_tokens(ids, attn, weights, d.mlm_prob, tok.mask_token_id, len(tok), gen)
-            masked, labels, attn = masked.to(device), labels.to(device), attn.to(device)
-            torch.manual_seed(micro_seed(cfg.run.seed + 1, g))  # dropout
-            last = a == d.grad_accum - 1
-            with model.no_sync() if world > 1 and not last else contextlib.nullcontext():
-                with autocast(cfg, device):
-                    with torch.no_grad():
-                        t_hidden = t_encode(masked, attn)
-                    loss = model(masked, attn, labels, t_hidden, t_head) / d.grad_accum
-                (scaler.scale(loss) if scaler else loss).backward()
-            terms = loss_module.terms
-            tokens += int(attn.sum())
-            for k, v in terms.items():
-                sums[k] = sums.get(k, 0.0) + v / d.grad_accum
-            sums["loss"] = sums.get("loss", 0.0) + loss.item()
-        if scaler:
-            scaler.unscale_(opt)
-        torch.nn.utils.clip_grad_norm_(student.parameters(), d.max_grad_norm)
-        if scaler:
-            scaler.step(opt)
-            scaler.update()
-        else:
-            opt.step()
-        opt.zero_grad(set_to_none=True)
-        lr = sched.get_last_lr()[0]
-        sched.step()
-        step += 1
-        rec = {"step": step, **{k: round(v, 5) for k, v in sums.items()}, "lr": lr,
-               "tokens_per_s": round(tokens * world / (time.time() - t0), 1)}
-        if rank == 0:
+
+def _micro_batch(r: _Run, g: int, epochs: dict, teacher, last: bool) -> tuple[int, dict, float]:
+    """Forward and backward of micro-batch g: (real tokens, loss terms, scaled loss)."""
+    cfg, d = r.cfg, r.d
+    epoch, idx = divmod(g, r.n_micro)
+    if epoch not in epochs:  # one epoch's plan at a time
+        epochs.clear()
+        epochs[epoch] = plan_epoch(r.lengths, d.batch_size, cfg.run.seed + epoch, d.group_by_length)
+    ids, attn = pad_batch([r.train[i] for i in epochs[epoch][idx]], r.tok.pad_token_id)
+    gen = torch.Generator().manual_seed(micro_seed(cfg.run.seed, g))
+    masked, labels = mask_tokens(ids, attn, r.weights, d.mlm_prob, r.tok.mask_token_id, len(r.tok), gen)
+    masked, labels, attn = masked.to(r.device), labels.to(r.device), attn.to(r.device)
+    torch.manual_seed(micro_seed(cfg.run.seed + 1, g))  # dropout
+    t_encode, t_head = teacher
+    with r.model.no_sync() if r.world > 1 and not last else contextlib.nullcontext():
+        with autocast(cfg, r.device):
+            with torch.no_grad():
+                t_hidden = t_encode(masked, attn)
+            loss = r.model(masked, attn, labels, t_hidden, t_head) / d.grad_accum
+        kit.backward(loss, r.scaler)
+    return int(attn.sum()), r.loss_module.terms, loss.item()
+
+
+def _train_step(r: _Run, step: int, epochs: dict, teacher) -> dict:
+    """One optimizer step over grad_accum micro-batches; returns its log record."""
+    t0, tokens, sums = time.time(), 0, {}
+    for a in range(r.d.grad_accum):
+        g = step * r.per_step + r.rank * r.d.grad_accum + a
+        n, terms, loss = _micro_batch(r, g, epochs, teacher, last=a == r.d.grad_accum - 1)
+        tokens += n
+        for k, v in terms.items():
+            sums[k] = sums.get(k, 0.0) + v / r.d.grad_accum
+        sums["loss"] = sums.get("loss", 0.0) + loss
+    lr = kit.optimizer_step(r.opt, r.sched, r.student.parameters(), r.d.max_grad_norm, r.scaler)
+    return {"step": step + 1, **{k: round(v, 5) for k, v in sums.items()}, "lr": lr,
+            "tokens_per_s": round(tokens * r.world / (time.time() - t0), 1)}
+
+
+def _train(r: _Run, step: int, ckpt: kit.Checkpoint, log_path: Path, desc: str, on_step: kit.OnStep | None) -> None:
+    d, teacher, epochs = r.d, encoder_and_head(r.teacher), {}
+    bar = tqdm(total=r.total, initial=step, desc=desc, unit="step", disable=r.rank != 0)
+    r.model.train()
+    while step < r.total:
+        rec = _train_step(r, step, epochs, teacher)
+        step = rec["step"]
+        if r.rank == 0:
             bar.update(1)
-            bar.set_postfix({k: (f"{v:.3g}" if k != "step" else v) for k, v in rec.items() if k != "step"})
-            if step % d.log_every == 0 or step == total:
+            bar.set_postfix({k: f"{v:.3g}" for k, v in rec.items() if k != "step"})
+            if step % d.log_every == 0 or step == r.total:
                 with open(log_path, "a") as fh:
                     fh.write(json.dumps(rec) + "\n")
-            if step % d.checkpoint_every == 0 or step == total:
-                _save_checkpoint(ckpt_path, {
-                    "key": key, "step": step, "model": student.state_dict(), "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict(), "scaler": scaler.state_dict() if scaler else None,
-                    "rng": {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()}})
-        if kill_at and step == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
+            if step % d.checkpoint_every == 0 or step == r.total:
+                ckpt.save(step, r.student, r.opt, r.sched, r.scaler)
+        if on_step:
+            on_step(step)
     bar.close()
+
+
+def _finish(r: _Run, log_path: Path, out: Path, corpus_dir: Path) -> dict:
+    """Rank 0 saves the student and its log and scores it on the held-out split."""
     dist_.barrier()
     result = {}
-    if rank == 0:
-        student.save_pretrained(out / "model")
-        tok.save_pretrained(out / "model")
+    if r.rank == 0:
+        r.student.save_pretrained(out / "model")
+        r.tok.save_pretrained(out / "model")
         (out / "log.jsonl").write_text(log_path.read_text())
-        ev = evaluate(student, load_split(corpus_dir, "heldout"), tok, max_batches=d.eval_batches, device=device)
+        ev = evaluate(r.student, load_split(corpus_dir, "heldout"), r.tok, max_batches=r.d.eval_batches,
+                      device=r.device)
         logs = [json.loads(l) for l in log_path.read_text().splitlines()]
-        result = {"steps": total, "effective_batch": d.batch_size * per_step, "world_size": world,
-                  "params": count_params(student), "heldout": ev,
-                  "mean_tokens_per_s": round(float(np.mean([r["tokens_per_s"] for r in logs])), 1) if logs else None}
+        result = {"steps": r.total, "effective_batch": r.d.batch_size * r.per_step, "world_size": r.world,
+                  "params": count_params(r.student), "heldout": ev,
+                  "mean_tokens_per_s": round(float(np.mean([x["tokens_per_s"] for x in logs])), 1) if logs else None}
     dist_.barrier()
     return result
+
+
+def distill(cfg, d, *, teacher_dir: Path, student_dir: Path, corpus_dir: Path, work: Path, out: Path,
+            key: str, desc: str = "distill", on_step: kit.OnStep | None = None) -> dict:
+    """Train the student in student_dir against the teacher; save it to out/model. d: a DistillCfg.
+
+    Checkpoints go to work/checkpoint.pt under `key`; a run stopped at any point resumes from
+    the last one. on_step(n) is called after optimizer step n (tests stop a run there)."""
+    r = _prepare(cfg, d, teacher_dir, student_dir, corpus_dir)
+    ckpt, log_path = kit.Checkpoint(work / "checkpoint.pt", key), work / "log.jsonl"
+    step = _resume(r, ckpt, log_path, desc)
+    _train(r, step, ckpt, log_path, desc, on_step)
+    return _finish(r, log_path, out, corpus_dir)
 
 
 def run(cfg, ctx) -> dict:

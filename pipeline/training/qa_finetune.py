@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import shutil
 import time
@@ -27,15 +26,16 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from pipeline.data import squad_metrics
 from pipeline.config import UserError
 from pipeline.core import results as results_io
 from pipeline.core.models import uses_token_types
-from pipeline.data.qa_data import load_squad_file
-from pipeline.data.qa_features import decode_spans, prepare_features
+from pipeline.core.registry import MODELS
 from pipeline.core.runs import log, write_json_atomic
+from pipeline.data import squad_metrics
+from pipeline.data.qa_data import load_squad_file
+from pipeline.data.qa_features import best_answers, prepare_features
+from pipeline.training import kit
 
-MODELS = ("teacher", "student", "student_d")
 NEG = -1e4  # logit for padded positions: exp() is 0 in fp32 without the NaNs -inf would give in 0 * log 0
 
 
@@ -113,33 +113,45 @@ def span_loss(start, end, batch) -> torch.Tensor:
     return (F.cross_entropy(start, batch["start"]) + F.cross_entropy(end, batch["end"])) / 2
 
 
+def _loss(model, batch, cfg, device, teacher_logits) -> torch.Tensor:
+    """Span loss, mixed with the QA distillation loss when the teacher's logits are given (D)."""
+    from pipeline.training.hardware import autocast
+    with autocast(cfg, device):
+        start, end = forward(model, batch)
+    loss = span_loss(start, end, batch)
+    if teacher_logits is not None:
+        q = cfg.qa
+        distil = qa_distillation_loss(start, end, batch["teacher"][:, 0], batch["teacher"][:, 1], q.temperature)
+        loss = q.alpha_distil * distil + (1 - q.alpha_distil) * loss
+    return loss
+
+
+def _resume(checkpoint, model, opt, sched, scaler, rng, desc: str, total: int) -> tuple[list, list, int]:
+    """(shuffle order left, losses so far, first step) from the checkpoint, or a fresh start."""
+    state = checkpoint.load() if checkpoint else None
+    if not state:
+        return [], [], 0
+    first = checkpoint.restore(state, model, opt, sched, scaler)
+    rng.setstate(state["extra"]["shuffle_rng"])
+    log(f"qa_finetune: {desc}: resuming at step {first} of {total}")
+    return state["extra"]["order"], state["extra"]["losses"], first
+
+
 def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None, ckpt: Path | None = None,
-          key: str = "") -> dict:
+          key: str = "", on_step: kit.OnStep | None = None) -> dict:
     """Fine-tune in place. With `ckpt`, the training state is saved every qa.checkpoint_every steps
-    and a run killed midway resumes from the last save (same stage key only)."""
-    from transformers import get_linear_schedule_with_warmup
-    from pipeline.training.hardware import autocast, needs_grad_scaler
+    and a run stopped midway resumes from the last save (a checkpoint under another key is refused).
+    on_step(n) is called after optimizer step n."""
+    from pipeline.training.hardware import needs_grad_scaler
     q = cfg.qa
-    scaler = torch.amp.GradScaler("cuda", enabled=needs_grad_scaler(cfg, device))
+    scaler = kit.grad_scaler(needs_grad_scaler(cfg, device))
     total = max(1, round(q.epochs * math.ceil(len(feats) / q.batch_size)))
-    named = list(model.named_parameters())
-    no_decay = [any(k in n for k in ("bias", "LayerNorm", "layer_norm")) for n, _ in named]
-    opt = torch.optim.AdamW([{"params": [p for (_, p), nd in zip(named, no_decay) if not nd], "weight_decay": 0.01},
-                             {"params": [p for (_, p), nd in zip(named, no_decay) if nd], "weight_decay": 0.0}], lr=q.lr)
-    sched = get_linear_schedule_with_warmup(opt, int(q.warmup_frac * total), total)
+    opt = torch.optim.AdamW(kit.decay_groups(model, 0.01), lr=q.lr)
+    sched = kit.warmup_linear(opt, total, int(q.warmup_frac * total), first_step_at_zero=True)
     rng = random.Random(cfg.run.seed)
     model.to(device).train()
-    order, losses, first = [], [], 0
-    if ckpt is not None and ckpt.is_file():
-        state = torch.load(ckpt, map_location=device, weights_only=False)
-        if state.get("key") == key and state.get("total") == total:
-            model.load_state_dict(state["model"])
-            opt.load_state_dict(state["opt"])
-            sched.load_state_dict(state["sched"])
-            rng.setstate(state["rng"])
-            torch.set_rng_state(state["torch_rng"])
-            order, losses, first = state["order"], state["losses"], state["step"]
-            log(f"qa_finetune: {desc}: resuming at step {first} of {total}")
+    checkpoint = kit.Checkpoint(ckpt, key) if ckpt is not None else None
+    order, losses, first = _resume(checkpoint, model, opt, sched, scaler, rng, desc, total)
     t0 = time.time()
     bar = tqdm(range(first, total), desc=desc, unit="step", initial=first, total=total, mininterval=2)
     for step in bar:
@@ -148,29 +160,17 @@ def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None,
             rng.shuffle(nxt)
             order += nxt
         idx, order = order[: q.batch_size], order[q.batch_size:]
-        batch = collate([feats[i] for i in idx], device, teacher_logits)
-        with autocast(cfg, device):
-            start, end = forward(model, batch)
-        loss = span_loss(start, end, batch)
-        if teacher_logits is not None:
-            distil = qa_distillation_loss(start, end, batch["teacher"][:, 0], batch["teacher"][:, 1], q.temperature)
-            loss = q.alpha_distil * distil + (1 - q.alpha_distil) * loss
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.unscale_(opt)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        scaler.step(opt)
-        scaler.update()
-        sched.step()
+        loss = _loss(model, collate([feats[i] for i in idx], device, teacher_logits), cfg, device, teacher_logits)
+        kit.backward(loss, scaler)
+        kit.optimizer_step(opt, sched, model.parameters(), 1.0, scaler)
         losses.append(loss.item())
         if step % 10 == 0 or step == total - 1:
             bar.set_postfix(loss=f"{sum(losses[-10:]) / len(losses[-10:]):.3f}")
-        if ckpt is not None and q.checkpoint_every and (step + 1) % q.checkpoint_every == 0 and step + 1 < total:
-            tmp = ckpt.with_name(ckpt.name + ".tmp")
-            torch.save({"key": key, "total": total, "step": step + 1, "model": model.state_dict(),
-                        "opt": opt.state_dict(), "sched": sched.state_dict(), "rng": rng.getstate(),
-                        "torch_rng": torch.get_rng_state(), "order": order, "losses": losses}, tmp)
-            os.replace(tmp, ckpt)
+        if checkpoint and q.checkpoint_every and (step + 1) % q.checkpoint_every == 0 and step + 1 < total:
+            checkpoint.save(step + 1, model, opt, sched, scaler,
+                            extra={"shuffle_rng": rng.getstate(), "order": order, "losses": losses})
+        if on_step:
+            on_step(step + 1)
     bar.close()
     secs = time.time() - t0
     ran = max(1, total - first)
@@ -198,17 +198,9 @@ def predict(model, tok, examples: list[dict], cfg, device, desc: str) -> dict:
     for i, f in enumerate(feats):
         f["id"] = i
     logits = window_logits(model, feats, device, 2 * cfg.qa.batch_size, desc)
-    by_example: dict[int, list] = {}
-    for f in feats:
-        by_example.setdefault(f["example"], []).append(f)
-    preds = {}
-    for ei, ex in enumerate(examples):
-        ws = by_example.get(ei, [])
-        spans = decode_spans([logits[f["id"]][0].tolist() for f in ws], [logits[f["id"]][1].tolist() for f in ws],
-                             [f["offsets"] for f in ws], ex["context"],
-                             n_best=cfg.qa.n_best, max_answer_length=cfg.qa.max_answer_length)
-        preds[ex["id"]] = spans[0]["text"] if spans else ""
-    return preds
+    return best_answers(examples, [f["example"] for f in feats], [f["offsets"] for f in feats],
+                        [logits[f["id"]][0].tolist() for f in feats], [logits[f["id"]][1].tolist() for f in feats],
+                        n_best=cfg.qa.n_best, max_answer_length=cfg.qa.max_answer_length)
 
 
 def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: str,

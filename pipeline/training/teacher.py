@@ -9,9 +9,7 @@ adapted too at a small learning rate: the head alone plateaus far lower (measure
 from __future__ import annotations
 
 import json
-import math
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,13 +17,14 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from pipeline.config import UserError
-from pipeline.data.corpus import load_split
-from pipeline.training.hardware import autocast, pick_device, seed_everything
 from pipeline.core import results
 from pipeline.core.models import count_params, load_tokenizer, quiet_transformers, resolve
-from pipeline.training.mlm import (encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
-                          special_ids, token_weights, unigram_baseline)
 from pipeline.core.runs import log
+from pipeline.data.corpus import load_split
+from pipeline.training import kit
+from pipeline.training.hardware import autocast, pick_device, seed_everything
+from pipeline.training.mlm import (encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
+                                   special_ids, token_weights, unigram_baseline)
 
 HEAD_PREFIX = "cls.predictions."
 BERT_FAMILY = {"bert"}
@@ -59,10 +58,8 @@ def init_head_bias(model, counts: np.ndarray, tok) -> None:
         model.cls.predictions.bias.copy_(torch.from_numpy(logp[:model.cls.predictions.bias.numel()]))
 
 
-def fit_head(model, train, tok, cfg, device) -> list[dict]:
-    """Fit the MLM head (and adapt the encoder at a lower rate) with vocabulary logits only at masked positions."""
-    t = cfg.teacher
-    encode, head = encoder_and_head(model)
+def head_fit_groups(model, t) -> list[dict]:
+    """Optimizer groups of the head fit: the MLM head at head_lr, the unfrozen encoder at encoder_lr."""
     head_params = [p for n, p in model.named_parameters() if n.startswith("cls.")]
     head_ids = {id(p) for p in head_params}
     layers = model.bert.encoder.layer
@@ -84,10 +81,15 @@ def fit_head(model, train, tok, cfg, device) -> list[dict]:
     else:
         for p in enc_params:
             p.requires_grad_(False)
-    opt = torch.optim.AdamW(groups, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.01)
-    warm = max(1, t.steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (t.steps - s) / max(1, t.steps - warm))))
+    return groups
+
+
+def fit_head(model, train, tok, cfg, device) -> list[dict]:
+    """Fit the MLM head (and adapt the encoder at a lower rate) with vocabulary logits only at masked positions."""
+    t = cfg.teacher
+    encode, head = encoder_and_head(model)
+    opt = torch.optim.AdamW(head_fit_groups(model, t), betas=(0.9, 0.98), eps=1e-6, weight_decay=0.01)
+    sched = kit.warmup_linear(opt, t.steps, max(1, t.steps // 20))
     weights = token_weights(np.ones(len(tok), dtype=np.int64), 0.0, special_ids(tok))
     gen = torch.Generator().manual_seed(cfg.run.seed)
     lengths = np.array([len(x) for x in train])
@@ -109,11 +111,8 @@ def fit_head(model, train, tok, cfg, device) -> list[dict]:
             hidden = encode(masked.to(device), attn.to(device))
             logits = head(hidden[sel])
         loss = F.cross_entropy(logits.float(), labels.to(device)[sel])
-        opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        sched.step()
+        kit.optimizer_step(opt, sched, model.parameters(), 5.0)
         acc = (logits.argmax(-1) == labels.to(device)[sel]).float().mean().item()
         bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{acc:.3f}")
         history.append({"step": step + 1, "loss": loss.item(), "acc": acc, "elapsed_s": round(time.time() - t0, 2)})

@@ -1,0 +1,114 @@
+"""The report's rows: every results file flattened into one list per study, plus the figures
+derived from them (speedup over the teacher, share of the teacher's score kept, change of
+each ablation variant, parameters per model).
+
+The Markdown tables (tables.py) and the figures (plots.py) both read these rows and compute
+none of it again, so a table and its plot cannot disagree. Nothing here imports matplotlib.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+MODEL_ORDER = ["teacher", "student", "student_d"]
+MODEL_LABELS = {"teacher": "teacher", "student": "student", "student_d": "student (D)"}
+STUDIES = ("sizes", "latency", "qa", "cls", "ablation", "mlm", "parity")
+
+
+def label(model: str) -> str:
+    return MODEL_LABELS.get(model, model)
+
+
+def model_rank(model: str) -> tuple:
+    return (MODEL_ORDER.index(model) if model in MODEL_ORDER else 99, model)
+
+
+def model_sort(models) -> list:
+    return sorted(set(models), key=model_rank)
+
+
+def _panel(obj: dict) -> str:
+    dev = obj["device"]
+    return f"{obj['source']}: {dev['name']} ({dev.get('soc') or dev.get('cpu')}, {dev['os']}, {dev['threads']} thr)"
+
+
+def _fmt(row: dict) -> str:
+    # One format can hold several backends (e.g. ExecuTorch XNNPACK vs portable): keep them apart.
+    return f"{row['format']} ({row['backend']})" if row.get("backend") else row["format"]
+
+
+def flatten(kind: str, obj: dict, rel: str) -> tuple[str, list[dict]]:
+    """(study, rows) of one valid results file."""
+    if kind == "artifacts":
+        return "sizes", [dict(a, file=rel, format=_fmt(a)) for a in obj["artifacts"]]
+    if kind == "benchmark":
+        keep = ("runtime", "runtime_version", "model", "precision", "seq_len", "load_ms", "peak_mem_mb", "file_bytes")
+        return "latency", [{**e["stats"], **{k: e[k] for k in keep}, "panel": _panel(obj), "source": obj["source"],
+                            "file": rel} for e in obj["entries"]]
+    if kind == "qa_metrics":
+        return "qa", [dict(m, dataset=obj["dataset"], file=rel) for m in obj["models"]]
+    if kind == "classification_metrics":
+        return "cls", [dict(m, task=obj["task"], metric=obj["metric"], file=rel) for m in obj["models"]]
+    if kind == "ablation":
+        return "ablation", [dict(v, file=rel) for v in obj["variants"]]
+    if kind == "mlm_eval":
+        models = obj["models"] + ([dict(obj["baseline"], baseline=True)] if "baseline" in obj else [])
+        return "mlm", [dict(m, source=Path(rel).stem, file=rel) for m in models]
+    return "parity", [dict(c, file=rel, format=_fmt(c)) for c in obj["checks"]]
+
+
+def retention(value, teacher) -> float | None:
+    """Percent of the teacher's score a model keeps; None without a positive teacher score."""
+    return 100 * value / teacher if teacher and teacher > 0 else None
+
+
+def params_by_model(sizes, mlm=()) -> dict:
+    """Parameters per model: from the exported artifacts first, else from the masked-LM evaluations."""
+    params = {}
+    for r in list(sizes) + [m for m in mlm if not m.get("baseline")]:
+        params.setdefault(r["model"], r["params"])
+    return params
+
+
+def largest_windows(sizes) -> dict:
+    """One artifact per (model, format, precision): the longest sequence length exported."""
+    best = {}
+    for r in sizes:
+        k = (r["model"], r["format"], r["precision"])
+        if k not in best or r["seq_len"] > best[k]["seq_len"]:
+            best[k] = r
+    return best
+
+
+def _speedups(rows: list[dict]) -> None:
+    """Teacher median / model median on the same device, runtime, precision and length."""
+    teacher = {(r["panel"], r["runtime"], r["precision"], r["seq_len"]): r["median_ms"]
+               for r in rows if r["model"] == "teacher"}
+    for r in rows:
+        t = teacher.get((r["panel"], r["runtime"], r["precision"], r["seq_len"]))
+        r["speedup"] = t / r["median_ms"] if t and r["median_ms"] > 0 else None
+
+
+def _kept(rows: list[dict], group, metrics) -> None:
+    """r["kept"][metric]: share of the same group's teacher score (the last teacher row of a group counts)."""
+    teacher = {group(r): r for r in rows if r["model"] == "teacher"}
+    for r in rows:
+        t = teacher.get(group(r))
+        r["has_teacher"] = t is not None
+        r["kept"] = {k: retention(r[k], t[k] if t else None) for k in metrics}
+
+
+def _ablation_deltas(rows: list[dict]) -> None:
+    """r["delta"]: masked-accuracy change in points vs the 'full' variant of the same file."""
+    full = {r["file"]: r for r in rows if r["variant"] == "full"}
+    for r in rows:
+        f = full.get(r["file"])
+        r["delta"] = 100 * (r["masked_acc"] - f["masked_acc"]) if f and r["variant"] != "full" else None
+
+
+def derive(data: dict) -> dict:
+    """Add the derived figures to the rows of every study, in place; returns data."""
+    _speedups(data["latency"])
+    _kept(data["qa"], lambda r: r["dataset"], ("exact_match", "f1"))
+    _kept(data["cls"], lambda r: (r["task"], r["metric"]), ("score",))
+    _ablation_deltas(data["ablation"])
+    return data
