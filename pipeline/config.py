@@ -375,9 +375,9 @@ def _coerce(value: Any, typ, where: str, meta: dict):
 
 
 def registry_names(table: str) -> tuple:
-    from pipeline.core import registry
-    names = tuple(getattr(registry, table.upper()))
-    return names + ("all",) if table == "ablation_variants" else names
+    from pipeline.core.registry import ABLATION_VARIANTS, FORMATS, MODELS, PRECISIONS, RUNTIMES
+    return {"models": tuple(MODELS), "formats": tuple(FORMATS), "precisions": tuple(PRECISIONS),
+            "runtimes": tuple(RUNTIMES), "ablation_variants": (*ABLATION_VARIANTS, "all")}[table]
 
 
 def _apply(cfg: Config, section: str, key: str, value: Any, where: str) -> None:
