@@ -164,6 +164,8 @@ def open_artifact(path: Path, seq_len: int | None, threads: int) -> Model:
         tok = load_tokenizer(vocab, bool(sc["do_lower_case"]))
     except Exception as e:  # noqa: BLE001 - unreadable vocabulary
         raise UserError(f"cannot read vocabulary {vocab} ({_first_line(e)})") from None
+    from pipeline.core import registry
+    rt = registry.host_runtime(sc["format"], sc["backend"])
     native: list = []
     t0 = time.perf_counter()
     try:
@@ -172,14 +174,14 @@ def open_artifact(path: Path, seq_len: int | None, threads: int) -> Model:
     except runtimes.NotRunnable as e:
         raise UserError(f"{path.name}: {e}") from None
     except Exception as e:  # noqa: BLE001 - a truncated or foreign file fails in the runtime's own way
-        raise UserError(f"cannot load {path} in {runtimes.runtime_name(sc)} ({_first_line(e)}){_last_line(native)}") from None
+        raise UserError(f"cannot load {path} in {rt.label} ({_first_line(e)}){_last_line(native)}") from None
     load_ms = (time.perf_counter() - t0) * 1000
     window = {k: sc[k] for k in ("max_seq_length", "doc_stride", "max_query_length", "max_answer_length")}
 
     def run(w: dict):
         return runner(runtimes.feed_for(sc, w))
 
-    label = f"{runner.package} {runtimes.version(runner.package)} ({sc['format']}/{sc['backend']}, {sc.get('precision', '?')})"
+    label = f"{rt.package} {runtimes.version(rt.package)} ({sc['format']}/{sc['backend']}, {sc.get('precision', '?')})"
     return Model(path, label, tok, window, bool(sc["uses_token_type_ids"]), run, load_ms, native=True)
 
 

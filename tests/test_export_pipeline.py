@@ -268,13 +268,18 @@ def _app_sidecar_keys() -> set:
     return keys
 
 
-def test_sidecar_example_has_what_the_export_writes(exported):
+def test_sidecar_example_has_what_the_export_writes(exported, tmp_path):
     """mobile/fixtures/sidecar_example.json, which the app ports are tested on, against a sidecar the
-    export really wrote: the same fields with the same JSON types (one extra field in the example
-    shows the apps skip what they do not know), and every field the apps read is written
-    (strip_accents, tokenize_chinese_chars and the old name 'vocab' are optional, with defaults)."""
+    export really wrote and the apps stage staged (it adds the artifact's sha256): the same fields
+    with the same JSON types (one extra field in the example shows the apps skip what they do not
+    know), and every field the apps read is written (strip_accents, tokenize_chinese_chars and the
+    old name 'vocab' are optional, with defaults)."""
+    from pipeline.devices import stage_apps
     example = json.loads((REPO / "mobile" / "fixtures" / "sidecar_example.json").read_text())
-    real = json.loads((exported["out"] / f"student.tflite.fp32.{SEQ}.tflite.json").read_text())
+    picked = stage_apps.choose(stage_apps.read_sidecars(exported["out"]), ["student"], ["fp32"], SEQ)
+    picked = {"android": [m for m in picked["android"] if m["format"] == "tflite"]}
+    stage_apps.stage(exported["out"], picked, {"android": tmp_path / "models"})
+    real = json.loads((tmp_path / "models" / f"student.tflite.fp32.{SEQ}.tflite.json").read_text())
     skipped_by_apps = {"max_abs_diff"}
     assert set(example) - skipped_by_apps == set(real)
     for key, value in real.items():
