@@ -65,6 +65,10 @@ def install() -> None:
         warnings.filterwarnings("ignore", message=message, category=category, module=module)
     # litert-torch prints a [START]/[DONE] line per conversion step unless told not to.
     os.environ.setdefault("LITERT_TORCH_SHOW_PROGRESS", "n")
+    # transformers draws a "Loading weights" bar for every checkpoint it loads (a dozen per run),
+    # switched by the Hub's setting; loading the teacher turned it off already, but only when the
+    # teacher stage runs in the same process.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 @contextlib.contextmanager

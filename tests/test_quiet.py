@@ -48,3 +48,13 @@ def test_captured_output_drops_progress_keeps_warnings_and_replays_failures():
     assert res.returncode == 0 and res.stdout == "caught\n"
     assert "progress" not in res.stderr and "Quantized" not in res.stderr
     assert "UserWarning: something real" in res.stderr and "cannot open x.pte" in res.stderr
+
+
+def test_loading_a_checkpoint_draws_no_third_party_bar(tmp_path):
+    res = _python("import pipeline\nfrom transformers import BertConfig, BertForQuestionAnswering\n"
+                  "cfg = BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, "
+                  "intermediate_size=16)\n"
+                  f"BertForQuestionAnswering(cfg).save_pretrained({str(tmp_path)!r})\n"
+                  "from pipeline.export.export_model import load_qa\n"
+                  f"load_qa({str(tmp_path)!r})\n")
+    assert res.returncode == 0 and "Loading weights" not in res.stderr, res.stderr
