@@ -170,6 +170,8 @@ def open_artifact(path: Path, seq_len: int | None, threads: int) -> Model:
     t0 = time.perf_counter()
     try:
         with quiet.captured_output(sink=native):
+            if threads:
+                runtimes.set_threads(threads)  # ExecuTorch's pool is process-wide, not per model
             runner, _ = runtimes.load(path, threads, sc)
     except runtimes.NotRunnable as e:
         raise UserError(f"{path.name}: {e}") from None

@@ -26,7 +26,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from pipeline import quiet  # noqa: E402
 from pipeline.core import registry, results  # noqa: E402
 from pipeline.export import runtimes  # noqa: E402
 from pipeline.config import UserError  # noqa: E402
@@ -156,18 +155,8 @@ def bench_seq(seq_len, combos, artifacts, checkpoints, args, bar) -> list[dict]:
     return out
 
 
-def set_threads(n: int) -> None:
-    torch.set_num_threads(n)
-    try:
-        from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
-        with quiet.captured_output():  # ExecuTorch logs the reset (and its CPU probing) natively
-            _unsafe_reset_threadpool(n)
-    except (ImportError, RuntimeError):
-        pass
-
-
 def benchmark(artifacts: Path, checkpoints: Path, args) -> list[dict]:
-    set_threads(args.threads)
+    runtimes.set_threads(args.threads)
     combos = []
     for runtime in args.runtimes:
         rt = registry.RUNTIMES.get(runtime)  # an unknown name fails in load_one, per combination

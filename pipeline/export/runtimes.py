@@ -94,6 +94,19 @@ def load(path: Path, threads: int = 1, sidecar: dict | None = None):
         return RUNNERS[rt.name](path, sidecar, threads), sidecar
 
 
+def set_threads(n: int) -> None:
+    """One CPU thread count for eager PyTorch and ExecuTorch's shared pool (LiteRT and ONNX Runtime
+    take theirs per model, in `load`)."""
+    import torch
+    torch.set_num_threads(n)
+    try:
+        from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
+        with quiet.captured_output():  # ExecuTorch logs the reset (and its CPU probing) natively
+            _unsafe_reset_threadpool(n)
+    except (ImportError, RuntimeError):
+        pass
+
+
 def feed_for(sidecar: dict, window: dict) -> dict:
     """The artifact's inputs from one feature window (lists of ints, already padded to L)."""
     return {i["name"]: np.asarray(window[i["name"]], dtype=np.int32).reshape(1, -1) for i in sidecar["inputs"]}
