@@ -178,6 +178,8 @@ class ExportCfg:
                                             "hand-written questions (fewer, so noisier)", check=NON_NEGATIVE)
     calibration_windows: int = f(64, "int8-static: train-split windows (fixed seed) that calibrate activation ranges",
                                  check=POSITIVE)
+    int8_embeddings: bool = f(True, "int8 ExecuTorch: the embedding tables as 8-bit weight-only too (needs the "
+                              "runtime's quantized kernels)")
     int8_keep_float: list[str] = f([], "int8: export-forward modules left in float, e.g. blocks.2.ffn2 "
                                    "(recorded in the sidecar)", check=MODULE_NAME, empty_ok=True)
 

@@ -44,7 +44,7 @@ FORMATS = {f.name: f for f in (
     Format("executorch", "executorch", "xnnpack", "pte", ("fp32", "int8", "int8-static")),
     Format("executorch-coreml", "executorch", "coreml", "pte", ("fp16",)),
     Format("tflite", "tflite", "tflite", "tflite", ("fp32", "fp16", "int8")),
-    Format("onnx", "onnx", "onnxruntime", "onnx", ("fp32",)),
+    Format("onnx", "onnx", "onnxruntime", "onnx", ("fp32", "int8")),
 )}
 
 

@@ -72,6 +72,11 @@ def _xnnpack_quantize(ep, args, precision, quant: dict):
     kept = [get_module_name_filter(n) for n in quant.get("keep_float", [])]
     if kept:
         quantizer.set_filter_function(lambda node: not any(k(node) for k in kept))
+    if quant.get("embeddings"):
+        # 8-bit weight-only, per row: the word table is half of a small model's weights.
+        from torchao.quantization.pt2e.quantizer.composable_quantizer import ComposableQuantizer
+        from torchao.quantization.pt2e.quantizer.embedding_quantizer import EmbeddingQuantizer
+        quantizer = ComposableQuantizer([EmbeddingQuantizer(), quantizer])
     gm = prepare_pt2e(ep.module(), quantizer)
     with torch.no_grad():
         for window in (quant["calibration"] if static else [args]):  # dynamic: one pass traces the observers
@@ -90,7 +95,14 @@ def to_executorch(module, args, precision, path: Path, quant: dict | None = None
     info = get_delegation_info(edge.exported_program().graph_module)
     ops = {k: {"delegated": v.delegated, "not_delegated": v.non_delegated}
            for k, v in sorted(info.delegation_by_operator.items())}
-    path.write_bytes(edge.to_executorch().buffer)
+    backend_config = None
+    if precision in registry.QUANTIZED and (quant or {}).get("embeddings"):
+        from executorch.exir import ExecutorchBackendConfig
+        from executorch.exir.passes.quant_fusion_pass import QuantFusionPass
+        # XNNPACK has no quantized embedding: this fuses dequantize+embedding into the portable
+        # quantized_decomposed::embedding_byte kernel (the runtime must link the quantized kernels).
+        backend_config = ExecutorchBackendConfig(passes=[QuantFusionPass()])
+    path.write_bytes(edge.to_executorch(backend_config).buffer)
     return {"delegation": {"delegated_nodes": info.num_delegated_nodes,
                            "not_delegated_nodes": info.num_non_delegated_nodes,
                            "subgraphs": info.num_delegated_subgraphs, "by_op": ops}}
@@ -159,8 +171,15 @@ def to_tflite(module, args, precision, path: Path, input_names) -> dict:
 
 
 def to_onnx(module, args, precision, path: Path, input_names) -> dict:
-    torch.onnx.export(module, args, str(path), input_names=input_names, output_names=OUTPUT_NAMES,
+    target = path.with_suffix(".fp32-tmp.onnx") if precision == "int8" else path
+    torch.onnx.export(module, args, str(target), input_names=input_names, output_names=OUTPUT_NAMES,
                       dynamo=True, external_data=False, verbose=False)
+    if precision == "int8":  # ONNX Runtime's own dynamic int8: the peer the issue compares against
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        try:
+            quantize_dynamic(str(target), str(path), per_channel=True, weight_type=QuantType.QInt8)
+        finally:
+            target.unlink(missing_ok=True)
     return {}
 
 
@@ -260,7 +279,9 @@ def quantization_facts(cfg, fmt: str, precision: str, quant: dict) -> dict:
     static = precision == "int8-static"
     facts = {"weights": "int8 symmetric per output channel (linear layers)",
              "activations": "int8 per tensor, " + ("ranges calibrated (histogram)" if static else "dynamic"),
-             "embeddings": "float (not quantized)"}
+             "embeddings": {"executorch": "int8 weight-only per row (quantized_decomposed::embedding_byte kernel)"
+                            if quant.get("embeddings") else "float (not quantized)", "onnx": "int8 (ONNX Runtime quantizes Gather)",
+                            "tflite": "as litert_torch's full_dynamic_recipe leaves them"}.get(fmt, "unknown")}
     if fmt == "executorch":
         facts["kept_float"] = [{"module": m, "reason": "export.int8_keep_float"} for m in quant["keep_float"]]
     if static:
@@ -324,7 +345,7 @@ def _quant_inputs(cfg, folder: Path, train, seq_len: int, module) -> dict:
         raise UserError(f"export.int8_keep_float: no module {unknown} in the export forward "
                         f"(e.g. {', '.join(n for n in known if n.endswith('ffn2'))})")
     static = "int8-static" in [p for _, p in plan(cfg)]
-    return {"keep_float": list(cfg.export.int8_keep_float),
+    return {"keep_float": list(cfg.export.int8_keep_float), "embeddings": cfg.export.int8_embeddings,
             "calibration": calibration_windows(cfg, folder, train, seq_len, module) if static else []}
 
 
