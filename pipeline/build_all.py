@@ -29,7 +29,7 @@ STAGES = [
     Stage("qa_finetune", "pipeline.training.qa_finetune:run", ("qa", "run.precision"), ("teacher", "distill", "qa_data"),
           "fine-tune teacher and student for QA, then the student (D) with QA distillation"),
     Stage("export", "pipeline.export.export:run", ("export", "qa.max_seq_length", "qa.doc_stride",
-                                                "qa.max_query_length", "qa.max_answer_length"), ("qa_finetune",),
+                                                "qa.max_query_length", "qa.max_answer_length"), ("qa_finetune", "qa_data"),
           "Core ML, ExecuTorch and LiteRT artifacts with JSON sidecars"),
     Stage("parity", "pipeline.export.parity:run", ("export", "qa"), ("export", "qa_data", "qa_finetune"),
           "run each host-runnable artifact against PyTorch on the QA dev set"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,8 @@ NON_NEGATIVE = (lambda v: v >= 0, ">= 0")
 FRACTION = (lambda v: 0 <= v < 1, "in [0, 1)")
 OPEN_FRACTION = (lambda v: 0 < v < 1, "in (0, 1)")
 HALF_FRACTION = (lambda v: 0 <= v < 0.5, "in [0, 0.5)")
+MODULE_NAME = (lambda v: bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*", v)),
+               "a dotted module name such as blocks.2.ffn2")
 
 
 @dataclass
@@ -167,8 +170,18 @@ class ExportCfg:
     parity_examples: int = f(100, "QA dev examples used by the parity gate", check=POSITIVE)
     max_abs_diff_fp32: float = f(1e-4, "parity gate: largest |logit difference| allowed for fp32 artifacts",
                                  check=POSITIVE)
-    min_agreement_quantized: float = f(0.97, "parity gate: share of answers fp16/int8 artifacts must agree on",
+    min_agreement_quantized: float = f(0.97, "parity gate: share of answers fp16 artifacts must agree on",
                                        check=(lambda v: 0 <= v <= 1, "in [0, 1]"))
+    int8_max_f1_drop: float = f(1.0, "parity gate for int8 artifacts: F1 points they may lose against the same "
+                                "model's PyTorch fp32 on the whole generated dev set", check=NON_NEGATIVE)
+    int8_max_f1_drop_handwritten: float = f(2.0, "parity gate for int8 artifacts: F1 points they may lose on the "
+                                            "hand-written questions (fewer, so noisier)", check=NON_NEGATIVE)
+    calibration_windows: int = f(64, "int8-static: train-split windows (fixed seed) that calibrate activation ranges",
+                                 check=POSITIVE)
+    int8_embeddings: bool = f(True, "int8 ExecuTorch: the embedding tables as 8-bit weight-only too (needs the "
+                              "runtime's quantized kernels)")
+    int8_keep_float: list[str] = f([], "int8: export-forward modules left in float, e.g. blocks.2.ffn2 "
+                                   "(recorded in the sidecar)", check=MODULE_NAME, empty_ok=True)
 
 
 @dataclass

@@ -11,6 +11,11 @@ from conftest import build_all_inproc
 BAD_VALUES = [
     (["--export.seq_lens", "384,abc"], "export.seq_lens"),
     (["--bench.precisions", "fp64"], "unknown 'fp64'"),
+    (["--export.precisions", "int8-dynamic"], "unknown 'int8-dynamic'"),
+    (["--export.calibration_windows", "0"], "must be > 0"),
+    (["--export.int8_max_f1_drop", "-1"], "must be >= 0"),
+    (["--export.int8_max_f1_drop_handwritten", "x"], "as float"),
+    (["--export.int8_keep_float", "blocks.2.ffn2,ffn 2"], "dotted module name"),
     (["--apps.models", "teachr"], "unknown 'teachr'"),
     (["--distill.temperature", "-1"], "must be > 0"),
     (["--run.threads", "-3"], "run.threads"),

@@ -85,10 +85,14 @@ def exported(tmp_path_factory):
     metrics = export.run(cfg, _ctx(cfg, tmp, "export", {"qa_finetune": qa}))
     arts = json.loads((tmp / "export" / "artifacts.json").read_text())
     int8 = _cfg(tmp, **{"export.formats": ["executorch", "tflite", "executorch-coreml"],
-                        "export.precisions": ["int8", "fp16"]})
+                        "export.precisions": ["int8", "int8-static", "fp16"], "export.calibration_windows": 6,
+                        "export.int8_keep_float": ["blocks.1.ffn2"]})
     from tqdm import tqdm
-    with tqdm(total=4, disable=True) as bar:
-        extra, failures = export.export_model(int8, "teacher", qa / "teacher", tmp / "export", export.versions(), bar)
+    from pipeline.data.qa_data import load_squad_file
+    train = load_squad_file(_dev_json(tmp / "train.json", n=8), "reject")
+    with tqdm(total=5, disable=True) as bar:
+        extra, failures = export.export_model(int8, "teacher", qa / "teacher", tmp / "export", export.versions(),
+                                              bar, train)
     before = tree_digest(tmp)
     yield {"tmp": tmp, "qa": qa, "out": tmp / "export", "cfg": cfg, "metrics": metrics, "arts": arts,
            "int8": extra, "int8_failures": failures}
@@ -120,7 +124,8 @@ def test_every_working_exporter_writes_file_and_sidecar(exported):
     files = {a["file"] for a in arts["artifacts"] + exported["int8"]}
     expected = [f"{m}.{f}.fp32.{SEQ}.{ext}" for m in ("teacher", "student")
                 for f, ext in (("executorch", "pte"), ("tflite", "tflite"), ("onnx", "onnx"), ("coreml", "mlpackage"))]
-    expected += [f"teacher.executorch.int8.{SEQ}.pte", f"teacher.tflite.int8.{SEQ}.tflite",
+    expected += [f"teacher.executorch.int8.{SEQ}.pte", f"teacher.executorch.int8-static.{SEQ}.pte",
+                 f"teacher.tflite.int8.{SEQ}.tflite",
                  f"teacher.tflite.fp16.{SEQ}.tflite", f"teacher.executorch-coreml.fp16.{SEQ}.pte"]
     assert set(expected) <= files, arts["failures"]
     for a in arts["artifacts"] + exported["int8"]:
@@ -137,6 +142,40 @@ def test_every_working_exporter_writes_file_and_sidecar(exported):
     size = {a["file"]: a["bytes"] for a in arts["artifacts"] + exported["int8"]}
     assert size[f"teacher.tflite.int8.{SEQ}.tflite"] < size[f"teacher.tflite.fp32.{SEQ}.tflite"]
     assert size[f"teacher.executorch.int8.{SEQ}.pte"] < size[f"teacher.executorch.fp32.{SEQ}.pte"]
+    assert size[f"teacher.executorch.int8-static.{SEQ}.pte"] < size[f"teacher.executorch.fp32.{SEQ}.pte"]
+
+
+def test_int8_sidecar_records_calibration_and_layers_kept_float(exported):
+    sc = json.loads((exported["out"] / f"teacher.executorch.int8-static.{SEQ}.pte.json").read_text())
+    q = sc["precision"], sc["quantization"]
+    assert q[0] == "int8-static" and q[1]["calibration"]["windows"] == 6
+    assert q[1]["kept_float"] == [{"module": "blocks.1.ffn2", "reason": "export.int8_keep_float"}]
+    dyn = json.loads((exported["out"] / f"teacher.executorch.int8.{SEQ}.pte.json").read_text())["quantization"]
+    assert "calibration" not in dyn and "dynamic" in dyn["activations"]
+    assert "embedding_byte" in dyn["embeddings"] and "embedding_byte" in q[1]["embeddings"]
+
+
+def test_calibration_windows_are_deterministic_train_windows(exported):
+    from pipeline.data.qa_data import load_squad_file
+    from pipeline.export import export
+    from pipeline.export.export_model import export_forward
+    cfg = _cfg(exported["tmp"], **{"export.calibration_windows": 5})
+    train = load_squad_file(exported["tmp"] / "train.json", "reject")
+    module = export_forward(exported["qa"] / "teacher")
+    a = export.calibration_windows(cfg, exported["qa"] / "teacher", train, SEQ, module)
+    b = export.calibration_windows(cfg, exported["qa"] / "teacher", list(train), SEQ, module)
+    assert len(a) == 5 and all(len(w) == 3 and w[0].shape == (1, SEQ) and w[0].dtype == torch.int32 for w in a)
+    assert all(torch.equal(x, y) for wa, wb in zip(a, b) for x, y in zip(wa, wb))
+    with pytest.raises(UserError, match="int8-static needs train questions"):
+        export.calibration_windows(cfg, exported["qa"] / "teacher", [], SEQ, module)
+
+
+def test_int8_keep_float_names_a_real_module(exported, tmp_path):
+    from pipeline.export import export
+    from pipeline.export.export_model import export_forward
+    cfg = _cfg(tmp_path, **{"export.int8_keep_float": ["blocks.9.ffn2"]})
+    with pytest.raises(UserError, match=r"export.int8_keep_float: no module \['blocks.9.ffn2'\].*blocks.0.ffn2"):
+        export._quant_inputs(cfg, exported["qa"] / "teacher", [], SEQ, export_forward(exported["qa"] / "teacher"))
 
 
 def test_xnnpack_takes_every_heavy_op(exported):
@@ -189,7 +228,10 @@ def test_parity_passes_and_marks_coreml_not_run(exported, tmp_path):
             assert c["ran"] and c["passed"] and c["max_abs_diff"] <= 1e-4 and c["answer_agreement"] == 1.0
         cm = checks[(model, "coreml", "fp32")]
         assert cm["ran"] is False and cm["passed"] and "not run" in cm["note"] and "matches" in cm["note"]
-    assert checks[("teacher", "executorch", "int8")]["ran"] and checks[("teacher", "tflite", "int8")]["ran"]
+    for fmt, prec in (("executorch", "int8"), ("executorch", "int8-static"), ("tflite", "int8")):
+        c = checks[("teacher", fmt, prec)]
+        # int8 is gated on F1 over every dev question (12 here), not on agreement
+        assert c["ran"] and c["passed"] and c["n"] == 12 and c["answer_agreement"] is not None, c
     assert checks[("teacher", "tflite", "fp16")]["ran"]
     et_coreml = checks[("teacher", "executorch", "fp16")]
     assert et_coreml["backend"] == "coreml" and et_coreml["ran"] is False and "not run" in et_coreml["note"]
@@ -205,6 +247,54 @@ def test_parity_gate_fails_with_clear_message(exported, tmp_path):
         parity.run(cfg, _ctx(cfg, tmp_path, "parity", {"export": exported["out"], "qa_data": dev,
                                                       "qa_finetune": exported["qa"]}))
     assert json.loads((tmp_path / "results" / "parity.json").read_text())["checks"]
+
+
+def _self_answered(exported, path: Path) -> None:
+    """Gold answers replaced by the fp32 teacher's own, so that its F1 is 100 (a random tiny
+    model scores about 0 on real gold answers, and nothing could score below it)."""
+    from transformers import AutoTokenizer
+    from pipeline.export import parity
+    from pipeline.export.export_model import load_qa
+    sc = json.loads((exported["out"] / f"teacher.executorch.fp32.{SEQ}.pte.json").read_text())
+    examples = parity.load_dev(path, 0)
+    feats = parity.windows(AutoTokenizer.from_pretrained(str(exported["qa"] / "teacher")), examples, sc)
+    start, end = parity.reference_logits(load_qa(exported["qa"] / "teacher"), feats)
+    preds = parity.predictions(examples, feats, start, end, sc, 20)
+    doc = json.loads(path.read_text())
+    for para in doc["data"][0]["paragraphs"]:
+        for qa in para["qas"]:
+            text = preds[qa["id"]] or para["context"].split()[0]
+            qa["answers"] = [{"text": text, "answer_start": para["context"].index(text)}]
+    path.write_text(json.dumps(doc))
+
+
+def test_int8_gate_fails_on_broken_quantization_with_one_line(exported, tmp_path, monkeypatch):
+    """A runner whose logits are negated stands for a quantization that broke the model: the accuracy gate catches it on the dev set and on the hand-written set."""
+    import numpy as np
+    from pipeline.export import parity, runtimes
+    dev = tmp_path / "qa_data"
+    dev.mkdir()
+    _self_answered(exported, _dev_json(dev / "dev.json", n=12))
+    _self_answered(exported, _dev_json(dev / "handwritten.json", n=6))
+    real = runtimes.load
+
+    def broken_int8(path, threads=1, sidecar=None):
+        runner, sc = real(path, threads, sidecar)
+        if sc["precision"] != "int8-static":
+            return runner, sc
+        return (lambda feed: tuple(-np.asarray(x) for x in runner(feed))), sc  # every ranking inverted
+
+    monkeypatch.setattr(runtimes, "load", broken_int8)
+    cfg = _cfg(tmp_path, **{"export.min_agreement_quantized": 0.0})
+    with pytest.raises(UserError) as err:
+        parity.run(cfg, _ctx(cfg, tmp_path, "parity", {"export": exported["out"], "qa_data": dev,
+                                                      "qa_finetune": exported["qa"]}))
+    msg = str(err.value)
+    assert "\n" not in msg and "int8-static" in msg and "generated dev F1" in msg and "hand-written F1" in msg
+    assert f"teacher.executorch.int8-static.{SEQ}.pte: generated dev F1" in msg
+    res = json.loads((tmp_path / "results" / "parity.json").read_text())
+    hw = [c for c in res["checks"] if c["precision"] == "int8-static"][0]["handwritten"]
+    assert hw["n"] == 6 and hw["f1_delta"] < -2
 
 
 @pytest.mark.parametrize("text, message", [

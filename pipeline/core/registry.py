@@ -10,7 +10,10 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass
 
-PRECISIONS = ("fp32", "fp16", "int8")
+# int8: dynamic int8 (weights per channel, activations quantized at run time); int8-static: int8
+# activations too, their ranges calibrated on train-split windows (export.calibration_windows).
+PRECISIONS = ("fp32", "fp16", "int8", "int8-static")
+QUANTIZED = ("int8", "int8-static")  # gated on accuracy (F1), not on logit agreement
 MODELS = ("teacher", "student", "student_d")  # what qa_finetune trains and the later stages take
 
 # The paper's Table 4: each variant's loss weights on top of the distill section's.
@@ -38,10 +41,10 @@ class Format:
 
 FORMATS = {f.name: f for f in (
     Format("coreml", "coreml", "coreml", "mlpackage", ("fp16", "fp32", "int8")),
-    Format("executorch", "executorch", "xnnpack", "pte", ("fp32", "int8")),
+    Format("executorch", "executorch", "xnnpack", "pte", ("fp32", "int8", "int8-static")),
     Format("executorch-coreml", "executorch", "coreml", "pte", ("fp16",)),
     Format("tflite", "tflite", "tflite", "tflite", ("fp32", "fp16", "int8")),
-    Format("onnx", "onnx", "onnxruntime", "onnx", ("fp32",)),
+    Format("onnx", "onnx", "onnxruntime", "onnx", ("fp32", "int8")),
 )}
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import shutil
 import traceback
 from pathlib import Path
@@ -25,6 +26,7 @@ from pipeline import quiet
 from pipeline.core import registry, results
 from pipeline.core.models import count_params
 from pipeline.core.runs import log, package_versions, write_json_atomic
+from pipeline.data.qa_data import load_squad_file
 from pipeline.export.export_model import export_forward, load_qa
 
 OUTPUT_NAMES = ["start_logits", "end_logits"]
@@ -55,25 +57,52 @@ def size_bytes(path: Path) -> int:
 
 
 # ---------------------------------------------------------------- converters
-def to_executorch(module, args, precision, path: Path) -> dict:
+def _xnnpack_quantize(ep, args, precision, quant: dict):
+    """PT2E with the XNNPACK quantizer: per-channel int8 linear weights; dynamic int8 activations,
+    or (int8-static) activation ranges observed on the calibration windows."""
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer, get_symmetric_quantization_config)
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    from torchao.quantization.pt2e.quantizer.utils import get_module_name_filter
+    static = precision == "int8-static"
+    # Linear layers only: set_global would also quantize the adds, and one per-tensor int8 scale
+    # for "scores + mask" (mask -10000) wipes out the attention scores (9% answer agreement).
+    quantizer = XNNPACKQuantizer().set_operator_type(
+        torch.ops.aten.linear.default, get_symmetric_quantization_config(is_per_channel=True, is_dynamic=not static))
+    kept = [get_module_name_filter(n) for n in quant.get("keep_float", [])]
+    if kept:
+        quantizer.set_filter_function(lambda node: not any(k(node) for k in kept))
+    if quant.get("embeddings"):
+        # 8-bit weight-only, per row: the word table is half of a small model's weights.
+        from torchao.quantization.pt2e.quantizer.composable_quantizer import ComposableQuantizer
+        from torchao.quantization.pt2e.quantizer.embedding_quantizer import EmbeddingQuantizer
+        quantizer = ComposableQuantizer([EmbeddingQuantizer(), quantizer])
+    gm = prepare_pt2e(ep.module(), quantizer)
+    with torch.no_grad():
+        for window in (quant["calibration"] if static else [args]):  # dynamic: one pass traces the observers
+            gm(*window)
+    return torch.export.export(convert_pt2e(gm), args, strict=False)
+
+
+def to_executorch(module, args, precision, path: Path, quant: dict | None = None) -> dict:
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.devtools.backend_debug import get_delegation_info
     from executorch.exir import to_edge_transform_and_lower
     ep = torch.export.export(module, args, strict=False)
-    if precision == "int8":
-        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
-            XNNPACKQuantizer, get_symmetric_quantization_config)
-        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
-        quantizer = XNNPACKQuantizer().set_global(
-            get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True))
-        gm = prepare_pt2e(ep.module(), quantizer)
-        gm(*args)  # dynamic quantization: one pass only to trace the observers
-        ep = torch.export.export(convert_pt2e(gm), args, strict=False)
+    if precision in registry.QUANTIZED:
+        ep = _xnnpack_quantize(ep, args, precision, quant or {})
     edge = to_edge_transform_and_lower(ep, partitioner=[XnnpackPartitioner()])
     info = get_delegation_info(edge.exported_program().graph_module)
     ops = {k: {"delegated": v.delegated, "not_delegated": v.non_delegated}
            for k, v in sorted(info.delegation_by_operator.items())}
-    path.write_bytes(edge.to_executorch().buffer)
+    backend_config = None
+    if precision in registry.QUANTIZED and (quant or {}).get("embeddings"):
+        from executorch.exir import ExecutorchBackendConfig
+        from executorch.exir.passes.quant_fusion_pass import QuantFusionPass
+        # XNNPACK has no quantized embedding: this fuses dequantize+embedding into the portable
+        # quantized_decomposed::embedding_byte kernel (the runtime must link the quantized kernels).
+        backend_config = ExecutorchBackendConfig(passes=[QuantFusionPass()])
+    path.write_bytes(edge.to_executorch(backend_config).buffer)
     return {"delegation": {"delegated_nodes": info.num_delegated_nodes,
                            "not_delegated_nodes": info.num_non_delegated_nodes,
                            "subgraphs": info.num_delegated_subgraphs, "by_op": ops}}
@@ -142,19 +171,26 @@ def to_tflite(module, args, precision, path: Path, input_names) -> dict:
 
 
 def to_onnx(module, args, precision, path: Path, input_names) -> dict:
-    torch.onnx.export(module, args, str(path), input_names=input_names, output_names=OUTPUT_NAMES,
+    target = path.with_suffix(".fp32-tmp.onnx") if precision == "int8" else path
+    torch.onnx.export(module, args, str(target), input_names=input_names, output_names=OUTPUT_NAMES,
                       dynamo=True, external_data=False, verbose=False)
+    if precision == "int8":  # ONNX Runtime's own dynamic int8: the peer the issue compares against
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        try:
+            quantize_dynamic(str(target), str(path), per_channel=True, weight_type=QuantType.QInt8)
+        finally:
+            target.unlink(missing_ok=True)
     return {}
 
 
-def export_one(fmt: str, module, args, precision: str, path: Path, input_names) -> dict:
+def export_one(fmt: str, module, args, precision: str, path: Path, input_names, quant: dict | None = None) -> dict:
     with quiet.captured_output():  # the converters' progress bars and size reports
-        return _convert(fmt, module, args, precision, path, input_names)
+        return _convert(fmt, module, args, precision, path, input_names, quant)
 
 
-def _convert(fmt: str, module, args, precision: str, path: Path, input_names) -> dict:
+def _convert(fmt: str, module, args, precision: str, path: Path, input_names, quant=None) -> dict:
     if fmt == "executorch":
-        return to_executorch(module, args, precision, path)
+        return to_executorch(module, args, precision, path, quant)
     if fmt == "executorch-coreml":
         return to_executorch_coreml(module, args, precision, path)
     if fmt == "coreml":
@@ -217,7 +253,43 @@ def plan(cfg) -> list[tuple[str, str]]:
     return jobs
 
 
-def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar) -> tuple[list, list]:
+def calibration_windows(cfg, folder: Path, train: list[dict], seq_len: int, module) -> list[tuple]:
+    """The first export.calibration_windows windows of train questions in a fixed-seed order, cut as
+    the apps cut them: deterministic, and from the train split so no dev answer shapes the ranges."""
+    from transformers import AutoTokenizer
+    from pipeline.data.qa_features import prepare_features
+    if not train:
+        raise UserError("export: int8-static needs train questions for calibration (qa_data train.json)")
+    n = cfg.export.calibration_windows
+    picked = random.Random(0).sample(train, min(len(train), n))
+    w = window_params(cfg, seq_len)
+    feats = prepare_features(AutoTokenizer.from_pretrained(str(folder)), [e["question"] for e in picked],
+                             [e["context"] for e in picked], max_seq_length=seq_len, doc_stride=w["doc_stride"],
+                             max_query_length=w["max_query_length"], token_type_ids=module.uses_token_type_ids,
+                             pad=True)
+    names = module.input_names()
+    return [tuple(torch.tensor(feats[k][i], dtype=torch.int32).reshape(1, -1) for k in names)
+            for i in range(min(n, len(feats["input_ids"])))]
+
+
+def quantization_facts(cfg, fmt: str, precision: str, quant: dict) -> dict:
+    """What the sidecar says about an int8 artifact: the scheme, its calibration, what stayed float and why."""
+    if precision not in registry.QUANTIZED:
+        return {}
+    static = precision == "int8-static"
+    facts = {"weights": "int8 symmetric per output channel (linear layers)",
+             "activations": "int8 per tensor, " + ("ranges calibrated (histogram)" if static else "dynamic"),
+             "embeddings": {"executorch": "int8 weight-only per row (quantized_decomposed::embedding_byte kernel)"
+                            if quant.get("embeddings") else "float (not quantized)", "onnx": "int8 (ONNX Runtime quantizes Gather)",
+                            "tflite": "as litert_torch's full_dynamic_recipe leaves them"}.get(fmt, "unknown")}
+    if fmt == "executorch":
+        facts["kept_float"] = [{"module": m, "reason": "export.int8_keep_float"} for m in quant["keep_float"]]
+    if static:
+        facts["calibration"] = {"windows": len(quant["calibration"]), "source": "qa_data train.json, seed 0"}
+    return {"quantization": facts}
+
+
+def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar, train=None) -> tuple[list, list]:
     tok = tokenizer_facts(folder, out / f"{name}.vocab.txt")
     sha = checkpoint_sha256(folder)
     hf = load_qa(folder)
@@ -229,6 +301,7 @@ def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar) -> tu
             raise UserError(f"export.seq_lens: {seq_len} is outside 8..{plain.max_positions} for {name}")
         args = plain.example_inputs(int(seq_len))
         names = plain.input_names()
+        quant = _quant_inputs(cfg, folder, train, int(seq_len), xnn)
         for fmt, precision in plan(cfg):
             spec = registry.FORMATS[fmt]
             file_format, backend = spec.artifact
@@ -237,7 +310,8 @@ def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar) -> tu
             where = dict(model=name, format=file_format, backend=backend, precision=precision, seq_len=int(seq_len))
             try:
                 module = xnn if fmt == "executorch" else plain
-                extra = export_one(fmt, module, args, precision, out / fname, names)
+                extra = export_one(fmt, module, args, precision, out / fname, names, quant)
+                extra.update(quantization_facts(cfg, fmt, precision, quant))
             except Exception as e:  # one converter failing must not lose the other formats
                 log(f"export: {fname} failed: {type(e).__name__}: {e}")
                 failures.append(dict(where, file=fname, error=f"{type(e).__name__}: {str(e)[:500]}",
@@ -264,6 +338,22 @@ def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar) -> tu
     return artifacts, failures
 
 
+def _quant_inputs(cfg, folder: Path, train, seq_len: int, module) -> dict:
+    known = dict(module.named_modules())
+    unknown = [m for m in cfg.export.int8_keep_float if m not in known]
+    if unknown:
+        raise UserError(f"export.int8_keep_float: no module {unknown} in the export forward "
+                        f"(e.g. {', '.join(n for n in known if n.endswith('ffn2'))})")
+    static = "int8-static" in [p for _, p in plan(cfg)]
+    return {"keep_float": list(cfg.export.int8_keep_float), "embeddings": cfg.export.int8_embeddings,
+            "calibration": calibration_windows(cfg, folder, train, seq_len, module) if static else []}
+
+
+def load_train(ctx) -> list[dict]:
+    path = Path(ctx.inputs.get("qa_data") or ".") / "train.json"
+    return load_squad_file(path, "reject") if path.is_file() else []
+
+
 def run(cfg, ctx) -> dict:
     src = Path(ctx.inputs["qa_finetune"])
     models = [m for m in cfg.export.models if (src / m).is_dir()]
@@ -271,11 +361,12 @@ def run(cfg, ctx) -> dict:
     if not models:
         raise UserError(f"export: none of {cfg.export.models} is a checkpoint folder in {src}")
     vers = versions()
+    train = load_train(ctx)
     jobs = len(plan(cfg)) * len(cfg.export.seq_lens) * len(models)
     artifacts, failures = [], [dict(model=m, error="no checkpoint folder") for m in missing]
     with tqdm(total=jobs, desc="export", unit="file") as bar:
         for name in models:
-            a, f = export_model(cfg, name, src / name, ctx.out, vers, bar)
+            a, f = export_model(cfg, name, src / name, ctx.out, vers, bar, train)
             artifacts += a
             failures += f
     if not artifacts:

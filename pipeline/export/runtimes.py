@@ -27,9 +27,24 @@ def version(pkg: str) -> str:
         return "unknown"
 
 
+def _load_quantized_kernels() -> None:
+    """int8 programs with quantized embeddings call quantized_decomposed::embedding_byte, which the
+    pybindings do not register; the wheel's kernel library does, once loaded into the process."""
+    import ctypes
+    import importlib.util
+    spec = importlib.util.find_spec("executorch")
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        lib = Path(root) / "lib" / "libexecutorch_kernels_quantized.so"
+        if lib.is_file():
+            ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
+            return
+
+
 class ExecuTorchRunner:
     def __init__(self, path: Path, sidecar: dict, threads: int):
         from executorch.runtime import Runtime
+        if "embedding_byte" in str(sidecar.get("quantization", {}).get("embeddings", "")):
+            _load_quantized_kernels()
         self.names = [i["name"] for i in sidecar["inputs"]]
         self.method = Runtime.get().load_program(str(path)).load_method("forward")
 
