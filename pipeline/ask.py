@@ -83,14 +83,10 @@ def open_checkpoint(folder: Path, seq_len: int | None, threads: int) -> Model:
                         f"use a folder that qa_finetune wrote (e.g. runs/<preset>/qa_finetune/student)")
     import torch
     from transformers import AutoTokenizer
-    from transformers.utils import logging as hf_logging
     from pipeline.export.export import window_params
     from pipeline.export.export_model import load_qa
-    from pipeline.core.models import uses_token_types
-    if threads:
-        torch.set_num_threads(threads)
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()  # transformers 5 draws a "Loading weights" bar on stderr
+    from pipeline.core.models import quiet_transformers, uses_token_types
+    quiet_transformers()
     t0 = time.perf_counter()
     try:
         tok = AutoTokenizer.from_pretrained(str(folder))
@@ -170,8 +166,6 @@ def open_artifact(path: Path, seq_len: int | None, threads: int) -> Model:
     t0 = time.perf_counter()
     try:
         with quiet.captured_output(sink=native):
-            if threads:
-                runtimes.set_threads(threads)  # ExecuTorch's pool is process-wide, not per model
             runner, _ = runtimes.load(path, threads, sc)
     except runtimes.NotRunnable as e:
         raise UserError(f"{path.name}: {e}") from None
@@ -193,6 +187,9 @@ def open_model(path, seq_len: int | None = None, threads: int = 0) -> Model:
         path = path.with_suffix("")
     if not path.exists():
         raise UserError(f"model not found: {path}")
+    if threads:
+        from pipeline.export import runtimes
+        runtimes.set_threads(threads)  # eager PyTorch and ExecuTorch's process-wide pool
     if path.suffix in ARTIFACT_SUFFIXES:
         return open_artifact(path, seq_len, threads)
     if path.is_dir():

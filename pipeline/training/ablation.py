@@ -15,7 +15,6 @@ import json
 from pipeline.config import UserError
 from pipeline.core import distributed as dist_
 from pipeline.core import results
-from pipeline.config import UserError
 from pipeline.core.registry import ABLATION_VARIANTS as VARIANTS
 from pipeline.core.runs import log
 
