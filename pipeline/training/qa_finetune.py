@@ -127,9 +127,17 @@ def span_loss(start, end, batch) -> torch.Tensor:
     return (F.cross_entropy(start, batch["start"]) + F.cross_entropy(end, batch["end"])) / 2
 
 
+def _teacher_inputs(batch) -> dict:
+    """The batch as the live teacher sees it: its own token types (BERT), when it has them."""
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask")}
+    if "teacher_token_type_ids" in batch:
+        inputs["token_type_ids"] = batch["teacher_token_type_ids"]
+    return inputs
+
+
 def _loss(model, batch, cfg, device, teacher_logits, teacher: LiveTeacher | None = None) -> torch.Tensor:
-    """Span loss, mixed with the QA distillation loss when the teacher's logits are given (D); with a
-    live teacher, its logits come from the same forward that gives the layer terms."""
+    """Span loss, mixed with the QA distillation loss when the teacher's logits are given (D); a live
+    teacher gives its logits from the same forward that feeds the layer terms, which are added."""
     from pipeline.training.hardware import autocast
     q = cfg.qa
     with autocast(cfg, device):
@@ -138,18 +146,16 @@ def _loss(model, batch, cfg, device, teacher_logits, teacher: LiveTeacher | None
         else:
             start, end, s_out = forward(model, batch, **layer_losses.outputs_kwargs(q))
             with torch.no_grad():
-                t_batch = {**batch, "token_type_ids": batch.get("teacher_token_type_ids")}
-                t_start, t_end, t_out = forward(teacher.model, {k: v for k, v in t_batch.items() if v is not None},
-                                                **layer_losses.outputs_kwargs(q))
+                t_start, t_end, t_out = forward(teacher.model, _teacher_inputs(batch), **layer_losses.outputs_kwargs(q))
     loss = span_loss(start, end, batch)
-    if teacher is not None:
+    if teacher is None and teacher_logits is not None:
+        t_start, t_end = batch["teacher"][:, 0], batch["teacher"][:, 1]
+    if teacher is not None or teacher_logits is not None:
         distil = qa_distillation_loss(start, end, t_start, t_end, q.temperature)
         loss = q.alpha_distil * distil + (1 - q.alpha_distil) * loss
-        terms = layer_losses.layer_terms(q, teacher.lmap, s_out, t_out, batch["attention_mask"])
-        return loss + layer_losses.weighted(q, terms)
-    if teacher_logits is not None:
-        distil = qa_distillation_loss(start, end, batch["teacher"][:, 0], batch["teacher"][:, 1], q.temperature)
-        loss = q.alpha_distil * distil + (1 - q.alpha_distil) * loss
+    if teacher is not None:
+        loss = loss + layer_losses.weighted(q, layer_losses.layer_terms(q, teacher.lmap, s_out, t_out,
+                                                                        batch["attention_mask"]))
     return loss
 
 
