@@ -125,6 +125,12 @@ class DistillCfg:
     checkpoint_every: int = f(50, "optimizer steps between checkpoints", check=POSITIVE)
     log_every: int = f(1, "optimizer steps between log lines", check=POSITIVE)
     eval_batches: int = f(20, "held-out batches for the final MLM evaluation", check=POSITIVE)
+    alpha_hidden: float = f(0.0, "weight of the hidden-state loss on mapped layers (pipeline/training/layer_losses.py)",
+                            check=NON_NEGATIVE)
+    hidden_loss: str = f("mse", "hidden-state loss: mse or cos (1 - cosine)", ["mse", "cos"])
+    alpha_attn: float = f(0.0, "weight of the attention KL loss on mapped layers (switches to eager attention)",
+                          check=NON_NEGATIVE)
+    alpha_emb: float = f(0.0, "weight of the embedding-output MSE loss", check=NON_NEGATIVE)
 
 
 @dataclass
@@ -156,6 +162,12 @@ class QACfg:
                             check=(lambda v: 0 <= v <= 1, "in [0, 1]"))
     checkpoint_every: int = f(25, "optimizer steps between resumable checkpoints of the model being fine-tuned; "
                               "0 = none", check=NON_NEGATIVE)
+    alpha_hidden: float = f(0.0, "(D) step: weight of the hidden-state loss on mapped layers; > 0 runs the QA "
+                            "teacher on the fly", check=NON_NEGATIVE)
+    hidden_loss: str = f("mse", "(D) step: hidden-state loss, mse or cos (1 - cosine)", ["mse", "cos"])
+    alpha_attn: float = f(0.0, "(D) step: weight of the attention KL loss on mapped layers (eager attention)",
+                          check=NON_NEGATIVE)
+    alpha_emb: float = f(0.0, "(D) step: weight of the embedding-output MSE loss", check=NON_NEGATIVE)
 
 
 @dataclass

@@ -168,3 +168,22 @@ def test_teacher_fit_keeps_frozen_layers(tmp_path, tiny_preset, tiny_teacher):
         assert any(k.startswith(prefix) and k not in same for k in before), prefix
     res = build_all("--preset", tiny_preset, "--stages", "teacher", "--teacher.frozen_layers", "5", check=False)
     assert res.returncode == 2 and "teacher.frozen_layers" in res.stderr.strip().splitlines()[-1]
+
+
+def test_distillation_with_layer_terms_records_the_map(tmp_path, tiny_preset):
+    """--distill.alpha_hidden/alpha_attn/alpha_emb: each term is logged per step, and the layer map
+    (student_init's copied layers) is in distill/layer_map.json, the manifest and results/mlm/student.json."""
+    stages = "corpus,teacher,student_init,distill"
+    build_all("--preset", tiny_preset, "--stages", stages, "--distill.alpha_hidden", "1", "--distill.hidden_loss", "cos",
+              "--distill.alpha_attn", "0.5", "--distill.alpha_emb", "1")
+    run = tmp_path / "run"
+    copied = json.loads((run / "student_init" / "init.json").read_text())["copied_layers"]
+    lmap = json.loads((run / "distill" / "layer_map.json").read_text())
+    assert lmap["teacher_layers"] == copied and lmap["hidden_states"][0] == [0, 0]
+    assert lmap["hidden_states"][1:] == [[i + 1, t + 1] for i, t in enumerate(copied)]
+    log = [json.loads(l) for l in (run / "distill" / "log.jsonl").read_text().splitlines()]
+    assert all(r["hidden"] > 0 and r["attn"] >= 0 and r["emb"] >= 0 and {"ce", "mlm", "cos"} <= set(r) for r in log)
+    man = _manifest(tmp_path)["stages"]["distill"]
+    assert man["metrics"]["layer_map"] == lmap and man["metrics"]["layer_losses"] == {"hidden": 1.0, "attn": 0.5, "emb": 1.0}
+    res = json.loads((tmp_path / "results" / "mlm" / "student.json").read_text())
+    assert res["distill"]["layer_map"] == lmap

@@ -169,3 +169,60 @@ def test_training_stopped_midway_resumes_to_the_same_weights(tmp_path):
     from pipeline.config import UserError
     with pytest.raises(UserError, match="belongs to a different config"):
         qa_finetune.train(fresh()[0], feats, cfg, torch.device("cpu"), "other", ckpt=ckpt, key="other")
+
+
+def test_live_teacher_loss_is_the_d_loss_plus_the_layer_terms(tmp_path):
+    """(D) with a layer term: the teacher runs per batch (with its own token types); the loss is
+    alpha * KL + (1 - alpha) * span + alpha_hidden * MSE(student hidden 1, teacher hidden 1) + alpha_emb * MSE(embeddings)."""
+    from pipeline.training import layer_losses
+    teacher_dir, student_dir = qa_tiny.save_models(tmp_path)
+    cfg = qa_tiny.cfg(tmp_path, **{"qa.alpha_hidden": 2.0, "qa.alpha_emb": 0.5})
+    train, _ = qa_data.generate(sorted(qa_tiny.DOCS.items()), 6, 2, seed=0)
+    model, tok = qa_finetune.load_qa_model(student_dir)
+    feats = qa_finetune.featurize(tok, train, cfg, token_type_ids=False, labels=True)
+    logits, live = qa_finetune._teacher_targets(model, feats, train, cfg, torch.device("cpu"), teacher_dir,
+                                                tmp_path / "no_map")
+    assert logits is None and live.lmap == layer_losses.layer_map([0]) and "teacher_token_type_ids" in feats[0]
+    model.eval()
+    batch = qa_finetune.collate(feats[:4], torch.device("cpu"))
+    with torch.no_grad():
+        got = qa_finetune._loss(model, batch, cfg, torch.device("cpu"), None, live)
+        s_start, s_end, s = qa_finetune.forward(model, batch, output_hidden_states=True)
+        t_batch = {k: batch[k] for k in ("input_ids", "attention_mask")}
+        t_batch["token_type_ids"] = batch["teacher_token_type_ids"]
+        t_start, t_end, t = qa_finetune.forward(live.model, t_batch, output_hidden_states=True)
+    real = batch["attention_mask"].bool()
+    mse = lambda a, b: ((a[real] - b[real]) ** 2).mean().item()  # noqa: E731
+    d = qa_finetune.qa_distillation_loss(s_start, s_end, t_start, t_end, cfg.qa.temperature).item()
+    span = qa_finetune.span_loss(s_start, s_end, batch).item()
+    want = 0.5 * d + 0.5 * span + 2.0 * mse(s.hidden_states[1], t.hidden_states[1]) \
+        + 0.5 * mse(s.hidden_states[0], t.hidden_states[0])
+    assert got.item() == pytest.approx(want, rel=1e-5)
+
+
+def test_d_step_trains_on_extra_examples_with_the_live_teacher(stage_run, tmp_path):
+    """extra.json goes to the (D) step only (teacher and plain student are reused untouched), and its
+    train.json records how many extra examples, the layer weights and the map."""
+    import shutil
+    cfg, ctx, first = stage_run
+    cfg = qa_tiny.cfg(ctx.run_dir, **{"qa.alpha_hidden": 1.0, "qa.alpha_attn": 1.0})
+    data, work, out = tmp_path / "qa_data", tmp_path / "work", tmp_path / "out"
+    shutil.copytree(ctx.inputs["qa_data"], data)
+    for name in ("teacher", "student"):
+        shutil.copytree(ctx.work / name, work / name)
+    out.mkdir()
+    squad = json.loads((data / "train.json").read_text())
+    squad["data"] = squad["data"][:1]
+    for para in squad["data"][0]["paragraphs"]:
+        for qa in para["qas"]:
+            qa["id"] += "-extra"
+    (data / "extra.json").write_text(json.dumps(squad))
+    n_extra = len(qa_data.load_squad_file(data / "extra.json"))
+    res = qa_finetune.run(cfg, StageContext(cfg, ctx.name, ctx.run_dir, out, work, ctx.key, {**ctx.inputs, "qa_data": data}))
+    for name in ("teacher", "student"):
+        assert res["training"][name] == first["training"][name]
+    d = res["training"]["student_d"]
+    assert d["extra_examples"] == n_extra > 0 and d["windows"] > first["training"]["student_d"]["windows"]
+    assert d["layer_losses"] == {"hidden": 1.0, "attn": 1.0} and d["layer_map"]["teacher_layers"] == [0]
+    assert first["training"]["student_d"]["extra_examples"] == 0 and first["training"]["student_d"]["layer_map"] is None
+    assert json.loads((out / "student_d" / "train.json").read_text())["extra_examples"] == n_extra

@@ -3,6 +3,8 @@
 loss = alpha_ce * T^2 * KL(teacher/T || student/T)   soft targets, non-pad (or masked) positions
      + alpha_mlm * cross-entropy at masked positions
      + alpha_cos * (1 - cos(student, teacher last hidden states)) at non-pad positions
+  [+ alpha_hidden / alpha_attn / alpha_emb intermediate-layer terms, pipeline/training/layer_losses.py;
+     with all three at 0 the teacher's extra outputs are not even requested]
 
 Every micro-batch has a global index g. Its masks and its dropout are drawn from seeds derived
 from (seed, g) alone, so a run resumed from a checkpoint, or split over N processes with the
@@ -27,7 +29,7 @@ from pipeline.core import results
 from pipeline.core.models import count_params
 from pipeline.core.runs import log
 from pipeline.data.corpus import load_split
-from pipeline.training import kit
+from pipeline.training import kit, layer_losses
 from pipeline.training.hardware import autocast, needs_grad_scaler, pick_device
 from pipeline.training.mlm import (encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
                                    special_ids, token_weights)
@@ -64,14 +66,20 @@ class StudentLoss(torch.nn.Module):
     """The student forward plus the loss, as one module so DistributedDataParallel sees every use of the
     student's weights (the vocabulary head is applied to selected positions after the encoder)."""
 
-    def __init__(self, student, d):
+    def __init__(self, student, d, lmap=None):
         super().__init__()
-        self.student, self.d, self.terms = student, d, {}
+        self.student, self.d, self.lmap, self.terms = student, d, lmap, {}
 
-    def forward(self, masked, attn, labels, t_hidden, t_head):
+    def forward(self, masked, attn, labels, t_hidden, t_head, t_out=None):
         encode, head = encoder_and_head(self.student)
-        loss, self.terms = triple_loss(self.d, encode(masked, attn), t_hidden, head, t_head, labels, attn)
-        return loss
+        if t_out is None:  # the paper's triple loss alone: today's code path, untouched
+            loss, self.terms = triple_loss(self.d, encode(masked, attn), t_hidden, head, t_head, labels, attn)
+            return loss
+        s_out = self.student.base_model(input_ids=masked, attention_mask=attn, **layer_losses.outputs_kwargs(self.d))
+        loss, terms = triple_loss(self.d, s_out.hidden_states[-1], t_hidden, head, t_head, labels, attn)
+        extra = layer_losses.layer_terms(self.d, self.lmap, s_out, t_out, attn)
+        self.terms = {**terms, **{k: v.item() for k, v in extra.items()}}
+        return loss + layer_losses.weighted(self.d, extra)
 
 
 @dataclass
@@ -93,6 +101,7 @@ class _Run:
     total: int                       # optimizer steps
     model: torch.nn.Module           # the loss module, wrapped in DistributedDataParallel under torchrun
     loss_module: StudentLoss
+    lmap: dict | None                # student layer -> teacher layer map (layer_losses.layer_map)
     opt: torch.optim.Optimizer
     sched: object
     scaler: object
@@ -115,7 +124,8 @@ def _prepare(cfg, d, teacher_dir: Path, student_dir: Path, corpus_dir: Path) -> 
         raise UserError(f"corpus has {len(train)} sequences: fewer than one optimizer step "
                         f"({per_step} micro-batches of {d.batch_size})")
     total = d.steps or max(1, int(d.epochs * n_micro // per_step))
-    model = loss_module = StudentLoss(student, d)
+    lmap = layer_losses.prepare(d, student_dir.parent, student, teacher)
+    model = loss_module = StudentLoss(student, d, lmap)
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(
             loss_module, device_ids=[device.index] if device.type == "cuda" else None,
@@ -124,7 +134,7 @@ def _prepare(cfg, d, teacher_dir: Path, student_dir: Path, corpus_dir: Path) -> 
     sched = kit.warmup_linear(opt, total, max(1, int(round(total * d.warmup_frac))))
     scaler = kit.grad_scaler(needs_grad_scaler(cfg, device))
     return _Run(cfg, d, device, world, rank, tok, teacher, student, train, np.array([len(s) for s in train]),
-                weights, per_step, n_micro, total, model, loss_module, opt, sched, scaler)
+                weights, per_step, n_micro, total, model, loss_module, lmap, opt, sched, scaler)
 
 
 def _resume(r: _Run, ckpt: kit.Checkpoint, log_path: Path, desc: str) -> int:
@@ -139,6 +149,14 @@ def _resume(r: _Run, ckpt: kit.Checkpoint, log_path: Path, desc: str) -> int:
         lines = log_path.read_text().splitlines() if log_path.exists() else []
         log_path.write_text("".join(l + "\n" for l in lines if json.loads(l)["step"] <= step))
     return step
+
+
+def _teacher_forward(r: _Run, t_encode, masked, attn):
+    """(last hidden states, all outputs or None): the layer outputs only when a layer term needs them."""
+    if not layer_losses.weights(r.d):
+        return t_encode(masked, attn), None
+    out = r.teacher.base_model(input_ids=masked, attention_mask=attn, **layer_losses.outputs_kwargs(r.d))
+    return out.hidden_states[-1], out
 
 
 def _micro_batch(r: _Run, g: int, epochs: dict, teacher, last: bool) -> tuple[int, dict, float]:
@@ -157,8 +175,8 @@ def _micro_batch(r: _Run, g: int, epochs: dict, teacher, last: bool) -> tuple[in
     with r.model.no_sync() if r.world > 1 and not last else contextlib.nullcontext():
         with autocast(cfg, r.device):
             with torch.no_grad():
-                t_hidden = t_encode(masked, attn)
-            loss = r.model(masked, attn, labels, t_hidden, t_head) / d.grad_accum
+                t_hidden, t_out = _teacher_forward(r, t_encode, masked, attn)
+            loss = r.model(masked, attn, labels, t_hidden, t_head, t_out) / d.grad_accum
         kit.backward(loss, r.scaler)
     return int(attn.sum()), r.loss_module.terms, loss.item()
 
@@ -206,11 +224,14 @@ def _finish(r: _Run, log_path: Path, out: Path, corpus_dir: Path) -> dict:
         r.student.save_pretrained(out / "model")
         r.tok.save_pretrained(out / "model")
         (out / "log.jsonl").write_text(log_path.read_text())
+        if r.lmap:  # the QA (D) step reads it to match the same layers
+            (out / "layer_map.json").write_text(json.dumps(r.lmap) + "\n")
         ev = evaluate(r.student, load_split(corpus_dir, "heldout"), r.tok, max_batches=r.d.eval_batches,
                       device=r.device)
         logs = [json.loads(l) for l in log_path.read_text().splitlines()]
         result = {"steps": r.total, "effective_batch": r.d.batch_size * r.per_step, "world_size": r.world,
-                  "params": count_params(r.student), "heldout": ev,
+                  "params": count_params(r.student), "heldout": ev, "layer_map": r.lmap,
+                  "layer_losses": layer_losses.weights(r.d),
                   "mean_tokens_per_s": round(float(np.mean([x["tokens_per_s"] for x in logs])), 1) if logs else None}
     dist_.barrier()
     return result

@@ -4,7 +4,10 @@ Each model gets a span-prediction head (AutoModelForQuestionAnswering) and is tr
 train split with the ordinary start/end cross-entropy. Student (D) adds the paper's second
 distillation step: KL between the fine-tuned teacher's and the student's start (and end)
 distributions at temperature T, times T^2, averaged over start and end, mixed
-alpha * KL + (1 - alpha) * span loss. The BERT teacher sees token_type_ids, DistilBERT
+alpha * KL + (1 - alpha) * span loss, plus the intermediate-layer terms of layer_losses.py when
+qa.alpha_hidden / alpha_attn / alpha_emb > 0: then the fine-tuned teacher runs on the fly per batch
+(eval mode, no grad) and gives the start/end targets too; otherwise its logits are computed once.
+(D) also trains on qa_data's extra.json when there is one. The BERT teacher sees token_type_ids, DistilBERT
 does not. Batches are padded to their longest window only; padded positions are masked
 out of every softmax.
 
@@ -20,6 +23,7 @@ import math
 import random
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -34,7 +38,7 @@ from pipeline.core.runs import log, write_json_atomic
 from pipeline.data import squad_metrics
 from pipeline.data.qa_data import load_squad_file
 from pipeline.data.qa_features import best_answers, prepare_features
-from pipeline.training import kit
+from pipeline.training import kit, layer_losses
 
 NEG = -1e4  # logit for padded positions: exp() is 0 in fp32 without the NaNs -inf would give in 0 * log 0
 
@@ -77,10 +81,17 @@ def featurize(tok, examples: list[dict], cfg, token_type_ids: bool, labels: bool
     return feats
 
 
+@dataclass
+class LiveTeacher:
+    """The fine-tuned QA teacher, run per (D) batch for the layer terms (eval mode, no grad)."""
+    model: torch.nn.Module
+    lmap: dict
+
+
 def collate(feats: list[dict], device, teacher_logits=None) -> dict:
     width = max(len(f["input_ids"]) for f in feats)
     batch = {}
-    for key in ("input_ids", "attention_mask", "token_type_ids"):
+    for key in ("input_ids", "attention_mask", "token_type_ids", "teacher_token_type_ids"):
         if key in feats[0]:
             batch[key] = torch.tensor([f[key] + [0] * (width - len(f[key])) for f in feats], device=device)
     if "start" in feats[0]:
@@ -94,11 +105,14 @@ def collate(feats: list[dict], device, teacher_logits=None) -> dict:
     return batch
 
 
-def forward(model, batch) -> tuple[torch.Tensor, torch.Tensor]:
+def forward(model, batch, **outputs) -> tuple:
+    """(start, end) logits with padded positions at NEG; given outputs (output_hidden_states=True, ...),
+    (start, end, the model's whole output)."""
     inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
-    out = model(**inputs)
+    out = model(**inputs, **outputs)
     pad = batch["attention_mask"] == 0
-    return out.start_logits.float().masked_fill(pad, NEG), out.end_logits.float().masked_fill(pad, NEG)
+    start, end = out.start_logits.float().masked_fill(pad, NEG), out.end_logits.float().masked_fill(pad, NEG)
+    return (start, end, out) if outputs else (start, end)
 
 
 def qa_distillation_loss(student_start, student_end, teacher_start, teacher_end, temperature: float):
@@ -113,16 +127,35 @@ def span_loss(start, end, batch) -> torch.Tensor:
     return (F.cross_entropy(start, batch["start"]) + F.cross_entropy(end, batch["end"])) / 2
 
 
-def _loss(model, batch, cfg, device, teacher_logits) -> torch.Tensor:
-    """Span loss, mixed with the QA distillation loss when the teacher's logits are given (D)."""
+def _teacher_inputs(batch) -> dict:
+    """The batch as the live teacher sees it: its own token types (BERT), when it has them."""
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask")}
+    if "teacher_token_type_ids" in batch:
+        inputs["token_type_ids"] = batch["teacher_token_type_ids"]
+    return inputs
+
+
+def _loss(model, batch, cfg, device, teacher_logits, teacher: LiveTeacher | None = None) -> torch.Tensor:
+    """Span loss, mixed with the QA distillation loss when the teacher's logits are given (D); a live
+    teacher gives its logits from the same forward that feeds the layer terms, which are added."""
     from pipeline.training.hardware import autocast
+    q = cfg.qa
     with autocast(cfg, device):
-        start, end = forward(model, batch)
+        if teacher is None:
+            start, end = forward(model, batch)
+        else:
+            start, end, s_out = forward(model, batch, **layer_losses.outputs_kwargs(q))
+            with torch.no_grad():
+                t_start, t_end, t_out = forward(teacher.model, _teacher_inputs(batch), **layer_losses.outputs_kwargs(q))
     loss = span_loss(start, end, batch)
-    if teacher_logits is not None:
-        q = cfg.qa
-        distil = qa_distillation_loss(start, end, batch["teacher"][:, 0], batch["teacher"][:, 1], q.temperature)
+    if teacher is None and teacher_logits is not None:
+        t_start, t_end = batch["teacher"][:, 0], batch["teacher"][:, 1]
+    if teacher is not None or teacher_logits is not None:
+        distil = qa_distillation_loss(start, end, t_start, t_end, q.temperature)
         loss = q.alpha_distil * distil + (1 - q.alpha_distil) * loss
+    if teacher is not None:
+        loss = loss + layer_losses.weighted(q, layer_losses.layer_terms(q, teacher.lmap, s_out, t_out,
+                                                                        batch["attention_mask"]))
     return loss
 
 
@@ -138,8 +171,8 @@ def _resume(checkpoint, model, opt, sched, scaler, rng, desc: str, total: int) -
 
 
 def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None, ckpt: Path | None = None,
-          key: str = "", on_step: kit.OnStep | None = None) -> dict:
-    """Fine-tune in place. With `ckpt`, the training state is saved every qa.checkpoint_every steps
+          key: str = "", on_step: kit.OnStep | None = None, teacher: LiveTeacher | None = None) -> dict:
+    """Fine-tune in place; (D) with teacher_logits (precomputed) or a live teacher. With `ckpt`, the training state is saved every qa.checkpoint_every steps
     and a run stopped midway resumes from the last save (a checkpoint under another key is refused).
     on_step(n) is called after optimizer step n."""
     from pipeline.training.hardware import needs_grad_scaler
@@ -160,7 +193,8 @@ def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None,
             rng.shuffle(nxt)
             order += nxt
         idx, order = order[: q.batch_size], order[q.batch_size:]
-        loss = _loss(model, collate([feats[i] for i in idx], device, teacher_logits), cfg, device, teacher_logits)
+        loss = _loss(model, collate([feats[i] for i in idx], device, teacher_logits), cfg, device, teacher_logits,
+                     teacher)
         kit.backward(loss, scaler)
         kit.optimizer_step(opt, sched, model.parameters(), 1.0, scaler)
         losses.append(loss.item())
@@ -203,9 +237,35 @@ def predict(model, tok, examples: list[dict], cfg, device, desc: str) -> dict:
                         n_best=cfg.qa.n_best, max_answer_length=cfg.qa.max_answer_length)
 
 
+def _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir: Path, map_dir: Path):
+    """(teacher_logits, None), precomputed once, or (None, LiveTeacher) when a layer term is on; the
+    live teacher's token types travel in the student's windows as teacher_token_type_ids."""
+    teacher, ttok = load_qa_model(teacher_dir)
+    tfeats = featurize(ttok, train_ex, cfg, uses_token_types(teacher), labels=True)
+    if [f["input_ids"] for f in tfeats] != [f["input_ids"] for f in feats]:
+        raise UserError("teacher and student tokenizers split the QA data differently; (D) needs a shared vocabulary")
+    if layer_losses.weights(cfg.qa):
+        lmap = layer_losses.prepare(cfg.qa, map_dir, model, teacher)
+        for f, tf in zip(feats, tfeats):
+            if "token_type_ids" in tf:
+                f["teacher_token_type_ids"] = tf["token_type_ids"]
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+        return None, LiveTeacher(teacher.to(device).eval(), lmap)
+    for i, f in enumerate(tfeats):
+        f["id"] = i
+    return window_logits(teacher, tfeats, device, 2 * cfg.qa.batch_size, "teacher logits"), None
+
+
+def _extra_examples(data: Path) -> list[dict]:
+    """qa_data's extra.json (for the (D) step only); older runs have none."""
+    return load_squad_file(data / "extra.json", "reject") if (data / "extra.json").is_file() else []
+
+
 def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: str,
-                  teacher_dir: Path | None = None) -> dict:
-    """Train one model into work/<name>/ unless a finished copy for the same stage key is there."""
+                  teacher_dir: Path | None = None, extra: list[dict] = ()) -> dict:
+    """Train one model into work/<name>/ unless a finished copy for the same stage key is there.
+    extra: examples added to the training set of this model only (the (D) step's extra.json)."""
     from pipeline.training.hardware import seed_everything
     done = work / name / "train.json"
     if done.is_file():
@@ -215,20 +275,18 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
             return info
     seed_everything(cfg.run.seed)
     model, tok = load_qa_model(source)
+    train_ex = list(train_ex) + list(extra)
     feats = featurize(tok, train_ex, cfg, uses_token_types(model), labels=True)
     for i, f in enumerate(feats):
         f["id"] = i
-    teacher_logits = None
+    teacher_logits = live = None
     if teacher_dir is not None:
-        teacher, ttok = load_qa_model(teacher_dir)
-        tfeats = featurize(ttok, train_ex, cfg, uses_token_types(teacher), labels=True)
-        if [f["input_ids"] for f in tfeats] != [f["input_ids"] for f in feats]:
-            raise UserError("teacher and student tokenizers split the QA data differently; (D) needs a shared vocabulary")
-        for i, f in enumerate(tfeats):
-            f["id"] = i
-        teacher_logits = window_logits(teacher, tfeats, device, 2 * cfg.qa.batch_size, "teacher logits")
-        del teacher
-    info = train(model, feats, cfg, device, f"qa {name}", teacher_logits, ckpt=work / f"{name}.ckpt.pt", key=key)
+        teacher_logits, live = _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir, source.parent)
+    info = train(model, feats, cfg, device, f"qa {name}", teacher_logits, ckpt=work / f"{name}.ckpt.pt", key=key,
+                 teacher=live)
+    if teacher_dir is not None:
+        info.update(extra_examples=len(extra), layer_losses=layer_losses.weights(cfg.qa),
+                    layer_map=live.lmap if live else None)
     tmp = work / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
@@ -252,7 +310,7 @@ def run(cfg, ctx) -> dict:
     training["teacher"] = _finetune_one("teacher", sources["teacher"], train_ex, cfg, device, ctx.work, ctx.key)
     training["student"] = _finetune_one("student", sources["student"], train_ex, cfg, device, ctx.work, ctx.key)
     training["student_d"] = _finetune_one("student_d", sources["student"], train_ex, cfg, device, ctx.work,
-                                          ctx.key, teacher_dir=ctx.work / "teacher")
+                                          ctx.key, teacher_dir=ctx.work / "teacher", extra=_extra_examples(data))
     results = {ds: [] for ds in evals}
     (ctx.out / "predictions").mkdir()
     for name in MODELS:
