@@ -73,7 +73,7 @@ def _corpus_split(docs: list[tuple[str, str]], seed: int, n_train: int, n_dev: i
     rng = random.Random(seed)
     order = sorted(docs)
     rng.shuffle(order)
-    train, dev = [], []
+    train, dev, seen = [], [], set()
     for doc_id, text in order:
         if len(train) >= n_train and len(dev) >= n_dev:
             break
@@ -81,7 +81,8 @@ def _corpus_split(docs: list[tuple[str, str]], seed: int, n_train: int, n_dev: i
         by_ctx: dict[str, list] = {}
         for e in exs:
             by_ctx.setdefault(e["context"], []).append(e)
-        exs = [e for group in by_ctx.values() if len(group) >= 3 for e in group]
+        exs = [e for ctx, group in by_ctx.items() if len(group) >= 3 and ctx not in seen for e in group]
+        seen.update(by_ctx)  # libraries repeat docstrings verbatim: a passage goes to one side only
         if exs:
             (dev if len(dev) < n_dev else train).extend(exs)
     return train, dev

@@ -188,7 +188,8 @@ def read_documents(corpus_dir: Path) -> list[tuple[str, str]]:
 
 
 def _shuffled(docs: list[tuple[str, str]], seed: int, skip: set[str]) -> list[tuple[str, str]]:
-    order = sorted(d for d in docs if d[0] not in skip)
+    """Documents in a seed order, less those named in `skip` by doc_id or by docstring passage text."""
+    order = sorted(d for d in docs if d[0] not in skip and Q.docstring_passage(d[1]) not in skip)
     random.Random(seed).shuffle(order)
     return order
 
@@ -197,6 +198,7 @@ def generate(docs: list[tuple[str, str]], n_train: int, n_dev: int, seed: int, q
              skip: set[str] = frozenset()) -> tuple[list, list]:
     """Generated train/dev splits from disjoint documents (none in `skip`); deterministic for (docs, seed)."""
     train, dev = [], []
+    split_of: dict[str, int] = {}  # passage -> 0 (train) / 1 (dev): libraries repeat docstrings verbatim
     bar = tqdm(_shuffled(docs, seed, skip), desc="generated questions", unit="doc", mininterval=1)
     for doc_id, text in bar:
         if len(dev) >= n_dev and len(train) >= n_train:
@@ -204,18 +206,20 @@ def generate(docs: list[tuple[str, str]], n_train: int, n_dev: int, seed: int, q
         qs = cloze_questions(doc_id, text, random.Random(f"{seed}:{doc_id}"), questions)
         # Fill dev first while it is short of its share, so both splits draw from the whole corpus.
         want_dev = len(dev) < n_dev and (len(train) >= n_train or len(dev) * n_train <= len(train) * n_dev)
+        qs = [q for q in qs if split_of.setdefault(q["context"], int(want_dev)) == int(want_dev)]
         (dev if want_dev else train).extend(qs)
     bar.close()
     return train[:n_train], dev[:n_dev]
 
 
 def more_questions(docs: list[tuple[str, str]], n: int, seed: int, questions: str, skip: set[str]) -> list[dict]:
-    """n more generated questions from documents not in `skip` (those train, dev or the natural sets use)."""
+    """n more generated questions from documents (and passages) not in `skip`."""
     out = []
     for doc_id, text in _shuffled(docs, seed + 1, skip):
         if len(out) >= n:
             break
-        out.extend(cloze_questions(doc_id, text, random.Random(f"{seed}:{doc_id}"), questions))
+        out.extend(q for q in cloze_questions(doc_id, text, random.Random(f"{seed}:{doc_id}"), questions)
+                   if q["context"] not in skip)
     return out[:n]
 
 
@@ -273,7 +277,8 @@ def run(cfg, ctx) -> dict:
         return docs["all"]
 
     nat_train, natural_dev = load_squad_file(NATURAL_TRAIN, "reject"), load_squad_file(NATURAL_DEV, "reject")
-    natural_docs = {e["title"] for e in nat_train + natural_dev}  # corpus documents the shipped sets use
+    # Corpus documents the shipped sets use, by id and by passage (libraries repeat docstrings verbatim).
+    natural_docs = {e["title"] for e in nat_train + natural_dev} | {e["context"] for e in nat_train + natural_dev}
     train, train_name = _load_source(cfg.qa.train_source, "train", cfg, generated, docs_fn, natural_docs)
     dev, dev_name = _load_source(cfg.qa.dev_source, "dev", cfg, generated, docs_fn, natural_docs)
     if dev_name == "handwritten":  # results are filed by data-set name; keep the two apart
@@ -286,7 +291,7 @@ def run(cfg, ctx) -> dict:
     if not dev:
         raise UserError(f"no dev questions from {cfg.qa.dev_source!r}")
     _check_disjoint(train, dev, natural_dev, cfg)
-    used = natural_docs | {e["title"] for e in train + dev}
+    used = natural_docs | {e["title"] for e in train + dev} | {e["context"] for e in train + dev}
     extra = _extra(cfg, train, used, docs_fn) if cfg.qa.extra_examples else []
     sets = {"train": train, "dev": dev, "natural_dev": natural_dev, "handwritten": hand, "extra": extra}
     for name, exs in sets.items():

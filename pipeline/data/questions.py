@@ -159,8 +159,9 @@ def translate(sentence: str, a: int, b: int, wh: str) -> str | None:
         if not (post and post[0].isalpha() and post[0].islower()):
             return None  # no counted noun to front with "how many"
         wh, post = f"how many {post[0]}", post[1:]
-    if wh == "what" and not _head_noun(pre, post):
-        return None
+    answer = sentence[a:b]
+    if wh == "what" and (not _head_noun(pre, post) or (answer.islower() and answer.endswith(("ed", "ing", "ly")))):
+        return None  # participles and adverbs make "What is this layout from ...?" questions
     if wh == "what" and pre and pre[-1].lower() in _DETERMINERS - _PREPS:
         pre = pre[:-1]  # "the" belongs to the answer's noun phrase
     found = _find_verb(pre)
@@ -171,7 +172,9 @@ def translate(sentence: str, a: int, b: int, wh: str) -> str | None:
     else:
         v, kind = found
         subject, middle = _lower_first(pre[:v]), pre[v + 1:]
-        if not subject or len(subject) > 6 or subject[0].lower() in _SUBORDINATE \
+        imperative = subject and subject[0][0].isupper() and subject[0].lower() not in _LOWER_START \
+            and not subject[0].endswith("s") and (len(subject) == 1 or subject[1].islower())
+        if not subject or imperative or len(subject) > 6 or subject[0].lower() in _SUBORDINATE \
                 or any(not w[-1].isalnum() for w in subject) \
                 or any(w.lower() in AUX for w in middle + post):
             return None  # a leading clause, or a second finite verb: the rules would scramble the sentence
