@@ -274,7 +274,7 @@ def _entries(passage: str):
             if m and has_desc:
                 yield "param", m.group(1), m.group(2), start + len(ln) + 1, nxt
         elif section == "raises":
-            m = re.fullmatch(r"`*([A-Z]\w*)`*:?\s*(.*)", ln)
+            m = re.fullmatch(r"`*([A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt|Iteration))`*:?\s*(.*)", ln)
             if m and m.group(2):
                 yield "raises", m.group(1), "", start + m.start(2), m.group(2)
             elif m and has_desc:
@@ -312,7 +312,7 @@ def _entry_questions(name: str, passage: str) -> list[tuple[str, int, str, str]]
                 if t:
                     out.append((f"What happens if {ident} of {name} is {m.group(1)}?", *t, "doc_if"))
         elif kind == "raises":
-            t = _tail(passage, dstart + (len(m.group()) if (m := re.match(r"(?:If|When|if|when) ", desc)) else 0))
+            t = _tail(passage, dstart + (len(m.group()) if (m := re.match(r"(?:Raised |raised )?(?:If|When|if|when) ", desc)) else 0))
             if t:
                 out.append((f"When does {name} raise {ident}?", *t, "doc_raises"))
         elif kind == "returns":
