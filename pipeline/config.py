@@ -143,7 +143,9 @@ class QACfg:
     train_examples: int = f(4000, "generated training questions", check=POSITIVE)
     dev_examples: int = f(500, "generated dev questions", check=POSITIVE)
     questions: str = f("wh", "generated questions: 'wh' (clozes translated to wh-questions where the rules "
-                       "make a clean one, else the cloze) or 'cloze'", ["wh", "cloze"])
+                       "make a clean one, else the cloze), 'cloze', or 'wh+doc' (wh plus questions from docstring "
+                       "structure: 'What does f return?', 'What is the default of x in f?', ...)",
+                       ["wh", "cloze", "wh+doc"])
     natural_train: bool = f(True, "add the shipped natural-question training set (pipeline/data/"
                             "natural_qa_train.json) to train.json when training on generated questions")
     extra_examples: int = f(0, "examples in extra.json for the (D) step: generated questions from documents "

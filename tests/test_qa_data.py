@@ -1,5 +1,6 @@
 """QA data stage: SQuAD validation, the hand-written set, and the generated cloze splits."""
 import copy
+import random
 import json
 
 import pytest
@@ -60,7 +61,7 @@ def test_handwritten_set_is_valid_and_large_enough():
     assert len(exs) >= 40 and len({e["context"] for e in exs}) >= 8
 
 
-@pytest.mark.parametrize("questions", ["wh", "cloze"])
+@pytest.mark.parametrize("questions", ["wh", "cloze", "wh+doc"])
 def test_generated_splits_are_deterministic_and_from_different_documents(questions):
     docs = sorted(qa_tiny.DOCS.items())
     tr1, dv1 = qa_data.generate(docs, 30, 10, seed=3, questions=questions)
@@ -117,3 +118,12 @@ def test_stage_adds_natural_train_and_keeps_dev_passages_out_of_train(tmp_path):
     first = (out / "extra.json").read_text()
     qa_data.run(cfg, ctx)
     assert (out / "extra.json").read_text() == first  # deterministic for the seed
+
+
+def test_wh_doc_mode_adds_docstring_template_questions():
+    text = "Return the sum of the values.\n\nArgs:\nvalues (`list`, *optional*, defaults to `None`):\nThe numbers to add."
+    qs = qa_data.cloze_questions("numpy:m.py:total:1", text, random.Random(0), "wh+doc")
+    assert {q["question"]: q["answers"][0]["text"] for q in qs} == {
+        "What does total return?": "sum of the values", "What is the default of values in total?": "None",
+        "What is the values argument of total?": "The numbers to add"}
+    assert qa_data.cloze_questions("numpy:m.py:total:1", text, random.Random(0), "wh") == []

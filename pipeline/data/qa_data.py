@@ -161,11 +161,17 @@ def hf_squad_name(spec: str) -> str:
 # --------------------------------------------------------------------------- cloze generation
 
 def cloze_questions(doc_id: str, text: str, rng: random.Random, mode: str = "cloze") -> list[dict]:
-    """At most one question per sentence of every prose passage of a document (mode: 'wh' or 'cloze')."""
+    """Questions for one document: at most one per sentence of every prose passage ('wh' or 'cloze'), and with
+    'wh+doc' also the docstring-template questions of questions.docstring_questions."""
     out = []
     for pi, passage in enumerate(Q.passages(text)):
-        for si, question, start, answer, kind in Q.sentence_questions(passage, rng, mode):
+        for si, question, start, answer, kind in Q.sentence_questions(passage, rng, mode.split("+")[0]):
             out.append({"id": f"gen-{doc_id}-{pi}-{si}", "title": doc_id, "context": passage, "question": question,
+                        "answers": [{"text": answer, "answer_start": start}]})
+    if mode == "wh+doc":
+        passage = Q.docstring_passage(text)
+        for i, (question, start, answer, _) in enumerate(Q.docstring_questions(doc_id, passage)):
+            out.append({"id": f"gen-{doc_id}-d{i}", "title": doc_id, "context": passage, "question": question,
                         "answers": [{"text": answer, "answer_start": start}]})
     return out
 
