@@ -148,6 +148,21 @@ class QACfg:
     on_bad_example: str = f("skip", "malformed SQuAD examples: skip (with a warning) or reject", ["skip", "reject"])
     train_examples: int = f(4000, "generated training questions", check=POSITIVE)
     dev_examples: int = f(500, "generated dev questions", check=POSITIVE)
+    questions: str = f("wh", "generated questions: 'wh' (clozes translated to wh-questions where the rules "
+                       "make a clean one, else the cloze), 'cloze', or 'wh+doc' (wh plus questions from docstring "
+                       "structure: 'What does f return?', 'What is the default of x in f?', ...)",
+                       ["wh", "cloze", "wh+doc"])
+    natural_train: bool = f(True, "add the shipped natural-question training set (pipeline/data/"
+                            "natural_qa_train.json) to train.json when training on generated questions")
+    extra_examples: int = f(0, "examples in extra.json for the (D) step: generated questions from documents "
+                            "dev does not use, plus augmented copies of training examples", check=NON_NEGATIVE)
+    augment_share: float = f(0.5, "share of extra.json that is augmented copies of training examples (the rest "
+                             "is more generated questions)", check=(lambda v: 0 <= v <= 1, "in [0, 1]"))
+    augment_mask_prob: float = f(0.1, "augmentation: chance that a passage word outside the answer becomes "
+                                 "[MASK] (Tang et al. 2019)", check=FRACTION)
+    augment_ngram_prob: float = f(0.25, "augmentation: chance that a copy keeps only a window of 1-5 passage "
+                                  "sentences around the answer (n-gram sampling, Tang et al. 2019)",
+                                  check=(lambda v: 0 <= v <= 1, "in [0, 1]"))
     max_seq_length: int = f(384, "tokens per window", check=POSITIVE)
     doc_stride: int = f(128, "overlap between windows", check=POSITIVE)
     max_query_length: int = f(64, "question tokens kept", check=POSITIVE)

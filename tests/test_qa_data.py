@@ -1,5 +1,6 @@
 """QA data stage: SQuAD validation, the hand-written set, and the generated cloze splits."""
 import copy
+import random
 import json
 
 import pytest
@@ -60,29 +61,69 @@ def test_handwritten_set_is_valid_and_large_enough():
     assert len(exs) >= 40 and len({e["context"] for e in exs}) >= 8
 
 
-def test_generated_splits_are_deterministic_and_from_different_documents():
+@pytest.mark.parametrize("questions", ["wh", "cloze", "wh+doc"])
+def test_generated_splits_are_deterministic_and_from_different_documents(questions):
     docs = sorted(qa_tiny.DOCS.items())
-    tr1, dv1 = qa_data.generate(docs, 30, 10, seed=3)
-    tr2, dv2 = qa_data.generate(list(reversed(docs)), 30, 10, seed=3)
+    tr1, dv1 = qa_data.generate(docs, 30, 10, seed=3, questions=questions)
+    tr2, dv2 = qa_data.generate(list(reversed(docs)), 30, 10, seed=3, questions=questions)
     assert (tr1, dv1) == (tr2, dv2) and len(tr1) == 30 and len(dv1) == 10
     assert not {e["title"] for e in tr1} & {e["title"] for e in dv1}
-    assert qa_data.generate(docs, 30, 10, seed=4) != (tr1, dv1)
+    assert qa_data.generate(docs, 30, 10, seed=4, questions=questions) != (tr1, dv1)
+    assert not {e["title"] for e in qa_data.generate(docs, 30, 10, 3, questions, skip={"doc00"})[0]} & {"doc00"}
     for e in tr1 + dv1:
         a = e["answers"][0]
         assert e["context"][a["answer_start"]:a["answer_start"] + len(a["text"])] == a["text"]
         assert a["text"] not in e["question"] and e["question"].endswith("?")
 
 
-def test_stage_writes_squad_files_and_rejects_bad_source(tmp_path):
-    cfg = qa_tiny.cfg(tmp_path)
+def _stage(tmp_path, **over):
+    cfg = qa_tiny.cfg(tmp_path, **over)
     corpus = qa_tiny.write_corpus(tmp_path / "corpus")
     out = tmp_path / "out"
-    out.mkdir()
+    out.mkdir(exist_ok=True)
     ctx = StageContext(cfg, "qa_data", tmp_path, out, tmp_path / "work", "k", {"corpus": corpus})
+    return cfg, ctx, out
+
+
+def test_stage_writes_squad_files_and_rejects_bad_source(tmp_path):
+    cfg, ctx, out = _stage(tmp_path)
     metrics = qa_data.run(cfg, ctx)
     assert metrics["train"] == 40 and metrics["dev"] == 12 and metrics["handwritten"] >= 40
-    for name in ("train", "dev", "handwritten"):
+    assert metrics["natural_dev"] >= 150 and metrics["extra"] == 0
+    for name in ("train", "dev", "natural_dev", "handwritten"):
         assert qa_data.load_squad_file(out / f"{name}.json", "reject")
+    assert qa_data.parse_squad(json.loads((out / "extra.json").read_text()), "extra", "reject") == []
+    meta = json.loads((out / "meta.json").read_text())
+    assert set(meta) == {"train", "dev", "natural_dev", "handwritten", "extra"}
+    assert meta["natural_dev"]["name"] == "natural_dev" and meta["train"]["n"] == 40
     cfg.qa.train_source = str(tmp_path / "nope.json")
     with pytest.raises(UserError, match="not found"):
         qa_data.run(cfg, ctx)
+
+
+def test_stage_adds_natural_train_and_keeps_dev_passages_out_of_train(tmp_path):
+    cfg, ctx, out = _stage(tmp_path, **{"qa.natural_train": True, "qa.extra_examples": 30})
+    metrics = qa_data.run(cfg, ctx)
+    train = qa_data.load_squad_file(out / "train.json", "reject")
+    dev = qa_data.load_squad_file(out / "dev.json", "reject")
+    natural_dev = qa_data.load_squad_file(out / "natural_dev.json", "reject")
+    shipped = qa_data.load_squad_file(qa_data.NATURAL_TRAIN, "reject")
+    assert metrics["train"] == 40 + len(shipped) and {e["id"] for e in shipped} <= {e["id"] for e in train}
+    train_ctx = {e["context"] for e in train}
+    assert not train_ctx & {e["context"] for e in dev} and not train_ctx & {e["context"] for e in natural_dev}
+    assert {e["question"] for e in natural_dev} >= {e["question"] for e in qa_data.load_squad_file(qa_data.HANDWRITTEN)}
+    extra = qa_data.parse_squad(json.loads((out / "extra.json").read_text()), "extra", "reject")
+    assert len(extra) == 30 == json.loads((out / "meta.json").read_text())["extra"]["n"]
+    assert not {e["context"] for e in extra} & ({e["context"] for e in dev} | {e["context"] for e in natural_dev})
+    first = (out / "extra.json").read_text()
+    qa_data.run(cfg, ctx)
+    assert (out / "extra.json").read_text() == first  # deterministic for the seed
+
+
+def test_wh_doc_mode_adds_docstring_template_questions():
+    text = "Return the sum of the values.\n\nArgs:\nvalues (`list`, *optional*, defaults to `None`):\nThe numbers to add."
+    qs = qa_data.cloze_questions("numpy:m.py:total:1", text, random.Random(0), "wh+doc")
+    assert {q["question"]: q["answers"][0]["text"] for q in qs} == {
+        "What does total return?": "sum of the values", "What is the default of values in total?": "None",
+        "What is the values argument of total?": "The numbers to add"}
+    assert qa_data.cloze_questions("numpy:m.py:total:1", text, random.Random(0), "wh") == []

@@ -1,14 +1,16 @@
-"""QA data stage: SQuAD v1.1 files, `datasets` SQuAD (hf:rajpurkar/squad), or cloze questions generated from the corpus.
+"""QA data stage: SQuAD v1.1 files, `datasets` SQuAD (hf:rajpurkar/squad), or questions generated from the corpus.
 
-Outputs (all in SQuAD v1.1 JSON): train.json, dev.json and handwritten.json (the questions
-the project wrote itself, pipeline/data/handwritten_qa.json, which are also the apps' demo
-content), plus meta.json naming the data sets for the results files.
+Outputs (all in SQuAD v1.1 JSON): train.json (everything the models train on), dev.json (generated or
+given dev), natural_dev.json (the shipped natural-question dev set, pipeline/data/natural_qa_dev.json,
+which includes the hand-written questions), handwritten.json (pipeline/data/handwritten_qa.json, the
+apps' demo content), extra.json (qa.extra_examples examples for the (D) step only), plus meta.json
+naming the data sets for the results files.
 
-The generated set follows the "unsupervised QA by cloze" recipe: in a prose sentence one
-span (a number, a capitalised name, or else a long content word) is replaced by a
-question word, the sentence becomes the question, the passage around it the context and
-the span the answer. Train and dev come from disjoint documents, and the whole set is a
-pure function of the corpus and the seed.
+The generated set follows the "unsupervised QA by cloze" recipe (questions.py): in a prose sentence one
+span is the answer, and the sentence becomes a wh-question (qa.questions = "wh", where the rules make a
+clean one) or a cloze. With generated training data the shipped natural-question training set
+(natural_qa.py builds it) is added (qa.natural_train). Train and dev come from disjoint documents, no
+training passage is a natural-dev passage, and everything is a pure function of the corpus and the seed.
 """
 from __future__ import annotations
 
@@ -20,9 +22,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from pipeline.config import UserError
+from pipeline.data import augment
+from pipeline.data import questions as Q
 from pipeline.core.runs import log, read_json
 
 HANDWRITTEN = Path(__file__).resolve().parent / "handwritten_qa.json"
+NATURAL_TRAIN = Path(__file__).resolve().parent / "natural_qa_train.json"  # built by pipeline/data/natural_qa.py
+NATURAL_DEV = Path(__file__).resolve().parent / "natural_qa_dev.json"
 
 # --------------------------------------------------------------------------- SQuAD reading
 
@@ -154,75 +160,19 @@ def hf_squad_name(spec: str) -> str:
 
 # --------------------------------------------------------------------------- cloze generation
 
-_SENT_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
-_WORD = re.compile(r"^[A-Za-z][A-Za-z'-]*[,;:.]?$")
-_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
-_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
-_NAME = re.compile(r"\b[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+){0,3}\b")
-_CONTENT = re.compile(r"\b[a-z]{7,}\b")
-_MARKUP = re.compile(r"[`*_\[\]{}<>|=\\#@]|::|https?:")  # reST/Markdown/code left in docstrings
-_STOP = {"because", "between", "through", "without", "however", "whether", "another", "therefore",
-         "otherwise", "although", "instead", "usually", "already", "including", "possible"}
-
-
-def _is_prose(text: str, min_words: int, share: float = 0.8) -> bool:
-    words = text.split()
-    return len(words) >= min_words and sum(bool(_WORD.match(w)) for w in words) >= share * len(words)
-
-
-def passages(text: str, min_words: int = 40, max_words: int = 100) -> list[str]:
-    """Prose passages of a document: paragraphs (blank-line separated, re-flowed) merged up to ~max_words."""
-    out, cur = [], []
-    for para in re.split(r"\n\s*\n", text):
-        para = " ".join(para.split())
-        if not _is_prose(para, 4):
-            if len(" ".join(cur).split()) >= min_words:
-                out.append(" ".join(cur))
-            cur = []
-            continue
-        if cur and len(" ".join(cur + [para]).split()) > max_words:
-            if len(" ".join(cur).split()) >= min_words:
-                out.append(" ".join(cur))
-            cur = []
-        cur.append(para)
-    if len(" ".join(cur).split()) >= min_words:
-        out.append(" ".join(cur))
-    return [p for p in out if len(p.split()) <= 2 * max_words]
-
-
-def _candidates(sentence: str) -> list[tuple[int, int, str]]:
-    """(start, end, question word) answer spans in a sentence, best kinds first."""
-    found = [(m.start(), m.end(), "when") for m in _YEAR.finditer(sentence)]
-    found += [(m.start(), m.end(), "how many") for m in _NUMBER.finditer(sentence)
-              if not _YEAR.fullmatch(m.group())]
-    # Capitalised words at the very start of a sentence are just sentence case.
-    found += [(m.start(), m.end(), "what") for m in _NAME.finditer(sentence) if m.start() > 0]
-    if found:
-        return found
-    return [(m.start(), m.end(), "what") for m in _CONTENT.finditer(sentence) if m.group() not in _STOP]
-
-
-def cloze_questions(doc_id: str, text: str, rng: random.Random) -> list[dict]:
-    """At most one cloze question per sentence of every prose passage of a document."""
+def cloze_questions(doc_id: str, text: str, rng: random.Random, mode: str = "cloze") -> list[dict]:
+    """Questions for one document: at most one per sentence of every prose passage ('wh' or 'cloze'), and with
+    'wh+doc' also the docstring-template questions of questions.docstring_questions."""
     out = []
-    for pi, passage in enumerate(passages(text)):
-        pos = 0
-        for si, sent in enumerate(_SENT_END.split(passage)):
-            offset = passage.index(sent, pos)
-            pos = offset + len(sent)
-            words = sent.split()
-            if not (6 <= len(words) <= 40) or not sent.endswith(".") or _MARKUP.search(sent) \
-                    or not _is_prose(sent, 6, 0.9):
-                continue
-            cands = _candidates(sent)
-            if not cands:
-                continue
-            a, b, wh = rng.choice(cands)
-            question = (sent[:a] + wh + sent[b:]).rstrip(".").strip() + "?"
-            question = question[0].upper() + question[1:]
-            out.append({"id": f"gen-{doc_id}-{pi}-{si}", "title": doc_id, "context": passage,
-                        "question": question,
-                        "answers": [{"text": sent[a:b], "answer_start": offset + a}]})
+    for pi, passage in enumerate(Q.passages(text)):
+        for si, question, start, answer, kind in Q.sentence_questions(passage, rng, mode.split("+")[0]):
+            out.append({"id": f"gen-{doc_id}-{pi}-{si}", "title": doc_id, "context": passage, "question": question,
+                        "answers": [{"text": answer, "answer_start": start}]})
+    if mode == "wh+doc":
+        passage = Q.docstring_passage(text)
+        for i, (question, start, answer, _) in enumerate(Q.docstring_questions(doc_id, passage)):
+            out.append({"id": f"gen-{doc_id}-d{i}", "title": doc_id, "context": passage, "question": question,
+                        "answers": [{"text": answer, "answer_start": start}]})
     return out
 
 
@@ -243,32 +193,51 @@ def read_documents(corpus_dir: Path) -> list[tuple[str, str]]:
     return docs
 
 
-def generate(docs: list[tuple[str, str]], n_train: int, n_dev: int, seed: int) -> tuple[list, list]:
-    """Cloze train/dev splits from disjoint documents; deterministic for (docs, seed)."""
-    rng = random.Random(seed)
-    order = sorted(docs)
-    rng.shuffle(order)
+def _shuffled(docs: list[tuple[str, str]], seed: int, skip: set[str]) -> list[tuple[str, str]]:
+    """Documents in a seed order, less those named in `skip` by doc_id or by docstring passage text."""
+    order = sorted(d for d in docs if d[0] not in skip and Q.docstring_passage(d[1]) not in skip)
+    random.Random(seed).shuffle(order)
+    return order
+
+
+def generate(docs: list[tuple[str, str]], n_train: int, n_dev: int, seed: int, questions: str = "wh",
+             skip: set[str] = frozenset()) -> tuple[list, list]:
+    """Generated train/dev splits from disjoint documents (none in `skip`); deterministic for (docs, seed)."""
     train, dev = [], []
-    bar = tqdm(order, desc="cloze questions", unit="doc", mininterval=1)
+    split_of: dict[str, int] = {}  # passage -> 0 (train) / 1 (dev): libraries repeat docstrings verbatim
+    bar = tqdm(_shuffled(docs, seed, skip), desc="generated questions", unit="doc", mininterval=1)
     for doc_id, text in bar:
         if len(dev) >= n_dev and len(train) >= n_train:
             break
-        qs = cloze_questions(doc_id, text, random.Random(f"{seed}:{doc_id}"))
+        qs = cloze_questions(doc_id, text, random.Random(f"{seed}:{doc_id}"), questions)
         # Fill dev first while it is short of its share, so both splits draw from the whole corpus.
         want_dev = len(dev) < n_dev and (len(train) >= n_train or len(dev) * n_train <= len(train) * n_dev)
+        qs = [q for q in qs if split_of.setdefault(q["context"], int(want_dev)) == int(want_dev)]
         (dev if want_dev else train).extend(qs)
     bar.close()
     return train[:n_train], dev[:n_dev]
 
 
+def more_questions(docs: list[tuple[str, str]], n: int, seed: int, questions: str, skip: set[str]) -> list[dict]:
+    """n more generated questions from documents (and passages) not in `skip`."""
+    out = []
+    for doc_id, text in _shuffled(docs, seed + 1, skip):
+        if len(out) >= n:
+            break
+        out.extend(q for q in cloze_questions(doc_id, text, random.Random(f"{seed}:{doc_id}"), questions)
+                   if q["context"] not in skip)
+    return out[:n]
+
+
 # --------------------------------------------------------------------------- the stage
 
 
-def _load_source(source: str, split: str, cfg, generated: dict, docs_fn) -> tuple[list, str]:
+def _load_source(source: str, split: str, cfg, generated: dict, docs_fn, skip: set[str]) -> tuple[list, str]:
     """Examples and a data-set name for one of train/dev."""
     if source == "generated":
         if not generated:
-            tr, dv = generate(docs_fn(), cfg.qa.train_examples, cfg.qa.dev_examples, cfg.run.seed)
+            tr, dv = generate(docs_fn(), cfg.qa.train_examples, cfg.qa.dev_examples, cfg.run.seed,
+                              cfg.qa.questions, skip)
             generated.update(train=tr, dev=dv)
         return generated[split], f"generated_{split}"
     if source.startswith("hf:"):
@@ -278,27 +247,69 @@ def _load_source(source: str, split: str, cfg, generated: dict, docs_fn) -> tupl
     return load_squad_file(source, cfg.qa.on_bad_example), name
 
 
+def _check_disjoint(train: list, dev: list, natural_dev: list, cfg) -> None:
+    """Train shares no passage with dev or natural_dev (and no document with generated dev)."""
+    train_ctx = {e["context"] for e in train}
+    shared = train_ctx & {e["context"] for e in natural_dev}
+    assert not shared, f"train and natural_dev share passages: {sorted(shared)[:1]}"
+    if cfg.qa.train_source == cfg.qa.dev_source == "generated":
+        shared = {e["title"] for e in train} & {e["title"] for e in dev}
+        assert not shared, f"train and generated dev share documents: {sorted(shared)[:3]}"
+        assert not train_ctx & {e["context"] for e in dev}, "train and generated dev share passages"
+
+
+def _extra(cfg, train: list, used: set[str], docs_fn) -> list[dict]:
+    """extra.json: more generated questions plus augmented copies of the training examples."""
+    n = cfg.qa.extra_examples
+    n_aug = round(n * cfg.qa.augment_share)
+    extra = more_questions(docs_fn(), n - n_aug, cfg.run.seed, cfg.qa.questions, used) if n > n_aug else []
+    n_aug = n - len(extra)  # a small corpus runs out of documents: augmentation makes up the rest
+    extra += augment.augmented_copies(train, n_aug, cfg.run.seed, cfg.qa.augment_mask_prob,
+                                      cfg.qa.augment_ngram_prob)
+    return extra
+
+
+def _write(out: Path, name: str, examples: list) -> None:
+    (out / f"{name}.json").write_text(json.dumps(to_squad(examples), indent=1, ensure_ascii=False) + "\n")
+
+
 def run(cfg, ctx) -> dict:
     generated: dict = {}
-    docs_fn = lambda: read_documents(ctx.inputs["corpus"])  # noqa: E731 - read only when needed
-    train, train_name = _load_source(cfg.qa.train_source, "train", cfg, generated, docs_fn)
-    dev, dev_name = _load_source(cfg.qa.dev_source, "dev", cfg, generated, docs_fn)
+    docs: dict = {}
+
+    def docs_fn():  # the corpus is read once, and only when a generated set needs it
+        if "all" not in docs:
+            docs["all"] = read_documents(ctx.inputs["corpus"])
+        return docs["all"]
+
+    nat_train, natural_dev = load_squad_file(NATURAL_TRAIN, "reject"), load_squad_file(NATURAL_DEV, "reject")
+    # Corpus documents the shipped sets use, by id and by passage (libraries repeat docstrings verbatim).
+    natural_docs = {e["title"] for e in nat_train + natural_dev} | {e["context"] for e in nat_train + natural_dev}
+    train, train_name = _load_source(cfg.qa.train_source, "train", cfg, generated, docs_fn, natural_docs)
+    dev, dev_name = _load_source(cfg.qa.dev_source, "dev", cfg, generated, docs_fn, natural_docs)
     if dev_name == "handwritten":  # results are filed by data-set name; keep the two apart
         dev_name = "dev_handwritten"
+    if cfg.qa.natural_train and cfg.qa.train_source == "generated":
+        train, train_name = train + nat_train, "generated_natural_train"
     hand = load_squad_file(HANDWRITTEN, "reject")
     if not train:
         raise UserError(f"no training questions from {cfg.qa.train_source!r}")
     if not dev:
         raise UserError(f"no dev questions from {cfg.qa.dev_source!r}")
-    if cfg.qa.train_source == cfg.qa.dev_source == "generated":
-        shared = {e["title"] for e in train} & {e["title"] for e in dev}
-        assert not shared, f"generated train and dev share documents: {sorted(shared)[:3]}"
-    for name, exs in (("train", train), ("dev", dev), ("handwritten", hand)):
-        (ctx.out / f"{name}.json").write_text(json.dumps(to_squad(exs), indent=1, ensure_ascii=False) + "\n")
+    _check_disjoint(train, dev, natural_dev, cfg)
+    used = natural_docs | {e["title"] for e in train + dev} | {e["context"] for e in train + dev}
+    extra = _extra(cfg, train, used, docs_fn) if cfg.qa.extra_examples else []
+    sets = {"train": train, "dev": dev, "natural_dev": natural_dev, "handwritten": hand, "extra": extra}
+    for name, exs in sets.items():
+        _write(ctx.out, name, exs)
     meta = {"train": {"name": train_name, "source": cfg.qa.train_source, "n": len(train)},
             "dev": {"name": dev_name, "source": cfg.qa.dev_source, "n": len(dev)},
-            "handwritten": {"name": "handwritten", "source": str(HANDWRITTEN.name), "n": len(hand)}}
+            "natural_dev": {"name": "natural_dev", "source": NATURAL_DEV.name, "n": len(natural_dev)},
+            "handwritten": {"name": "handwritten", "source": str(HANDWRITTEN.name), "n": len(hand)},
+            "extra": {"name": "extra", "source": f"generated + augmented ({cfg.qa.questions})", "n": len(extra)}}
     (ctx.out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-    log(f"qa_data: {len(train)} train ({train_name}), {len(dev)} dev ({dev_name}), {len(hand)} hand-written")
-    return {"train": len(train), "dev": len(dev), "handwritten": len(hand),
-            "train_docs": len({e["title"] for e in train}), "dev_docs": len({e["title"] for e in dev})}
+    log(f"qa_data: {len(train)} train ({train_name}), {len(dev)} dev ({dev_name}), {len(natural_dev)} natural dev, "
+        f"{len(hand)} hand-written, {len(extra)} extra")
+    return {"train": len(train), "dev": len(dev), "natural_dev": len(natural_dev), "handwritten": len(hand),
+            "extra": len(extra), "train_docs": len({e["title"] for e in train}),
+            "dev_docs": len({e["title"] for e in dev})}
