@@ -11,7 +11,7 @@ from pipeline.core import results_schema
 from pipeline.training import ablation
 
 
-def test_two_variants_two_seeds_give_per_seed_rows_and_mean_std(tmp_path, tiny_preset):
+def test_two_variants_two_seeds_give_per_seed_rows_and_mean_std(tmp_path, tiny_preset, monkeypatch):
     build_all("--preset", tiny_preset, "--stages", "corpus,teacher,student_init,qa_data,ablation",
               "--ablation.variants", "no_mlm", "--ablation.seeds", "2", "--ablation.steps", "2",
               "--ablation.qa_steps", "2", "--ablation.qa_dev_examples", "4",
@@ -27,8 +27,25 @@ def test_two_variants_two_seeds_give_per_seed_rows_and_mean_std(tmp_path, tiny_p
         assert s["masked_acc"]["std"] == pytest.approx(abs(accs[0] - accs[1]) / 2 ** 0.5, abs=1e-5)
         assert s["qa_f1"]["std"] is not None
     # seeds differ: masks, batches and dropout are drawn from the seed
+    out = tmp_path / "run" / "ablation"
+    assert (out / "no_mlm" / "seed0" / "model" / "config.json").is_file() and not (out / "no_mlm" / "seed1" / "model").exists()
     full = [r for r in obj["variants"] if r["variant"] == "full"]
     assert (full[0]["masked_acc"], full[0]["mlm_loss"]) != (full[1]["masked_acc"], full[1]["mlm_loss"])
+    # a (variant, seed) finished before a crash is reused, not distilled again
+    from pipeline import config as config_mod
+    from pipeline.core.runs import StageContext
+    from pipeline.training import distill
+    cfg = config_mod.load(str(tiny_preset), {"ablation.variants": [], "ablation.seeds": 1, "ablation.steps": 2,
+                                             "ablation.qa_steps": 2, "ablation.qa_dev_examples": 4, "qa.batch_size": 4})
+    run_dir = tmp_path / "run"
+    inputs = {n: run_dir / n for n in ("corpus", "teacher", "student_init", "qa_data")}
+    def ctx(out):
+        (tmp_path / out).mkdir()
+        return StageContext(cfg, "ablation", run_dir, tmp_path / out, tmp_path / "w", "k", inputs)
+    cfg.ablation.variants = ["full"]
+    first = ablation.run(cfg, ctx("o1"))
+    monkeypatch.setattr(distill, "distill", lambda *a, **k: (_ for _ in ()).throw(AssertionError("distilled again")))
+    assert ablation.run(cfg, ctx("o2")) == first
 
 
 def test_summary_mean_and_sample_std():

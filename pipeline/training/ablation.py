@@ -13,12 +13,14 @@ Variants change only the loss weights or the initialisation (registry ABLATION_V
 Seed i is run.seed + i: it draws the masks, the batches, the dropout, a random student's weights
 and the QA head. The results file holds one row per (variant, seed) and, per variant, the mean
 and sample standard deviation over seeds, so the report can tell a real change from noise.
-A finished (variant, seed) is not redone after a crash.
+A finished (variant, seed) is not redone after a crash. Outputs: <out>/<variant>/seed<s>/ (log;
+the student of the first seed only), ablation.json, results/mlm/ablation.json (kind ablation).
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import statistics
 from pathlib import Path
 
@@ -144,6 +146,11 @@ def _one(cfg, ctx, name: str, seed: int, qa_sets) -> dict | None:
         if qa_sets:
             row.update(qa_score(cfg, out / "model", *qa_sets, seed))
         write_json_atomic(done, {"key": key, "row": row})
+        # 7 variants x 3 seeds of demo students and optimizer states would fill gigabytes: the row is
+        # what counts, so keep the first seed's student of each variant only, and no checkpoint.
+        (work / "checkpoint.pt").unlink(missing_ok=True)
+        if seed != cfg.run.seed:
+            shutil.rmtree(out / "model", ignore_errors=True)
         qa = f", QA F1 {row['qa_f1']:.1f}" if "qa_f1" in row else ""
         log(f"ablation {name} seed {seed}: held-out masked acc {row['masked_acc']:.3f}{qa}")
     dist_.barrier()
