@@ -176,7 +176,7 @@ class QACfg:
     max_answer_length: int = f(30, "longest answer span in tokens", check=POSITIVE)
     n_best: int = f(20, "start/end candidates per window", check=POSITIVE)
     epochs: float = f(2.0, "fine-tuning epochs", check=POSITIVE)
-    teacher_epochs: int = f(6, "most epochs of the QA teacher: it is evaluated on the dev set(s) after each "
+    teacher_epochs: int = f(4, "most epochs of the QA teacher: it is evaluated on the dev set(s) after each "
                             "epoch and stops earlier once converged (qa.converge_f1); the LR schedule spans "
                             "all of them", check=POSITIVE)
     converge_f1: float = f(1.0, "the QA teacher stops when one more epoch changed its generated-dev F1 by less "
