@@ -31,7 +31,7 @@ def test_two_variants_two_seeds_give_per_seed_rows_and_mean_std(tmp_path, tiny_p
     assert (out / "no_mlm" / "seed0" / "model" / "config.json").is_file() and not (out / "no_mlm" / "seed1" / "model").exists()
     full = [r for r in obj["variants"] if r["variant"] == "full"]
     assert (full[0]["masked_acc"], full[0]["mlm_loss"]) != (full[1]["masked_acc"], full[1]["mlm_loss"])
-    # a (variant, seed) finished before a crash is reused, not distilled again
+    # the loss options run, and a (variant, seed) finished before a crash is reused, not distilled again
     from pipeline import config as config_mod
     from pipeline.core.runs import StageContext
     from pipeline.training import distill
@@ -42,8 +42,9 @@ def test_two_variants_two_seeds_give_per_seed_rows_and_mean_std(tmp_path, tiny_p
     def ctx(out):
         (tmp_path / out).mkdir()
         return StageContext(cfg, "ablation", run_dir, tmp_path / out, tmp_path / "w", "k", inputs)
-    cfg.ablation.variants = ["full"]
+    cfg.ablation.variants = ["hidden_mse", "attn_kl"]  # the intermediate-layer loss options run too
     first = ablation.run(cfg, ctx("o1"))
+    assert [s["variant"] for s in first["summary"]] == ["full", "hidden_mse", "attn_kl"]
     monkeypatch.setattr(distill, "distill", lambda *a, **k: (_ for _ in ()).throw(AssertionError("distilled again")))
     assert ablation.run(cfg, ctx("o2")) == first
 
