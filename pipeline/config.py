@@ -136,9 +136,16 @@ class DistillCfg:
 @dataclass
 class AblationCfg:
     # Its own section, so choosing variants does not change the distill stage's fingerprint.
-    variants: list[str] = f([], "Table 4 variants to run: ce_only, cos_only, no_mlm, random_init (or 'all')",
+    variants: list[str] = f([], "Table 4 variants to run: ce_only, cos_only, no_mlm, random_init, hidden_mse, attn_kl "
+                            "(or 'all'); 'full' always runs as the reference",
                             items="ablation_variants", empty_ok=True)
     steps: int = f(0, "optimizer steps per ablation variant; 0 = same as distill", check=NON_NEGATIVE)
+    seeds: int = f(1, "seeds per variant (run.seed, run.seed + 1, ...): mean and std say which differences "
+                   "exceed the noise", check=POSITIVE)
+    qa_steps: int = f(0, "steps of a short fixed QA fine-tune of each distilled student on the qa_data train set, "
+                      "scored on the generated dev set; 0 = no QA score", check=NON_NEGATIVE)
+    qa_dev_examples: int = f(0, "generated dev questions that score the ablation's QA fine-tune; 0 = all",
+                             check=NON_NEGATIVE)
 
 
 @dataclass
@@ -169,6 +176,11 @@ class QACfg:
     max_answer_length: int = f(30, "longest answer span in tokens", check=POSITIVE)
     n_best: int = f(20, "start/end candidates per window", check=POSITIVE)
     epochs: float = f(2.0, "fine-tuning epochs", check=POSITIVE)
+    teacher_epochs: int = f(4, "most epochs of the QA teacher: it is evaluated on the dev set(s) after each "
+                            "epoch and stops earlier once converged (qa.converge_f1); the LR schedule spans "
+                            "all of them", check=POSITIVE)
+    converge_f1: float = f(1.0, "the QA teacher stops when one more epoch changed its generated-dev F1 by less "
+                           "than this many points", check=NON_NEGATIVE)
     batch_size: int = f(16, "fine-tuning batch size", check=POSITIVE)
     lr: float = f(5e-5, "fine-tuning learning rate", check=POSITIVE)
     warmup_frac: float = f(0.1, "share of steps for warm-up", check=FRACTION)

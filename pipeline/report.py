@@ -25,8 +25,9 @@ from pipeline.reporting import tables
 EXPECTED = [
     ("mlm_eval", None, "held-out masked LM accuracy", "results/mlm/*.json from the distill stage"),
     ("ablation", None, "Table 4 loss ablation", "results/mlm/ablation.json from the ablation stage "
-                                                "(build_all --ablation.variants all)"),
+                                                "(build_all --preset ablation)"),
     ("qa_metrics", None, "QA exact match / F1", "results/qa/*.json from the qa_finetune stage"),
+    ("qa_curve", None, "QA teacher learning curve", "results/qa/teacher_curve.json from the qa_finetune stage"),
     ("classification_metrics", None, "GLUE / IMDb scores",
      "results/glue/*.json (needs the GLUE / IMDb datasets, not available offline)"),
     ("artifacts", None, "exported model sizes", "results/artifacts.json from the export stage"),
@@ -116,6 +117,7 @@ def render(files: list[dict], data: dict, plots: list[str]) -> str:
     md += tables.sizes_section(data["sizes"], data["mlm"], plots)
     md += tables.latency_section(data["latency"], plots)
     md += tables.qa_section(data["qa"], plots)
+    md += tables.curve_section(data["curve"], plots)
     md += tables.cls_section(data["cls"], plots)
     md += tables.ablation_section(data["ablation"], plots)
     md += tables.mlm_section(data["mlm"], plots)

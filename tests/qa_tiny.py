@@ -71,7 +71,8 @@ def write_corpus(folder: Path) -> Path:
 def cfg(tmp: Path, **over):
     base = {"run.results_dir": str(tmp / "results"), "run.run_dir": str(tmp / "run"), "run.device": "cpu",
             "run.threads": 1,  # tiny models: one thread avoids waiting on a busy second core
-            "qa.train_examples": 40, "qa.dev_examples": 12, "qa.epochs": 1.0, "qa.batch_size": 8,
+            "qa.train_examples": 40, "qa.dev_examples": 12, "qa.epochs": 1.0, "qa.teacher_epochs": 1,
+            "qa.batch_size": 8,
             "qa.max_seq_length": 64, "qa.doc_stride": 16, "qa.max_query_length": 24,
             "qa.natural_train": False}  # the shipped ~700 natural questions would slow every tiny fine-tune
     base.update(over)

@@ -30,14 +30,32 @@ def benchmark(source: str = "host", seq_lens=(128, 384)) -> dict:
     return dict(_head("benchmark"), source=source, device=device, entries=entries)
 
 
+ABLATION_MEANS = (("full", 0.33, 21.0), ("ce_only", 0.30, 20.0), ("cos_only", 0.12, 6.0), ("no_mlm", 0.32, 20.5),
+                  ("random_init", 0.10, 2.0))
+
+
+def ablation_example() -> dict:
+    """Two seeds per variant, each mean +- 0.01 (masked acc) and +- 1 (QA F1): sample std 0.01414 / 1.414."""
+    rows = [{"variant": v, "seed": s, "masked_acc": round(a + d / 100, 4), "mlm_loss": 4.0 - a, "steps": 30,
+             "qa_f1": f1 + d, "qa_em": (f1 + d) / 2} for v, a, f1 in ABLATION_MEANS for s, d in ((0, -1), (1, 1))]
+    summary = [{"variant": v, "seeds": [0, 1], "steps": 30, "masked_acc": {"mean": a, "std": 0.01414},
+                "mlm_loss": {"mean": 4.0 - a, "std": 0.0}, "qa_f1": {"mean": f1, "std": 1.41421},
+                "qa_em": {"mean": f1 / 2, "std": 0.70711}} for v, a, f1 in ABLATION_MEANS]
+    return dict(_head("ablation"), seeds=[0, 1], variants=rows, summary=summary,
+                qa={"steps": 20, "train_examples": 1600, "dev_examples": 100})
+
+
 EXAMPLES = {
     "mlm_eval": dict(_head("mlm_eval"), models=[
         {"model": "teacher", "params": 22_700_000, "masked_acc": 0.41, "mlm_loss": 3.2, "n_masked": 900, "when": "after head fit"},
         {"model": "student", "params": 15_600_000, "masked_acc": 0.33, "mlm_loss": 3.9, "n_masked": 900, "when": "after distillation"}],
         baseline={"model": "unigram", "params": 0, "masked_acc": 0.05, "mlm_loss": 7.0, "n_masked": 900, "when": "word frequencies"}),
-    "ablation": dict(_head("ablation"), variants=[
-        {"variant": v, "masked_acc": a, "mlm_loss": 4.0 - a, "steps": 30}
-        for v, a in (("full", 0.33), ("ce_only", 0.30), ("cos_only", 0.12), ("no_mlm", 0.32), ("random_init", 0.10))]),
+    "ablation": ablation_example(),
+    "qa_curve": dict(_head("qa_curve"), model="teacher", max_epochs=4, converge_f1=1.0, converged=True, steps=30,
+                     epochs=[{"epoch": e, "steps": 10 * e, "seconds": 60.0, "scores": {
+                         "generated_dev": {"exact_match": em, "f1": f1, "n": 300},
+                         "natural_dev": {"exact_match": em / 2, "f1": f1 / 2, "n": 150}}}
+                         for e, em, f1 in ((1, 40.0, 50.0), (2, 60.0, 70.0), (3, 61.0, 70.5))]),
     "qa_metrics": dict(_head("qa_metrics"), dataset="generated", models=[
         {"model": "teacher", "exact_match": 60.0, "f1": 70.0, "n": 200},
         {"model": "student", "exact_match": 52.0, "f1": 63.0, "n": 200},
@@ -57,6 +75,7 @@ EXAMPLES = {
 }
 
 PATHS = {"mlm_eval": "mlm/distill.json", "ablation": "mlm/ablation.json", "qa_metrics": "qa/generated.json",
+         "qa_curve": "qa/teacher_curve.json",
          "classification_metrics": "glue/sst2.json", "artifacts": "artifacts.json", "parity": "parity.json",
          "benchmark": "host/bench.json"}
 

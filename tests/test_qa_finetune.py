@@ -36,6 +36,9 @@ def stage_run(tmp_path_factory):
     data = tmp / "qa_data"
     data.mkdir()
     qa_data.run(cfg, StageContext(cfg, "qa_data", tmp, data, tmp / "w0", "k", {"corpus": qa_tiny.write_corpus(tmp / "c")}))
+    if not (data / "natural_dev.json").is_file():  # a qa_data stage that does not write it yet: a stand-in
+        dev = qa_data.load_squad_file(data / "dev.json")[:5]
+        (data / "natural_dev.json").write_text(json.dumps(qa_data.to_squad(dev)))
     out, work = tmp / "qa_finetune", tmp / "work"
     out.mkdir()
     work.mkdir()
@@ -58,9 +61,12 @@ def test_stage_writes_three_models_predictions_and_valid_results(stage_run):
     assert set(preds) == {e["id"] for e in hand}
     for e in hand:  # every prediction is a piece of its own passage
         assert preds[e["id"]] in e["context"]
-    for ds in ("generated_dev", "handwritten"):
+    for ds in ("generated_dev", "natural_dev", "handwritten"):
         obj, problems = results_schema.validate_file(ctx.results / "qa" / f"{ds}.json")
         assert problems == [] and [m["model"] for m in obj["models"]] == ["teacher", "student", "student_d"]
+    curve, problems = results_schema.validate_file(ctx.results / "qa" / "teacher_curve.json")
+    assert problems == [] and set(curve["epochs"][0]["scores"]) == {"generated_dev", "natural_dev"}
+    assert metrics["training"]["teacher"]["curve"] == curve["epochs"] and "curve" not in metrics["training"]["student"]
 
 
 def test_saved_checkpoints_are_standard_qa_checkpoints(stage_run):

@@ -14,7 +14,7 @@ import report_fixtures as rf  # noqa: E402
 from pipeline import config, report  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-ALL_PLOTS = {"sizes", "latency", "latency_vs_seq_len", "qa_accuracy", "classification", "ablation", "mlm"}
+ALL_PLOTS = {"sizes", "latency", "latency_vs_seq_len", "qa_accuracy", "qa_curve", "classification", "ablation", "mlm"}
 
 
 def _cli(*args):
@@ -43,7 +43,7 @@ def full(tmp_path_factory):
 
 def test_full_report_exit_code_and_summary(full):
     assert full.res.returncode == 0, full.res.stderr
-    assert "11 results file(s): 8 valid, 3 skipped; 7 plot(s); 0 result type(s) missing" in full.res.stdout
+    assert "12 results file(s): 9 valid, 3 skipped; 8 plot(s); 0 result type(s) missing" in full.res.stdout
 
 
 def test_bad_and_foreign_files_are_named_and_do_not_stop_the_report(full):
@@ -72,12 +72,34 @@ def test_figures_from_the_fixture_data(full):
     assert "### device: Pixel 8 (Tensor G3, Android 15, 4 thr)" in md
     assert "| student | tflite | int8 | 384 | 15.60 | 69 |" in md           # % of the teacher's file
     assert "| this run | 22.70 | 15.60 | 69% |" in md
-    assert "| ce_only | L_ce only | 30.00 | -3.00 |" in md                    # ablation vs full, in points
+    # ablation vs full, in points, mean +- std over 2 seeds; beyond noise when |change| > 2 x pooled std (2.83)
+    assert "| ce_only | L_ce only | 30.00 ± 1.41 | -3.00 | **yes** | 20.0 ± 1.4 | -1.0 | no | 2 |" in md
+    assert "| no_mlm | no L_mlm | 32.00 ± 1.41 | -1.00 | no |" in md
     assert "| sst2 | accuracy | student | 88.00 | 97.8% | 91.30 |" in md      # paper's SST-2 matched
     assert "| distill | student | after distillation | 33.00 | 3.900 | 900 | 15.60 |" in md
     assert "| distill | unigram (baseline) | word frequencies | 5.00 |" in md
     assert "| this run: host: test host (x86_64, Linux, 1 thr) | seq len 128, student, 2 runtime/precision setting(s) | 1.82x |" in md
     assert "| paper (iPhone 7 Plus, Core ML) | 207 MB |" in md and "| this run (tflite int8, seq len 384) | 15.6 MB |" in md
+
+
+def test_retention_per_data_set_and_teacher_curve(full):
+    md = full.md
+    assert "| paper, SQuAD v1.1 dev | 88.5 | 85.8 | 96.9% | 86.9 | 98.2% |" in md
+    assert "| this run, generated | 70.0 | 63.0 | 90.0% | 65.5 | 93.6% |" in md
+    assert ("qa/teacher_curve.json: **converged**: the last epoch changed generated_dev F1 by +0.50 points "
+            "(less than 1) after 3 of at most 4 epochs") in md
+    assert "| qa/teacher_curve.json | 2 | 20 | 60 | 60.0 / 70.0 | 30.0 / 35.0 |" in md
+    assert "distill: student 33.0% vs teacher 41.0% held-out masked-token accuracy (the student keeps 80% of it)." in md
+
+
+def test_teacher_curve_that_hit_the_epoch_cap_says_so(tmp_path):
+    curve = rf.example("qa_curve")
+    curve.update(converged=False, max_epochs=3)
+    rf.write(tmp_path, "qa/teacher_curve.json", curve)
+    report.build(tmp_path, tmp_path / "out")
+    md = (tmp_path / "out" / "REPORT.md").read_text()
+    assert "**epoch cap reached** (3 epochs) before convergence: the last epoch changed generated_dev F1 by +0.50" in md
+    assert (tmp_path / "out" / "plots" / "qa_curve.png").is_file()
 
 
 def test_paper_side_by_side_and_scale_warning(full):
@@ -92,7 +114,7 @@ def test_paper_side_by_side_and_scale_warning(full):
 
 def test_same_inputs_give_identical_bytes(full, tmp_path):
     again = tmp_path / "again"
-    assert report.build(full.root, again)["files"] == 11
+    assert report.build(full.root, again)["files"] == 12
     assert _snapshot(again) == _snapshot(full.out)
 
 
@@ -105,7 +127,7 @@ def test_empty_results_folder_says_everything_is_missing(tmp_path):
     assert res.returncode == 0, res.stderr
     md = (tmp_path / "REPORT.md").read_text()
     assert "0 JSON file(s)" in md and "No valid results file" in md
-    assert md.count("\n- no ") == 8
+    assert md.count("\n- no ") == 9
     assert list((tmp_path / "plots").iterdir()) == []
     assert "| paper, SQuAD v1.1 dev | teacher | 81.2 | 88.5 |" in md   # the paper's numbers still shown
 
@@ -118,7 +140,7 @@ def test_host_only_subset_and_stale_plots_are_removed(tmp_path):
         if not p.match("host/*.json"):
             p.unlink()
     metrics = report.build(tmp_path, tmp_path)
-    assert metrics["valid"] == 1 and metrics["missing"] == 7
+    assert metrics["valid"] == 1 and metrics["missing"] == 8
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
         "latency.png", "latency.svg", "latency_vs_seq_len.png", "latency_vs_seq_len.svg"]
     md = (tmp_path / "REPORT.md").read_text()
@@ -132,6 +154,7 @@ def test_student_without_teacher_and_ablation_without_full(tmp_path):
     rf.write(tmp_path, "host/students.json", bench)
     abl = rf.example("ablation")
     abl["variants"] = [v for v in abl["variants"] if v["variant"] != "full"]
+    abl["summary"] = [v for v in abl["summary"] if v["variant"] != "full"]
     rf.write(tmp_path, "mlm/ablation.json", abl)
     metrics = report.build(tmp_path, tmp_path / "out")
     assert metrics["valid"] == 2 and metrics["plots"] == 2
@@ -139,7 +162,7 @@ def test_student_without_teacher_and_ablation_without_full(tmp_path):
     assert "no teacher/student pair timed" in md
     assert "- latency host: test host (x86_64, Linux, 1 thr): no teacher timed, so no speedup" in md
     assert "- ablation: no full (changes need 'full')" in md
-    assert "| ce_only | L_ce only | 30.00 |  |" in md   # no change without a 'full' run
+    assert "| ce_only | L_ce only | 30.00 ± 1.41 |  |  |" in md   # no change without a 'full' run
 
 
 def test_two_files_from_one_device_stay_apart(tmp_path):

@@ -37,3 +37,26 @@ def test_derived_figures_are_on_the_rows_and_in_the_tables(tmp_path):
     assert cls["kept"]["score"] == pytest.approx(100 * 88 / 90)
     md = report.render(files, data, [])
     assert f"{deltas['ce_only']:+.2f}" in md and f"{student['kept']['exact_match']:.1f}%" in md
+
+
+def test_single_seed_ablation_file_has_no_noise_verdict(tmp_path):
+    """A file without a summary (one seed, as older runs wrote it) still gives changes, with no noise claim."""
+    old = {k: v for k, v in rf.example("ablation").items() if k not in ("summary", "seeds", "qa")}
+    old["variants"] = [{"variant": v, "masked_acc": a, "mlm_loss": 1.0, "steps": 3} for v, a, _ in rf.ABLATION_MEANS]
+    rf.write(tmp_path, "mlm/ablation.json", old)
+    files, data = report.collect(tmp_path)
+    ce = next(r for r in data["ablation"] if r["variant"] == "ce_only")
+    assert ce["delta"] == pytest.approx(-3.0) and ce["noise"] is None and ce["beyond"] is None
+    assert "| ce_only | L_ce only | 30.00 | -3.00 | n/a (1 seed) |" in report.render(files, data, [])
+
+
+def test_pooled_noise_and_beyond_flags(tmp_path):
+    from pipeline.reporting.rows import pooled_noise
+    assert pooled_noise(0.3, 0.4) == pytest.approx(2 * ((0.09 + 0.16) / 2) ** 0.5)
+    assert pooled_noise(None, 0.4) is None
+    rf.write_all(tmp_path)
+    _, data = report.collect(tmp_path)
+    by = {r["variant"]: r for r in data["ablation"]}
+    assert by["ce_only"]["noise"] == pytest.approx(2 * 1.414, abs=1e-3) and by["ce_only"]["beyond"] is True
+    assert by["no_mlm"]["beyond"] is False and by["cos_only"]["qa_beyond"] is True
+    assert by["ce_only"]["qa_delta"] == pytest.approx(-1.0) and by["ce_only"]["qa_beyond"] is False

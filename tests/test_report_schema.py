@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def test_every_contract_kind_has_a_schema_file_in_draft_2020_12():
-    assert set(rs.KINDS) == {"mlm_eval", "ablation", "qa_metrics", "classification_metrics",
+    assert set(rs.KINDS) == {"mlm_eval", "ablation", "qa_metrics", "qa_curve", "classification_metrics",
                              "artifacts", "parity", "benchmark"}
     for path in sorted((REPO / "pipeline" / "core" / "schemas").glob("*.schema.json")):
         schema = json.loads(path.read_text())
@@ -56,6 +56,11 @@ BAD = [
     ("mlm_eval", _set(["models"], []), "models"),
     ("ablation", _set(["variants", 1, "variant"], "kd_only"), "is not one of"),
     ("ablation", _set(["variants", 0, "steps"], -1), "variants[0].steps"),
+    ("ablation", _set(["summary", 0, "masked_acc", "std"], -0.1), "summary[0].masked_acc.std"),
+    ("ablation", _set(["variants", 0, "qa_f1"], 101.0), "variants[0].qa_f1"),
+    ("qa_curve", _set(["epochs"], []), "epochs"),
+    ("qa_curve", _set(["converged"], "yes"), "converged"),
+    ("qa_curve", _set(["epochs", 0, "scores", "natural_dev", "f1"], 120.0), "epochs[0].scores.natural_dev.f1"),
     ("qa_metrics", _set(["models", 0, "model"], "bert"), "models[0].model"),
     ("qa_metrics", _set(["models", 1, "f1"], DELETE), "missing required field 'f1'"),
     ("qa_metrics", _set(["models", 0, "exact_match"], 0.6 * 200), "maximum of 100"),

@@ -16,13 +16,16 @@ PRECISIONS = ("fp32", "fp16", "int8", "int8-static")
 QUANTIZED = ("int8", "int8-static")  # gated on accuracy (F1), not on logit agreement
 MODELS = ("teacher", "student", "student_d")  # what qa_finetune trains and the later stages take
 
-# The paper's Table 4: each variant's loss weights on top of the distill section's.
+# The paper's Table 4, then the intermediate-layer loss options (TinyBERT / MiniLM style): each
+# variant's distill-section fields on top of the distill section's.
 ABLATION_VARIANTS = {
     "full": {},
     "ce_only": {"alpha_mlm": 0.0, "alpha_cos": 0.0},
     "cos_only": {"alpha_ce": 0.0, "alpha_mlm": 0.0},
     "no_mlm": {"alpha_mlm": 0.0},
     "random_init": {},
+    "hidden_mse": {"alpha_hidden": 1.0, "hidden_loss": "mse"},
+    "attn_kl": {"alpha_attn": 1.0},
 }
 
 

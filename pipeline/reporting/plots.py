@@ -15,11 +15,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from pipeline.reporting.rows import label, largest_windows, model_sort, params_by_model  # noqa: E402
+from pipeline.reporting.rows import curve_verdict, label, largest_windows, model_sort, params_by_model  # noqa: E402
 
 COLOURS = {"teacher": "#4C72B0", "student": "#DD8452", "student_d": "#55A868",
            "full": "#4C72B0", "ce_only": "#C44E52", "cos_only": "#8172B3",
-           "no_mlm": "#937860", "random_init": "#DA8BC3"}
+           "no_mlm": "#937860", "random_init": "#DA8BC3", "hidden_mse": "#8C8C8C", "attn_kl": "#CCB974",
+           "generated_dev": "#4C72B0", "natural_dev": "#C44E52", "handwritten": "#55A868"}
 _FALLBACK = ["#8C8C8C", "#CCB974", "#64B5CD", "#2F4B7C", "#A05195", "#F95D6A"]
 PRECISION_STYLES = ["-", "--", ":", "-."]
 RC = {"svg.hashsalt": "distilkit-report", "svg.fonttype": "path", "font.size": 9,
@@ -188,39 +189,69 @@ def classification(rows, out: Path) -> list[str]:
     return _save(fig, out, "classification")
 
 
+def qa_curve(rows, out: Path) -> list[str]:
+    """The QA teacher's F1 (solid) and EM (dashed) per epoch on each evaluation set."""
+    if not rows:
+        return []
+    verdicts = curve_verdict(rows)
+    fig, axes = plt.subplots(1, len(verdicts), squeeze=False, figsize=(5.5 * len(verdicts), 3.6))
+    for ax, (file, v) in zip(axes[0], verdicts.items()):
+        mine = [r for r in rows if r["file"] == file]
+        for ds in dict.fromkeys(r["dataset"] for r in mine):
+            pts = sorted((r["epoch"], r["f1"], r["exact_match"]) for r in mine if r["dataset"] == ds)
+            c = colour(ds)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", color=c, label=f"{ds} F1")
+            ax.plot([p[0] for p in pts], [p[2] for p in pts], marker=".", linestyle="--", color=c, label=f"{ds} EM")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("score (%)")
+        ax.set_xticks(sorted({r["epoch"] for r in mine}))
+        ax.set_title(f"QA teacher per epoch: {'converged' if v['converged'] else 'epoch cap reached'} "
+                     f"({v['epochs']}/{v['max_epochs']} epochs)")
+        ax.legend(fontsize=7, frameon=False)
+    return _save(fig, out, "qa_curve")
+
+
+def _change_panel(ax, rows, delta, noise, xlabel, title):
+    """Horizontal bars of each variant's change vs full, error bars of the pooled std (noise / 2)."""
+    names = [r["variant"] for r in rows]
+    vals = [r[delta] for r in rows]
+    err = [r[noise] / 2 if r[noise] is not None else 0 for r in rows]
+    ax.barh(names, vals, xerr=err if any(err) else None, capsize=3, color=[colour(n) for n in names],
+            error_kw={"linewidth": 0.8})
+    for y, (v, e) in enumerate(zip(vals, err)):  # the label sits past the error bar
+        ax.annotate(f"{v:+.2f}", (v + e if v >= 0 else v - e, y), xytext=(3 if v >= 0 else -3, 0), textcoords="offset points",
+                    va="center", ha="left" if v >= 0 else "right", fontsize=7)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.invert_yaxis()
+    ax.margins(x=0.25)
+
+
 def ablation(rows, paper_deltas: dict, out: Path) -> list[str]:
-    """Table 4: change of each variant vs the full triple loss, next to the paper's change."""
+    """Table 4: change of each variant vs the full triple loss (error bars: pooled std over seeds),
+    the same for QA F1 when scored, next to the paper's change."""
     if not rows:
         return []
     full = any(r["variant"] == "full" for r in rows)
-    # With a 'full' run, each variant is shown as its change against the full run of its own file.
     variants = [r for r in rows if r["delta"] is not None] if full else rows
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 0.5 * max(len(variants), 4) + 1.5))
-    names = [r["variant"] for r in variants]
+    qa = [r for r in variants if r.get("qa_delta") is not None]
+    fig, axes = plt.subplots(1, 3 if qa else 2, figsize=(15 if qa else 10, 0.5 * max(len(variants), 4) + 1.5))
     if full:
-        vals = [r["delta"] for r in variants]
-        a1.set_xlabel("change of masked-token accuracy vs full (points)")
-        a1.axvline(0, color="black", linewidth=0.8)
+        _change_panel(axes[0], variants, "delta", "noise", "change of masked-token accuracy vs full (points)",
+                      "this run: held-out masked LM (bars: pooled std)")
     else:
-        vals = [100 * r["masked_acc"] for r in variants]
-        a1.set_xlabel("masked-token accuracy (%) - no 'full' run to compare with")
-    a1.barh(names, vals, color=[colour(n) for n in names])
-    for y, v in enumerate(vals):
-        a1.annotate(f"{v:+.2f}" if full else f"{v:.1f}", (v, y), xytext=(3 if v >= 0 else -3, 0),
-                    textcoords="offset points", va="center", ha="left" if v >= 0 else "right", fontsize=7)
-    a1.set_title("this run (held-out masked LM)")
-    a1.invert_yaxis()
-    a1.margins(x=0.25)
+        names = [r["variant"] for r in variants]
+        axes[0].barh(names, [100 * r["masked_acc"] for r in variants], color=[colour(n) for n in names])
+        axes[0].set_xlabel("masked-token accuracy (%) - no 'full' run to compare with")
+        axes[0].set_title("this run (held-out masked LM)")
+        axes[0].invert_yaxis()
+    if qa:
+        _change_panel(axes[1], qa, "qa_delta", "qa_noise", "change of QA F1 vs full (points)",
+                      "this run: QA F1 after a short fine-tune")
     pn = list(paper_deltas)
-    a2.barh(pn, [paper_deltas[n] for n in pn], color=[colour(n) for n in pn])
-    for y, n in enumerate(pn):
-        a2.annotate(f"{paper_deltas[n]:+.2f}", (paper_deltas[n], y), xytext=(-3, 0),
-                    textcoords="offset points", va="center", ha="right", fontsize=7)
-    a2.axvline(0, color="black", linewidth=0.8)
-    a2.set_xlabel("change of GLUE macro score vs full (points)")
-    a2.set_title("paper, Table 4")
-    a2.invert_yaxis()
-    a2.margins(x=0.25)
+    _change_panel(axes[-1], [{"variant": n, "d": paper_deltas[n], "e": None} for n in pn], "d", "e",
+                  "change of GLUE macro score vs full (points)", "paper, Table 4")
     return _save(fig, out, "ablation")
 
 
@@ -252,6 +283,7 @@ def draw_all(data: dict, paper_ablation: dict, out: Path) -> list[str]:
         written += latency(data["latency"], out)
         written += latency_vs_seq_len(data["latency"], out)
         written += qa_accuracy(data["qa"], out)
+        written += qa_curve(data["curve"], out)
         written += classification(data["cls"], out)
         written += ablation(data["ablation"], paper_ablation, out)
         written += mlm(data["mlm"], out)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 MODEL_ORDER = ["teacher", "student", "student_d"]
 MODEL_LABELS = {"teacher": "teacher", "student": "student", "student_d": "student (D)"}
-STUDIES = ("sizes", "latency", "qa", "cls", "ablation", "mlm", "parity")
+STUDIES = ("sizes", "latency", "qa", "curve", "cls", "ablation", "mlm", "parity")
 
 
 def label(model: str) -> str:
@@ -48,12 +48,32 @@ def flatten(kind: str, obj: dict, rel: str) -> tuple[str, list[dict]]:
         return "qa", [dict(m, dataset=obj["dataset"], file=rel) for m in obj["models"]]
     if kind == "classification_metrics":
         return "cls", [dict(m, task=obj["task"], metric=obj["metric"], file=rel) for m in obj["models"]]
+    if kind == "qa_curve":
+        head = {k: obj[k] for k in ("model", "max_epochs", "converge_f1", "converged")}
+        return "curve", [dict(head, epoch=e["epoch"], steps=e["steps"], seconds=e["seconds"], dataset=ds, file=rel, **sc)
+                         for e in obj["epochs"] for ds, sc in e["scores"].items()]
     if kind == "ablation":
-        return "ablation", [dict(v, file=rel) for v in obj["variants"]]
+        return "ablation", _ablation_rows(obj, rel)
     if kind == "mlm_eval":
         models = obj["models"] + ([dict(obj["baseline"], baseline=True)] if "baseline" in obj else [])
         return "mlm", [dict(m, source=Path(rel).stem, file=rel) for m in models]
     return "parity", [dict(c, file=rel, format=_fmt(c)) for c in obj["checks"]]
+
+
+def _ablation_rows(obj: dict, rel: str) -> list[dict]:
+    """One row per variant: the mean over seeds (masked_acc, mlm_loss, qa_f1) and its std (None
+    with one seed). A file without a summary (one seed, older runs) gives its rows as they are."""
+    if "summary" not in obj:
+        return [dict(v, n=1, masked_acc_std=None, qa_f1_std=None, file=rel) for v in obj["variants"]]
+    out = []
+    for s in obj["summary"]:
+        row = {"variant": s["variant"], "n": len(s["seeds"]), "steps": s["steps"], "file": rel,
+               "masked_acc": s["masked_acc"]["mean"], "masked_acc_std": s["masked_acc"]["std"],
+               "mlm_loss": s["mlm_loss"]["mean"]}
+        if "qa_f1" in s:
+            row.update(qa_f1=s["qa_f1"]["mean"], qa_f1_std=s["qa_f1"]["std"])
+        out.append(row)
+    return out
 
 
 def retention(value, teacher) -> float | None:
@@ -97,12 +117,40 @@ def _kept(rows: list[dict], group, metrics) -> None:
         r["kept"] = {k: retention(r[k], t[k] if t else None) for k in metrics}
 
 
+def pooled_noise(std_a, std_b) -> float | None:
+    """2 x the pooled standard deviation of two seed groups: a change larger than this is taken as
+    beyond the noise (None without a std on both sides, i.e. with one seed)."""
+    if std_a is None or std_b is None:
+        return None
+    return 2 * ((std_a ** 2 + std_b ** 2) / 2) ** 0.5
+
+
 def _ablation_deltas(rows: list[dict]) -> None:
-    """r["delta"]: masked-accuracy change in points vs the 'full' variant of the same file."""
+    """Change vs the 'full' variant of the same file, in points, and whether it exceeds the noise:
+    r["delta"] / r["noise"] / r["beyond"] for masked accuracy, r["qa_delta"] / ... for QA F1."""
     full = {r["file"]: r for r in rows if r["variant"] == "full"}
     for r in rows:
-        f = full.get(r["file"])
-        r["delta"] = 100 * (r["masked_acc"] - f["masked_acc"]) if f and r["variant"] != "full" else None
+        f = full.get(r["file"]) if r["variant"] != "full" else None
+        for key, scale, pre in (("masked_acc", 100, ""), ("qa_f1", 1, "qa_")):
+            have = f is not None and r.get(key) is not None and f.get(key) is not None
+            delta = scale * (r[key] - f[key]) if have else None
+            noise = pooled_noise(r.get(f"{key}_std"), f.get(f"{key}_std")) if have else None
+            r[f"{pre}delta"], r[f"{pre}noise"] = delta, None if noise is None else scale * noise
+            r[f"{pre}beyond"] = None if noise is None else abs(delta) > scale * noise
+
+
+def curve_verdict(rows: list[dict]) -> dict:
+    """Per curve file: epochs run, the deciding set (the first one), its last change of F1, and
+    whether training stopped converged or at the epoch cap."""
+    out = {}
+    for file in dict.fromkeys(r["file"] for r in rows):
+        mine = [r for r in rows if r["file"] == file]
+        ds = mine[0]["dataset"]
+        f1 = [r["f1"] for r in sorted(mine, key=lambda r: r["epoch"]) if r["dataset"] == ds]
+        out[file] = {"dataset": ds, "epochs": len(f1), "max_epochs": mine[0]["max_epochs"],
+                     "converge_f1": mine[0]["converge_f1"], "converged": mine[0]["converged"],
+                     "last_change": f1[-1] - f1[-2] if len(f1) > 1 else None, "final_f1": f1[-1]}
+    return out
 
 
 def derive(data: dict) -> dict:

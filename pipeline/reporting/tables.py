@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from pipeline.reporting.rows import label, model_rank, model_sort, params_by_model
+from pipeline.reporting.rows import curve_verdict, label, model_rank, model_sort, params_by_model
 
 # Source of every constant below: Sanh, Debut, Chaumond, Wolf 2019, "DistilBERT, a distilled
 # version of BERT" (arXiv 1910.01108), as summarised in /work/shared/reference/FACTS.md section 1.
@@ -26,7 +26,9 @@ PAPER_GLUE = {  # Table 1, GLUE dev: (BERT-base, DistilBERT)
 PAPER_ABLATION = {"ce_only": -2.96, "cos_only": -1.46, "no_mlm": -0.31, "random_init": -3.69}  # Table 4
 ABLATION_MEANING = {"full": "L_ce + L_mlm + L_cos, teacher init", "ce_only": "L_ce only",
                     "cos_only": "L_cos only (no L_ce, no L_mlm)", "no_mlm": "no L_mlm",
-                    "random_init": "full loss, random init"}
+                    "random_init": "full loss, random init",
+                    "hidden_mse": "full loss + MSE of mapped hidden states",
+                    "attn_kl": "full loss + KL of mapped attention maps"}
 
 
 def table(headers: list, rows: list) -> list[str]:
@@ -151,6 +153,42 @@ def qa_section(rows, plots) -> list[str]:
            "QA-fine-tuned teacher):", ""]
     md += table(["", "model", "EM", "F1", "kept of teacher (EM / F1)"],
                 paper + [[f"this run, {o[0]}", *o[1:5]] for o in out])
+    return md + retention_table(by_ds)
+
+
+def retention_table(by_ds: dict) -> list[str]:
+    """One line per data set: the share of the teacher's F1 each student keeps, the paper's beside it."""
+    pt, ps, pd = (PAPER_SQUAD[m][1] for m in ("teacher", "student", "student_d"))
+    rows = [["paper, SQuAD v1.1 dev", num(pt), num(ps), f"{100 * ps / pt:.1f}%", num(pd), f"{100 * pd / pt:.1f}%"]]
+    for ds in sorted(by_ds):
+        t, s, d = (by_ds[ds].get(m) for m in ("teacher", "student", "student_d"))
+        rows.append([f"this run, {ds}", num(t["f1"]) if t else "n/a", num(s["f1"]) if s else "n/a",
+                     _kept(s["kept"]["f1"]) if s and t else "n/a", num(d["f1"]) if d else "n/a",
+                     _kept(d["kept"]["f1"]) if d and t else "n/a"])
+    return ["QA retention per data set (F1; the paper's student keeps 97%, its student (D) 98%):", ""] + table(
+        ["", "teacher F1", "student F1", "student / teacher", "student (D) F1", "student (D) / teacher"], rows)
+
+
+def curve_section(rows, plots) -> list[str]:
+    md = ["## QA teacher: trained until converged", ""] + figure("qa_curve", plots, "QA teacher F1 per epoch")
+    if not rows:
+        return md + ["No teacher learning curve (results/qa/teacher_curve.json) yet.", ""]
+    for file, v in curve_verdict(rows).items():
+        change = "n/a" if v["last_change"] is None else f"{v['last_change']:+.2f}"
+        md += [f"{file}: " + (f"**converged**: the last epoch changed {v['dataset']} F1 by {change} points "
+                              f"(less than {v['converge_f1']:g}) after {v['epochs']} of at most {v['max_epochs']} epochs"
+                              if v["converged"] else
+                              f"**epoch cap reached** ({v['max_epochs']} epochs) before convergence: the last epoch "
+                              f"changed {v['dataset']} F1 by {change} points (converge_f1 {v['converge_f1']:g})")
+               + f"; final {v['dataset']} F1 {v['final_f1']:.1f}.", ""]
+    sets = list(dict.fromkeys(r["dataset"] for r in rows))
+    by = {(r["file"], r["epoch"], r["dataset"]): r for r in rows}
+    epochs = sorted({(r["file"], r["epoch"]) for r in rows})
+    first = {(f, e): next(r for r in rows if r["file"] == f and r["epoch"] == e) for f, e in epochs}
+    md += table(["file", "epoch", "steps", "seconds"] + [f"{ds} EM / F1" for ds in sets],
+                [[f, e, first[(f, e)]["steps"], num(first[(f, e)]["seconds"], ".0f")]
+                 + [f"{by[(f, e, ds)]['exact_match']:.1f} / {by[(f, e, ds)]['f1']:.1f}" if (f, e, ds) in by else ""
+                    for ds in sets] for f, e in epochs])
     return md
 
 
@@ -181,23 +219,43 @@ def cls_section(rows, plots) -> list[str]:
     return md
 
 
+def _pm(mean, std, scale=1.0, fmt=".2f") -> str:
+    """'mean ± std' (std left out with one seed)."""
+    if mean is None:
+        return "n/a"
+    return format(scale * mean, fmt) + ("" if std is None else f" ± {format(scale * std, fmt)}")
+
+
+def _beyond(r, pre="") -> str:
+    if r[f"{pre}delta"] is None:
+        return ""
+    return "n/a (1 seed)" if r[f"{pre}beyond"] is None else ("**yes**" if r[f"{pre}beyond"] else "no")
+
+
 def ablation_section(rows, plots) -> list[str]:
     md = ["## Ablation of the loss (Table 4)", ""] + figure("ablation", plots, "ablation")
     md += ["The paper scores each variant by GLUE macro score; this run scores it by held-out masked-token "
-           "accuracy of the distilled student, so compare the signs and the order, not the sizes.", ""]
+           "accuracy of the distilled student and, where the stage ran one, by QA F1 on the generated dev set "
+           "after a short fixed QA fine-tune, so compare the signs and the order, not the sizes. Values are "
+           "mean ± sample standard deviation over the seeds; a change against 'full' is marked beyond noise "
+           "when |change| > 2 x the pooled standard deviation (sqrt of the mean of the two variances).", ""]
     order = list(ABLATION_MEANING)
     out = []
     for r in sorted(rows, key=lambda r: (r["file"], order.index(r["variant"]))):
-        delta = "" if r["delta"] is None else f"{r['delta']:+.2f}"
-        out.append([r["variant"], ABLATION_MEANING[r["variant"]], num(100 * r["masked_acc"], ".2f"), delta,
+        qa = r.get("qa_f1") is not None
+        out.append([r["variant"], ABLATION_MEANING[r["variant"]], _pm(r["masked_acc"], r["masked_acc_std"], 100),
+                    "" if r["delta"] is None else f"{r['delta']:+.2f}", _beyond(r),
+                    _pm(r.get("qa_f1"), r.get("qa_f1_std"), 1, ".1f") if qa else "",
+                    "" if r["qa_delta"] is None else f"{r['qa_delta']:+.1f}", _beyond(r, "qa_"), r["n"],
                     num(r["mlm_loss"], ".3f"), r["steps"],
-                    f"{PAPER_ABLATION[r['variant']]:+.2f}" if r["variant"] in PAPER_ABLATION else "reference",
-                    r["file"]])
+                    f"{PAPER_ABLATION[r['variant']]:+.2f}" if r["variant"] in PAPER_ABLATION else
+                    ("reference" if r["variant"] == "full" else "not in the paper"), r["file"]])
     if not out:
         md += ["No ablation results (results/mlm/ablation.json) yet. The paper's changes vs the full loss:", ""]
-        out = [[v, ABLATION_MEANING[v], "", "", "", "", f"{d:+.2f}", ""] for v, d in PAPER_ABLATION.items()]
-    md += table(["variant", "loss", "masked acc (%)", "change (points)", "MLM loss", "steps",
-                 "paper: change of GLUE macro", "file"], out)
+        out = [[v, ABLATION_MEANING[v]] + [""] * 9 + [f"{d:+.2f}", ""] for v, d in PAPER_ABLATION.items()]
+    md += table(["variant", "loss", "masked acc (%)", "change (points)", "beyond noise", "QA F1",
+                 "QA F1 change", "beyond noise", "seeds", "MLM loss", "steps", "paper: change of GLUE macro",
+                 "file"], out)
     return md
 
 
@@ -206,6 +264,12 @@ def mlm_section(rows, plots) -> list[str]:
     if not rows:
         return md + ["No masked-LM evaluation (results/mlm/) yet.", ""]
     md += ["The paper reports no masked-LM accuracy; this is the distillation's own held-out check.", ""]
+    for src in dict.fromkeys(r["source"] for r in rows):
+        got = {r["model"]: r for r in rows if r["source"] == src and not r.get("baseline")}
+        if "teacher" in got and "student" in got:
+            t, st = got["teacher"]["masked_acc"], got["student"]["masked_acc"]
+            md += [f"{src}: student {100 * st:.1f}% vs teacher {100 * t:.1f}% held-out masked-token accuracy "
+                   f"(the student keeps {100 * st / t:.0f}% of it)." if t > 0 else "", ""]
     return md + table(["evaluation", "model", "when", "masked acc (%)", "MLM loss", "masked tokens", "parameters (M)"],
                       [[r["source"], label(r["model"]) + (" (baseline)" if r.get("baseline") else ""), r["when"],
                         num(100 * r["masked_acc"], ".2f"),

@@ -14,7 +14,10 @@ out of every softmax.
 A model that finished training is kept in ctx.work and not retrained after a crash.
 Outputs: ctx.out/{teacher,student,student_d}/ (checkpoint + tokenizer; ask one from the shell with
 `distilkit-ask --model <folder> ...`, pipeline/ask.py), predictions/, metrics.json, and
-results/qa/<dataset>.json (kind qa_metrics) per evaluation set.
+results/qa/<dataset>.json (kind qa_metrics) per evaluation set (generated dev, natural_dev when the
+qa_data folder has it, handwritten). The teacher trains up to qa.teacher_epochs, scored on the dev
+sets after each epoch, and stops once one more epoch moved its generated-dev F1 by less than
+qa.converge_f1; the curve goes to its train.json and results/qa/teacher_curve.json (kind qa_curve).
 """
 from __future__ import annotations
 
@@ -159,34 +162,43 @@ def _loss(model, batch, cfg, device, teacher_logits, teacher: LiveTeacher | None
     return loss
 
 
-def _resume(checkpoint, model, opt, sched, scaler, rng, desc: str, total: int) -> tuple[list, list, int]:
-    """(shuffle order left, losses so far, first step) from the checkpoint, or a fresh start."""
+def _resume(checkpoint, model, opt, sched, scaler, rng, desc: str, total: int, on_epoch=None) -> tuple[list, list, int]:
+    """(shuffle order left, losses so far, first step) from the checkpoint, or a fresh start.
+    The per-epoch evaluations saved with it go back into on_epoch, so none is redone or lost."""
     state = checkpoint.load() if checkpoint else None
     if not state:
         return [], [], 0
     first = checkpoint.restore(state, model, opt, sched, scaler)
     rng.setstate(state["extra"]["shuffle_rng"])
+    if on_epoch is not None:
+        on_epoch.curve = list(state["extra"].get("curve", []))
     log(f"qa_finetune: {desc}: resuming at step {first} of {total}")
     return state["extra"]["order"], state["extra"]["losses"], first
 
 
 def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None, ckpt: Path | None = None,
-          key: str = "", on_step: kit.OnStep | None = None, teacher: LiveTeacher | None = None) -> dict:
-    """Fine-tune in place; (D) with teacher_logits (precomputed) or a live teacher. With `ckpt`, the training state is saved every qa.checkpoint_every steps
-    and a run stopped midway resumes from the last save (a checkpoint under another key is refused).
-    on_step(n) is called after optimizer step n."""
+          key: str = "", on_step: kit.OnStep | None = None, teacher: LiveTeacher | None = None,
+          epochs: float | None = None, on_epoch=None) -> dict:
+    """Fine-tune in place for `epochs` (default qa.epochs); (D) with teacher_logits (precomputed) or a
+    live teacher. With `ckpt`, the training state is saved every qa.checkpoint_every steps and a run
+    stopped midway resumes from the last save (a checkpoint under another key is refused).
+    on_step(n) is called after optimizer step n; on_epoch(n) (an EpochCurve) after each whole epoch,
+    and training stops early when it returns True."""
     from pipeline.training.hardware import needs_grad_scaler
     q = cfg.qa
     scaler = kit.grad_scaler(needs_grad_scaler(cfg, device))
-    total = max(1, round(q.epochs * math.ceil(len(feats) / q.batch_size)))
+    per_epoch = math.ceil(len(feats) / q.batch_size)
+    total = max(1, round((epochs or q.epochs) * per_epoch))
     opt = torch.optim.AdamW(kit.decay_groups(model, 0.01), lr=q.lr)
     sched = kit.warmup_linear(opt, total, int(q.warmup_frac * total), first_step_at_zero=True)
     rng = random.Random(cfg.run.seed)
     model.to(device).train()
     checkpoint = kit.Checkpoint(ckpt, key) if ckpt is not None else None
-    order, losses, first = _resume(checkpoint, model, opt, sched, scaler, rng, desc, total)
-    t0 = time.time()
-    bar = tqdm(range(first, total), desc=desc, unit="step", initial=first, total=total, mininterval=2)
+    order, losses, first = _resume(checkpoint, model, opt, sched, scaler, rng, desc, total, on_epoch)
+    stop = on_epoch is not None and on_epoch.converged()  # a crash right after the stopping epoch
+    t0, last = time.time(), first
+    bar = tqdm(range(first, first if stop else total), desc=desc, unit="step", initial=first, total=total,
+               mininterval=2)
     for step in bar:
         if len(order) < q.batch_size:  # next epoch: a fresh shuffle appended
             nxt = list(range(len(feats)))
@@ -200,15 +212,23 @@ def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None,
         losses.append(loss.item())
         if step % 10 == 0 or step == total - 1:
             bar.set_postfix(loss=f"{sum(losses[-10:]) / len(losses[-10:]):.3f}")
-        if checkpoint and q.checkpoint_every and (step + 1) % q.checkpoint_every == 0 and step + 1 < total:
+        epoch_end, last = on_epoch is not None and (step + 1) % per_epoch == 0, step + 1
+        if epoch_end:
+            stop = on_epoch(step + 1)
+            model.train()
+        every = q.checkpoint_every and (step + 1) % q.checkpoint_every == 0
+        if checkpoint and (every or epoch_end) and step + 1 < total:  # epoch ends too: evaluations survive
             checkpoint.save(step + 1, model, opt, sched, scaler,
-                            extra={"shuffle_rng": rng.getstate(), "order": order, "losses": losses})
+                            extra={"shuffle_rng": rng.getstate(), "order": order, "losses": losses,
+                                   "curve": on_epoch.curve if on_epoch is not None else []})
         if on_step:
             on_step(step + 1)
+        if stop:
+            break
     bar.close()
     secs = time.time() - t0
-    ran = max(1, total - first)
-    return {"steps": total, "windows": len(feats), "seconds": round(secs, 1), "s_per_step": round(secs / ran, 3),
+    ran = max(1, last - first)
+    return {"steps": last, "windows": len(feats), "seconds": round(secs, 1), "s_per_step": round(secs / ran, 3),
             "first_loss": round(losses[0], 4), "final_loss": round(sum(losses[-10:]) / len(losses[-10:]), 4)}
 
 
@@ -262,10 +282,48 @@ def _extra_examples(data: Path) -> list[dict]:
     return load_squad_file(data / "extra.json", "reject") if (data / "extra.json").is_file() else []
 
 
+def score(model, tok, examples: list[dict], cfg, device, desc: str) -> tuple[dict, dict]:
+    """(predictions, SQuAD v1.1 scores) of one model on one evaluation set."""
+    preds = predict(model, tok, examples, cfg, device, desc)
+    return preds, squad_metrics.evaluate(preds, {e["id"]: [a["text"] for a in e["answers"]] for e in examples})
+
+
+class EpochCurve:
+    """The QA teacher's learning curve: after each epoch, EM/F1 on the evaluation sets (the first
+    one decides); converged once one more epoch moved its F1 by less than qa.converge_f1."""
+
+    def __init__(self, model, tok, sets: dict, cfg, device):
+        self.model, self.tok, self.sets, self.cfg, self.device = model, tok, sets, cfg, device
+        self.curve, self.t0 = [], time.time()
+
+    def converged(self) -> bool:
+        f1 = [next(iter(e["scores"].values()))["f1"] for e in self.curve]
+        return len(f1) >= 2 and abs(f1[-1] - f1[-2]) < self.cfg.qa.converge_f1
+
+    def __call__(self, step: int) -> bool:
+        """Evaluate after optimizer step `step` (an epoch end); True: stop training."""
+        scores = {}
+        for ds, examples in self.sets.items():
+            _, sc = score(self.model, self.tok, examples, self.cfg, self.device, f"epoch {len(self.curve) + 1} {ds}")
+            scores[ds] = {k: round(v, 3) for k, v in sc.items()}
+        self.curve.append({"epoch": len(self.curve) + 1, "steps": step, "seconds": round(time.time() - self.t0, 1),
+                           "scores": scores})
+        self.t0 = time.time()
+        log("qa_finetune: teacher epoch " + f"{len(self.curve)}: " +
+            ", ".join(f"{ds} F1 {sc['f1']:.1f}" for ds, sc in scores.items()))
+        return self.converged()
+
+    def summary(self) -> dict:
+        """What train.json and the stage's metrics record about the curve."""
+        return {"curve": self.curve, "converged": self.converged(), "max_epochs": self.cfg.qa.teacher_epochs,
+                "converge_f1": self.cfg.qa.converge_f1}
+
+
 def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: str,
-                  teacher_dir: Path | None = None, extra: list[dict] = ()) -> dict:
+                  teacher_dir: Path | None = None, extra: list[dict] = (), curve_sets: dict | None = None) -> dict:
     """Train one model into work/<name>/ unless a finished copy for the same stage key is there.
-    extra: examples added to the training set of this model only (the (D) step's extra.json)."""
+    extra: examples added to the training set of this model only (the (D) step's extra.json).
+    With curve_sets it trains up to qa.teacher_epochs, evaluated on them after each epoch (EpochCurve)."""
     from pipeline.training.hardware import seed_everything
     done = work / name / "train.json"
     if done.is_file():
@@ -282,8 +340,11 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
     teacher_logits = live = None
     if teacher_dir is not None:
         teacher_logits, live = _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir, source.parent)
+    curve = EpochCurve(model, tok, curve_sets, cfg, device) if curve_sets else None
     info = train(model, feats, cfg, device, f"qa {name}", teacher_logits, ckpt=work / f"{name}.ckpt.pt", key=key,
-                 teacher=live)
+                 teacher=live, epochs=cfg.qa.teacher_epochs if curve else None, on_epoch=curve)
+    if curve:
+        info.update(curve.summary())
     if teacher_dir is not None:
         info.update(extra_examples=len(extra), layer_losses=layer_losses.weights(cfg.qa),
                     layer_map=live.lmap if live else None)
@@ -298,16 +359,28 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
     return info
 
 
+def write_curve(path: Path, scale: dict, info: dict) -> None:
+    """results/qa/teacher_curve.json (kind qa_curve): the QA teacher's per-epoch dev scores."""
+    if not info.get("curve"):
+        return
+    results_io.write(path, results_io.document(
+        "qa_curve", scale, model="teacher", max_epochs=info["max_epochs"], converge_f1=info["converge_f1"],
+        converged=info["converged"], steps=info["steps"], epochs=info["curve"]))
+
+
 def run(cfg, ctx) -> dict:
     from pipeline.training.hardware import pick_device
     device = pick_device(cfg)
     data = ctx.inputs["qa_data"]
     meta = json.loads((data / "meta.json").read_text()) if (data / "meta.json").is_file() else {}
     train_ex = load_squad_file(data / "train.json", "reject")
-    evals = {meta.get(s, {}).get("name", s): load_squad_file(data / f"{s}.json", "reject") for s in ("dev", "handwritten")}
+    sets = [s for s in ("dev", "natural_dev", "handwritten") if s != "natural_dev" or (data / f"{s}.json").is_file()]
+    evals = {meta.get(s, {}).get("name", s): load_squad_file(data / f"{s}.json", "reject") for s in sets}
+    curve_sets = {ds: ex for ds, ex in evals.items() if ds != meta.get("handwritten", {}).get("name", "handwritten")}
     sources = {"teacher": ctx.inputs["teacher"] / "model", "student": ctx.inputs["distill"] / "model"}
     training = {}
-    training["teacher"] = _finetune_one("teacher", sources["teacher"], train_ex, cfg, device, ctx.work, ctx.key)
+    training["teacher"] = _finetune_one("teacher", sources["teacher"], train_ex, cfg, device, ctx.work, ctx.key,
+                                        curve_sets=curve_sets)
     training["student"] = _finetune_one("student", sources["student"], train_ex, cfg, device, ctx.work, ctx.key)
     training["student_d"] = _finetune_one("student_d", sources["student"], train_ex, cfg, device, ctx.work,
                                           ctx.key, teacher_dir=ctx.work / "teacher", extra=_extra_examples(data))
@@ -316,9 +389,8 @@ def run(cfg, ctx) -> dict:
     for name in MODELS:
         model, tok = load_qa_model(ctx.work / name)
         for ds, examples in evals.items():
-            preds = predict(model, tok, examples, cfg, device, f"eval {name} {ds}")
+            preds, scores = score(model, tok, examples, cfg, device, f"eval {name} {ds}")
             write_json_atomic(ctx.out / "predictions" / f"{name}.{ds}.json", preds)
-            scores = squad_metrics.evaluate(preds, {e["id"]: [a["text"] for a in e["answers"]] for e in examples})
             results[ds].append({"model": name, **{k: round(v, 3) for k, v in scores.items()}})
             log(f"qa_finetune: {name:9s} {ds}: EM {scores['exact_match']:.1f}  F1 {scores['f1']:.1f}  (n={scores['n']})")
         shutil.copytree(ctx.work / name, ctx.out / name)
@@ -328,6 +400,7 @@ def run(cfg, ctx) -> dict:
             "qa_metrics", scale, dataset=ds, models=models,
             train={"dataset": meta.get("train", {}).get("name", "train"), "examples": len(train_ex),
                    "epochs": cfg.qa.epochs, "batch_size": cfg.qa.batch_size}))
+    write_curve(ctx.results / "qa" / "teacher_curve.json", scale, training["teacher"])
     summary = {"scale": scale, "training": training, "metrics": results}
     write_json_atomic(ctx.out / "metrics.json", summary)
     return {"training": training, "metrics": {ds: {m["model"]: {"em": m["exact_match"], "f1": m["f1"]} for m in ms}
