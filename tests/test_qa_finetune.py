@@ -102,6 +102,23 @@ def test_finished_models_are_not_retrained(stage_run, monkeypatch):
     assert again == first
 
 
+def test_a_d_only_change_retrains_only_student_d(stage_run, monkeypatch, tmp_path):
+    import shutil
+    cfg, ctx, first = stage_run
+    work = tmp_path / "work"
+    shutil.copytree(ctx.work, work)
+    trained = []
+    real_train = qa_finetune.train
+    monkeypatch.setattr(qa_finetune, "train", lambda m, f, c, d, desc, *a, **k: trained.append(desc) or real_train(m, f, c, d, desc, *a, **k))
+    cfg2 = qa_tiny.cfg(ctx.run_dir, **{"qa.temperature": 3.0})
+    out2 = tmp_path / "out"
+    out2.mkdir()
+    again = qa_finetune.run(cfg2, StageContext(cfg2, ctx.name, ctx.run_dir, out2, work, "another-stage-key", ctx.inputs))
+    assert trained == ["qa student_d"]
+    assert again["training"]["teacher"] == first["training"]["teacher"]
+    assert again["training"]["student"] == first["training"]["student"]
+
+
 def test_span_labels_point_at_the_answer_or_cls(tmp_path):
     tok = qa_tiny.tokenizer(tmp_path)
     cfg = qa_tiny.cfg(tmp_path, **{"qa.max_seq_length": 24, "qa.doc_stride": 4})

@@ -21,6 +21,7 @@ qa.converge_f1; the curve goes to its train.json and results/qa/teacher_curve.js
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -321,7 +322,7 @@ class EpochCurve:
 
 def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: str,
                   teacher_dir: Path | None = None, extra: list[dict] = (), curve_sets: dict | None = None) -> dict:
-    """Train one model into work/<name>/ unless a finished copy for the same stage key is there.
+    """Train one model into work/<name>/ unless a finished copy for the same model key is there.
     extra: examples added to the training set of this model only (the (D) step's extra.json).
     With curve_sets it trains up to qa.teacher_epochs, evaluated on them after each epoch (EpochCurve)."""
     from pipeline.training.hardware import seed_everything
@@ -368,6 +369,30 @@ def write_curve(path: Path, scale: dict, info: dict) -> None:
         converged=info["converged"], steps=info["steps"], epochs=info["curve"]))
 
 
+# Options that only shape the (D) step, and only the teacher: changing one of them retrains just the models
+# it touches (a (D) trial keeps the trained teacher and plain student).
+D_ONLY = ("temperature", "alpha_distil", "alpha_hidden", "hidden_loss", "alpha_attn", "alpha_emb",
+          "extra_examples", "augment_share", "augment_mask_prob", "augment_ngram_prob")
+TEACHER_ONLY = ("teacher_epochs", "converge_f1")
+
+
+def model_keys(cfg, ctx) -> dict:
+    """A key per model from what decides its training, where the stage key covers the whole qa section."""
+    from pipeline.core.runs import checksums
+    data = ctx.inputs["qa_data"]
+    sums = checksums(data)
+    files = {n: sums.get(f"{n}.json") for n in ("train", "dev", "natural_dev", "extra")}
+    qa = {k: v for k, v in cfg.section("qa").items() if k not in D_ONLY}
+
+    def key(**parts) -> str:
+        parts.update(seed=cfg.run.seed, precision=cfg.run.precision, train=files["train"])
+        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    teacher = key(qa=qa, source=checksums(ctx.inputs["teacher"] / "model"), dev=[files["dev"], files["natural_dev"]])
+    student = key(qa={k: v for k, v in qa.items() if k not in TEACHER_ONLY}, source=checksums(ctx.inputs["distill"]))
+    return {"teacher": teacher, "student": student,
+            "student_d": key(qa=cfg.section("qa"), student=student, teacher=teacher, extra=files["extra"])}
+
+
 def run(cfg, ctx) -> dict:
     from pipeline.training.hardware import pick_device
     device = pick_device(cfg)
@@ -378,12 +403,13 @@ def run(cfg, ctx) -> dict:
     evals = {meta.get(s, {}).get("name", s): load_squad_file(data / f"{s}.json", "reject") for s in sets}
     curve_sets = {ds: ex for ds, ex in evals.items() if ds != meta.get("handwritten", {}).get("name", "handwritten")}
     sources = {"teacher": ctx.inputs["teacher"] / "model", "student": ctx.inputs["distill"] / "model"}
-    training = {}
-    training["teacher"] = _finetune_one("teacher", sources["teacher"], train_ex, cfg, device, ctx.work, ctx.key,
-                                        curve_sets=curve_sets)
-    training["student"] = _finetune_one("student", sources["student"], train_ex, cfg, device, ctx.work, ctx.key)
+    keys, training = model_keys(cfg, ctx), {}
+    training["teacher"] = _finetune_one("teacher", sources["teacher"], train_ex, cfg, device, ctx.work,
+                                        keys["teacher"], curve_sets=curve_sets)
+    training["student"] = _finetune_one("student", sources["student"], train_ex, cfg, device, ctx.work, keys["student"])
     training["student_d"] = _finetune_one("student_d", sources["student"], train_ex, cfg, device, ctx.work,
-                                          ctx.key, teacher_dir=ctx.work / "teacher", extra=_extra_examples(data))
+                                          keys["student_d"], teacher_dir=ctx.work / "teacher",
+                                          extra=_extra_examples(data))
     results = {ds: [] for ds in evals}
     (ctx.out / "predictions").mkdir()
     for name in MODELS:
