@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import subprocess
@@ -68,8 +69,11 @@ def tiny_teacher(tmp_path_factory) -> Path:
 
 # The tiny teacher has 64 positions: every window length of a tiny run must fit in it.
 TINY_OVERRIDES = {"qa.max_seq_length": 64, "qa.doc_stride": 16, "qa.max_query_length": 24,
-                  "export.seq_lens": [64], "bench.seq_lens": [64], "apps.seq_len": 64}
-TINY_LENGTHS = "".join(f"[{sec}]\n" + "".join(f"{k.partition('.')[2]} = {v}\n" for k, v in TINY_OVERRIDES.items()
+                  "export.seq_lens": [64], "bench.seq_lens": [64], "apps.seq_len": 64,
+                  # The demo's QA budget (shipped natural questions, 3 epochs, extra (D) data) would dominate
+                  # a tiny run; a little of each keeps every path exercised.
+                  "qa.natural_train": False, "qa.teacher_epochs": 2, "qa.epochs": 1.0, "qa.extra_examples": 8}
+TINY_LENGTHS = "".join(f"[{sec}]\n" + "".join(f"{k.partition('.')[2]} = {json.dumps(v)}\n" for k, v in TINY_OVERRIDES.items()
                                               if k.startswith(sec + "."))
                        for sec in dict.fromkeys(k.partition(".")[0] for k in TINY_OVERRIDES))
 

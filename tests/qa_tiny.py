@@ -74,6 +74,7 @@ def cfg(tmp: Path, **over):
             "qa.train_examples": 40, "qa.dev_examples": 12, "qa.epochs": 1.0, "qa.teacher_epochs": 1,
             "qa.batch_size": 8,
             "qa.max_seq_length": 64, "qa.doc_stride": 16, "qa.max_query_length": 24,
-            "qa.natural_train": False}  # the shipped ~700 natural questions would slow every tiny fine-tune
+            "qa.natural_train": False,  # the shipped ~700 natural questions would slow every tiny fine-tune
+            "qa.extra_examples": 0}
     base.update(over)
     return config_mod.load("demo", base)

@@ -259,10 +259,12 @@ def _check_disjoint(train: list, dev: list, natural_dev: list, cfg) -> None:
 
 
 def _extra(cfg, train: list, used: set[str], docs_fn) -> list[dict]:
-    """extra.json: more generated questions plus augmented copies of the training examples."""
+    """extra.json: more generated questions plus augmented copies of the training examples (only the
+    copies when the training questions are not generated from a corpus: there is none to draw from)."""
     n = cfg.qa.extra_examples
     n_aug = round(n * cfg.qa.augment_share)
-    extra = more_questions(docs_fn(), n - n_aug, cfg.run.seed, cfg.qa.questions, used) if n > n_aug else []
+    from_corpus = n > n_aug and cfg.qa.train_source == "generated"
+    extra = more_questions(docs_fn(), n - n_aug, cfg.run.seed, cfg.qa.questions, used) if from_corpus else []
     n_aug = n - len(extra)  # a small corpus runs out of documents: augmentation makes up the rest
     extra += augment.augmented_copies(train, n_aug, cfg.run.seed, cfg.qa.augment_mask_prob,
                                       cfg.qa.augment_ngram_prob)
