@@ -20,3 +20,10 @@ def test_ratios_are_against_the_same_runtimes_fp32_teacher():
 
 def test_no_benchmark_says_so():
     assert "No runtime benchmark results yet." in tables.precision_section([])
+
+
+def test_sizes_of_every_format_come_from_the_export_even_untimed():
+    sizes = [{"model": "teacher", "format": "coreml", "precision": "fp32", "seq_len": 384, "bytes": 90e6},
+             {"model": "student", "format": "coreml", "precision": "int8", "seq_len": 384, "bytes": 18e6}]
+    md = "\n".join(tables.precision_section([], sizes))
+    assert "| 384 | coreml | int8 | student | 18.0 | 20% |" in md

@@ -316,8 +316,7 @@ def calibration_windows(cfg, folder: Path, train: list[dict], seq_len: int, modu
 
 # What each format's int8 leaves the embedding tables as (the word table is half a small model).
 _EMBEDDINGS = {"onnx": "int8 (ONNX Runtime quantizes Gather)",
-               "tflite": "float (litert_torch quantizes linear layers; int8 only through its dynamic recipe's "
-                         "weights)", "coreml": "int8 weights (coremltools quantizes every constant weight)"}
+               "tflite": "float (the static quantizer takes the linear layers only)", "coreml": "int8 weights (coremltools quantizes every constant weight)"}
 
 
 def quantization_facts(cfg, fmt: str, precision: str, quant: dict) -> dict:

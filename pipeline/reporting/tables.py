@@ -226,11 +226,13 @@ def parity_section(rows) -> list[str]:
                        for r in sorted(rows, key=lambda r: (r["format"], r["precision"], r["seq_len"], r["model"]))])
 
 
-def precision_section(latency) -> list[str]:
+def precision_section(latency, sizes=()) -> list[str]:
     """Size and speed of every precision per runtime against the same runtime's fp32 teacher (issue 12):
-    what int8 buys over fp32 and fp16, from the host benchmark's timings and file sizes."""
+    what int8 buys over fp32 and fp16, from the host benchmark's timings and file sizes, then the
+    export's sizes of every format (Core ML too, which the host cannot time)."""
     md = ["## Every precision against the fp32 teacher", ""]
     rows = [r for r in latency if r["runtime"] != "pytorch"]
+    md += _precision_sizes(sizes)
     if not rows:
         return md + ["No runtime benchmark results yet.", ""]
     base = {(r["panel"], r["runtime"], r["seq_len"]): r for r in rows if r["model"] == "teacher" and r["precision"] == "fp32"}
@@ -249,3 +251,15 @@ def precision_section(latency) -> list[str]:
         md += table(["seq len", "runtime", "precision", "model", "median (ms)", "speed vs fp32 teacher",
                      "file (MB)", "size vs fp32 teacher"], out)
     return md
+
+
+def _precision_sizes(sizes) -> list[str]:
+    base = {(r["format"], r["seq_len"]): r["bytes"] for r in sizes if r["model"] == "teacher" and r["precision"] == "fp32"}
+    rows = sorted(sizes, key=lambda r: (-r["seq_len"], r["format"], r["precision"], model_rank(r["model"])))
+    if not rows:
+        return []
+    return ["File sizes from the export (results/artifacts.json), against the fp32 teacher file of the same format:",
+            ""] + table(["seq len", "format", "precision", "model", "file (MB)", "size vs fp32 teacher"],
+                        [[r["seq_len"], r["format"], r["precision"], label(r["model"]), num(r["bytes"] / 1e6),
+                          f"{100 * r['bytes'] / base[(r['format'], r['seq_len'])]:.0f}%"
+                          if base.get((r["format"], r["seq_len"])) else "n/a"] for r in rows])
