@@ -159,6 +159,9 @@ def test_int8_sidecar_records_calibration_and_layers_kept_float(exported):
     assert "embedding_byte" in dyn["embeddings"] and "embedding_byte" in q[1]["embeddings"]
     tfl = json.loads((exported["out"] / f"teacher.tflite.int8-static.{SEQ}.tflite.json").read_text())["quantization"]
     assert tfl["calibration"]["windows"] == 6 and "calibrated" in tfl["activations"]
+    from ai_edge_litert.interpreter import Interpreter
+    outs = Interpreter(model_path=str(exported["out"] / f"teacher.tflite.int8-static.{SEQ}.tflite")).get_output_details()
+    assert [np.dtype(d["dtype"]) for d in outs] == [np.float32, np.float32]  # the sidecar's float logits
     cm = json.loads((exported["out"] / f"teacher.coreml.int8.{SEQ}.mlpackage.json").read_text())["quantization"]
     assert "linear_quantize_weights" in cm["weights"] and cm["gate"].startswith("not run on host")
 

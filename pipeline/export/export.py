@@ -177,7 +177,8 @@ def _litert_static(module, args, input_names, quant: dict):
     config = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
     quantizer = PT2EQuantizer()
     # Its module-type filter compares against the exported graph's nn_module_stack, which this torch
-    # records as qualified type names (strings), so the name is given beside the class.
+    # records as qualified type names (strings), so the name is given beside the class. The QA heads
+    # (export_model.QAHead) do not match, so the logits stay float32.
     for tp in (torch.nn.Linear, "torch.nn.modules.linear.Linear"):
         quantizer.set_module_type(tp, config)
     named = _NamedOutputs(module).eval()
