@@ -37,7 +37,7 @@ STAGES = [
           "run each host-runnable artifact against PyTorch on the QA dev set"),
     Stage("bench_host", "pipeline.bench.bench_host:run", ("bench",), ("export", "qa_finetune"),
           "host latency, load time, memory and size per runtime"),
-    Stage("apps", "pipeline.devices.stage_apps:run", ("apps",), ("export",),
+    Stage("apps", "pipeline.devices.stage_apps:run", ("apps",), ("export", "parity"),
           "copy artifacts, sidecars and vocabulary into the iOS and Android apps"),
     Stage("report", "pipeline.report:run_stage", (), (),
           "plots and results/REPORT.md from everything under results/", always=True),

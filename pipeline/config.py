@@ -214,7 +214,8 @@ class ExportCfg:
     int8_max_f1_drop: float = f(1.0, "parity gate for int8 artifacts: F1 points they may lose against the same "
                                 "model's PyTorch fp32 on the whole generated dev set", check=NON_NEGATIVE)
     int8_max_f1_drop_handwritten: float = f(2.0, "parity gate for int8 artifacts: F1 points they may lose on the "
-                                            "hand-written questions (fewer, so noisier)", check=NON_NEGATIVE)
+                                            "natural-question dev set (qa_data natural_dev.json; handwritten.json in runs "
+                                            "without it; fewer questions, so noisier)", check=NON_NEGATIVE)
     calibration_windows: int = f(64, "int8-static: train-split windows (fixed seed) that calibrate activation ranges",
                                  check=POSITIVE)
     int8_embeddings: bool = f(True, "int8 ExecuTorch: the embedding tables as 8-bit weight-only too (needs the "
@@ -258,7 +259,12 @@ class ClassifyCfg:
 @dataclass
 class AppsCfg:
     models: list[str] = f(["teacher", "student", "student_d"], "models staged into the apps", items="models")
-    precisions: list[str] = f(["fp32", "int8"], "precisions staged into the apps", items="precisions")
+    precisions: list[str] = f(["fp32", "fp16", "int8"], "precisions the apps may get (only those that passed "
+                              "their parity gate)", items="precisions")
+    smallest_only: bool = f(True, "per model and runtime, stage only the smallest chosen precision that passed its "
+                            "gate (int8 where it passes, else fp16, else fp32); false: every one that passed")
+    ungated_int8: bool = f(False, "also stage int8 artifacts whose accuracy gate could not run on this host "
+                           "(Core ML off macOS)")
     seq_len: int = f(384, "sequence length of the staged models", check=POSITIVE)
     # BERT-base (the paper preset's teacher) is ~440 MB per fp32 file, DistilBERT ~265 MB: every
     # format and precision of all three would be gigabytes on the phone.

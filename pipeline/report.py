@@ -116,6 +116,7 @@ def render(files: list[dict], data: dict, plots: list[str]) -> str:
         md += ["Incomplete studies:", ""] + [f"- {h}" for h in holes] + [""]
     md += tables.sizes_section(data["sizes"], data["mlm"], plots)
     md += tables.latency_section(data["latency"], plots)
+    md += tables.precision_section(data["latency"], data["sizes"])
     md += tables.qa_section(data["qa"], plots)
     md += tables.curve_section(data["curve"], plots)
     md += tables.cls_section(data["cls"], plots)

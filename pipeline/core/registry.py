@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 # int8: dynamic int8 (weights per channel, activations quantized at run time); int8-static: int8
 # activations too, their ranges calibrated on train-split windows (export.calibration_windows).
+# Core ML int8 is int8 weights with float16 activations; its int8-static is w8a8.
 PRECISIONS = ("fp32", "fp16", "int8", "int8-static")
 QUANTIZED = ("int8", "int8-static")  # gated on accuracy (F1), not on logit agreement
 MODELS = ("teacher", "student", "student_d")  # what qa_finetune trains and the later stages take
@@ -43,10 +44,10 @@ class Format:
 
 
 FORMATS = {f.name: f for f in (
-    Format("coreml", "coreml", "coreml", "mlpackage", ("fp16", "fp32", "int8")),
+    Format("coreml", "coreml", "coreml", "mlpackage", ("fp16", "fp32", "int8", "int8-static")),
     Format("executorch", "executorch", "xnnpack", "pte", ("fp32", "int8", "int8-static")),
     Format("executorch-coreml", "executorch", "coreml", "pte", ("fp16",)),
-    Format("tflite", "tflite", "tflite", "tflite", ("fp32", "fp16", "int8")),
+    Format("tflite", "tflite", "tflite", "tflite", ("fp32", "fp16", "int8", "int8-static")),
     Format("onnx", "onnx", "onnxruntime", "onnx", ("fp32", "int8")),
 )}
 

@@ -5,6 +5,13 @@ Android gets the LiteRT (.tflite) and ExecuTorch/XNNPACK (.pte) files, iOS the C
 sidecar and the vocabulary it names: the sidecar is all the apps read. Which models,
 precisions and sequence length: the [apps] config section.
 
+Only what passed its parity gate is staged (the parity stage's parity.json): a failed gate, or
+an int8 artifact whose accuracy gate could not run on this host (Core ML off macOS), keeps the
+artifact out with one log line saying why. Core ML fp32/fp16 files, which parity checks by
+interface only, are staged as before: their conversion has no quantization step to gate.
+By default (apps.smallest_only) each app gets, per model and runtime (format, backend), the
+smallest of the chosen precisions that passed: int8 where it passes, else fp16, else fp32.
+
 Of the chosen artifacts each app gets what fits a phone: at most apps.max_mb of storage
 counted as the phone holds it (Android keeps the APK's copy and the copy the app makes for the
 runtimes; iOS compiles each Core ML package into a second copy). Every chosen model first at its
@@ -91,6 +98,53 @@ def choose(sidecars: list[dict], models, precisions, seq_len: int) -> dict[str, 
         raise UserError(f"apps: no artifact matches models={list(models)} precisions={list(precisions)} "
                         f"seq_len={seq_len}; the export has: {', '.join(have)}")
     return picked
+
+
+def gate_checks(parity_dir: Path) -> dict[str, dict]:
+    """parity.json's checks by artifact file name."""
+    path = Path(parity_dir) / "parity.json"
+    if not path.is_file():
+        raise UserError(f"apps: {path} not found; run the parity stage: only gated artifacts are staged")
+    return {c["file"]: c for c in json.loads(path.read_text())["checks"] if c.get("file")}
+
+
+def refusal(meta: dict, check: dict | None, ungated_int8: bool) -> str | None:
+    """Why an artifact may not go into an app, or None."""
+    if check is None:
+        return "no parity check for it (re-run the parity stage)"
+    if not check["passed"]:
+        return f"parity gate failed: {check.get('note') or 'no reason recorded'}"
+    if not check.get("ran") and meta["precision"] in registry.QUANTIZED and not ungated_int8:
+        return (f"{meta['precision']} accuracy not gated on this host ({check.get('note') or 'not run'}); "
+                "--apps.ungated_int8 true stages it anyway")
+    return None
+
+
+def gate(picked: dict, checks: dict, smallest_only: bool, ungated_int8: bool) -> tuple[dict, list[dict]]:
+    """(what passed, what was refused and why); smallest_only keeps the smallest passing precision
+    per app, model and runtime (the file sizes from the sidecars)."""
+    kept, refused = {}, []
+    for target, metas in picked.items():
+        best: dict[tuple, list[dict]] = {}
+        for m in metas:
+            why = refusal(m, checks.get(m["file"]), ungated_int8)
+            if why:
+                refused.append({"app": target, "file": m["file"], "reason": why})
+                continue
+            m["_gate"] = checks[m["file"]]
+            best.setdefault((m["model"], m["format"], m.get("backend", m["format"])), []).append(m)
+        kept[target] = sorted((min(g, key=lambda m: (m["bytes"], m["file"])) for g in best.values()) if smallest_only
+                              else (m for g in best.values() for m in g), key=lambda m: m["file"])
+    return kept, refused
+
+
+def gate_facts(check: dict) -> dict:
+    """What the staged sidecar says about the gate its artifact passed (the apps can show it)."""
+    keys = ("passed", "ran", "max_abs_diff", "answer_agreement", "f1_delta", "em_delta", "note")
+    facts = {k: check.get(k) for k in keys}
+    if check.get("handwritten"):
+        facts["natural_f1_delta"] = check["handwritten"]["f1_delta"]
+    return facts
 
 
 def fit(picked: dict[str, list[dict]], export_dir: Path, budget_mb: float) -> tuple[dict, dict]:
@@ -190,6 +244,8 @@ def stage(export_dir: Path, picked: dict[str, list[dict]], dirs: dict[str, Path]
                         raise UserError(f"apps: {m['file']} has SHA-256 {digest[:12]}… but {m['_sidecar']} "
                                         f"says {str(m['sha256'])[:12]}…")
                     sidecar = {k: v for k, v in m.items() if not k.startswith("_")}
+                    if "_gate" in m:
+                        sidecar["parity"] = gate_facts(m["_gate"])
                     write_json_atomic(tmp / m["_sidecar"], dict(sidecar, sha256=digest))
                     bar.update(size)
                     records.append({"app": target, "file": m["file"], "model": m["model"], "format": m["format"],
@@ -210,6 +266,9 @@ def stage(export_dir: Path, picked: dict[str, list[dict]], dirs: dict[str, Path]
 def run(cfg, ctx) -> dict:
     export_dir = Path(ctx.inputs["export"])
     picked = choose(read_sidecars(export_dir), cfg.apps.models, cfg.apps.precisions, cfg.apps.seq_len)
+    picked, refused = gate(picked, gate_checks(ctx.inputs["parity"]), cfg.apps.smallest_only, cfg.apps.ungated_int8)
+    for r in refused:
+        log(f"apps: {r['app']}: left out {r['file']}: {r['reason']}")
     for target, metas in picked.items():
         if not metas:
             log(f"apps: nothing for {target} among the chosen artifacts (its formats were not exported)")
@@ -219,6 +278,7 @@ def run(cfg, ctx) -> dict:
         log(line)
     records = stage(export_dir, picked, {t: spec["dir"] for t, spec in TARGETS.items()})
     left_out = [{"app": t, "file": m["file"], "bytes": _size(export_dir / m["file"])} for t, ms in left.items() for m in ms]
-    write_json_atomic(ctx.out / "staged.json", {"staged": records, "left_out": left_out, "budget_mb": budget})
+    write_json_atomic(ctx.out / "staged.json", {"staged": records, "left_out": left_out, "refused": refused,
+                                                "budget_mb": budget, "smallest_only": cfg.apps.smallest_only})
     return {f"{t}_models": sum(r["app"] == t for r in records) for t in TARGETS} | \
-        {"bytes": sum(r["bytes"] for r in records), "left_out": len(left_out)}
+        {"bytes": sum(r["bytes"] for r in records), "left_out": len(left_out), "refused": len(refused)}

@@ -121,21 +121,38 @@ def to_executorch_coreml(module, args, precision, path: Path) -> dict:
     return {}
 
 
-def to_coreml(module, args, precision, path: Path, input_names) -> dict:
+def to_coreml(module, args, precision, path: Path, input_names, quant: dict | None = None) -> dict:
     import coremltools as ct
     import numpy as np
     ep = torch.export.export(module, args, strict=False).run_decompositions()
     inputs = [ct.TensorType(name=n, shape=tuple(a.shape), dtype=np.int32) for n, a in zip(input_names, args)]
     mlmodel = ct.convert(ep, inputs=inputs, outputs=[ct.TensorType(name=n, dtype=np.float32) for n in OUTPUT_NAMES],
-                         convert_to="mlprogram", minimum_deployment_target=ct.target.iOS16,
+                         convert_to="mlprogram",
+                         # quantize/dequantize activations (int8-static) need iOS 17's opset
+                         minimum_deployment_target=ct.target.iOS17 if precision == "int8-static" else ct.target.iOS16,
                          compute_precision=ct.precision.FLOAT32 if precision == "fp32" else ct.precision.FLOAT16)
-    if precision == "int8":
-        cto = ct.optimize.coreml
-        config = cto.OptimizationConfig(global_config=cto.OpLinearQuantizerConfig(mode="linear_symmetric"))
-        mlmodel = cto.linear_quantize_weights(mlmodel, config=config)
+    if precision in registry.QUANTIZED:
+        mlmodel = _coreml_quantize(mlmodel, precision, input_names, quant or {})
     mlmodel.short_description = "DistilKit extractive QA: start/end logits over the window"
     mlmodel.save(str(path))
     return {}
+
+
+def _coreml_quantize(mlmodel, precision: str, input_names, quant: dict):
+    """int8: int8 symmetric per-channel weights (coremltools.optimize); int8-static: activations
+    too (w8a8), their ranges calibrated by running the model, which only Core ML on macOS can do."""
+    import platform
+    import coremltools.optimize as cto
+    if precision == "int8-static":
+        if platform.system() != "Darwin":
+            raise NotImplementedError("Core ML int8-static (w8a8): linear_quantize_activations calibrates by "
+                                      "predicting with Core ML, which runs on macOS only")
+        samples = [{n: t.numpy() for n, t in zip(input_names, window)} for window in quant["calibration"]]
+        act = cto.coreml.OptimizationConfig(global_config=cto.coreml.OpLinearQuantizerConfig(mode="linear_symmetric"))
+        mlmodel = cto.coreml.linear_quantize_activations(mlmodel, act, samples)
+    config = cto.coreml.OptimizationConfig(global_config=cto.coreml.OpLinearQuantizerConfig(
+        mode="linear_symmetric", dtype="int8", granularity="per_channel"))
+    return cto.coreml.linear_quantize_weights(mlmodel, config=config)
 
 
 class _NamedOutputs(torch.nn.Module):
@@ -150,17 +167,43 @@ class _NamedOutputs(torch.nn.Module):
         return {"start_logits": start, "end_logits": end}
 
 
-def to_tflite(module, args, precision, path: Path, input_names) -> dict:
+def _litert_static(module, args, input_names, quant: dict):
+    """Full-integer int8 through litert_torch's PT2E quantizer: per-channel int8 weights and int8
+    activations with ranges observed on the calibration windows. Linear layers only, for the reason
+    _xnnpack_quantize gives (a global config would also put "scores + mask" on one int8 scale)."""
+    from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
+    from litert_torch.quantize.quant_config import QuantConfig
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    config = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
+    quantizer = PT2EQuantizer()
+    # Its module-type filter compares against the exported graph's nn_module_stack, which this torch
+    # records as qualified type names (strings), so the name is given beside the class. The QA heads
+    # (export_model.QAHead) do not match, so the logits stay float32.
+    for tp in (torch.nn.Linear, "torch.nn.modules.linear.Linear"):
+        quantizer.set_module_type(tp, config)
+    named = _NamedOutputs(module).eval()
+    gm = prepare_pt2e(torch.export.export(named, (), dict(zip(input_names, args)), strict=False).module(), quantizer)
+    with torch.no_grad():
+        for window in quant["calibration"]:
+            gm(**dict(zip(input_names, window)))
+    gm = convert_pt2e(gm, fold_quantize=False)
+    # QuantConfig reads only the global config's is_dynamic to pick the converter's STATIC
+    # q/dq mode; the linear-only quantizer above has no global config, so a static one says it.
+    return gm, QuantConfig(pt2e_quantizer=PT2EQuantizer().set_global(config))
+
+
+def to_tflite(module, args, precision, path: Path, input_names, quant: dict | None = None) -> dict:
     import litert_torch
-    quant = None
+    recipe, model = None, _NamedOutputs(module).eval()
     if precision == "int8":  # dynamic-range int8: int8 weights, activations quantized on the fly
         from litert_torch.generative.quantize.quant_recipes import full_dynamic_recipe
-        quant = full_dynamic_recipe()
+        recipe = full_dynamic_recipe()
+    elif precision == "int8-static":
+        model, recipe = _litert_static(module, args, input_names, quant or {})
     elif precision == "fp16":
         from litert_torch.generative.quantize.quant_recipes import full_fp16_recipe
-        quant = full_fp16_recipe()
-    edge = litert_torch.convert(_NamedOutputs(module).eval(), sample_kwargs=dict(zip(input_names, args)),
-                                quant_config=quant)
+        recipe = full_fp16_recipe()
+    edge = litert_torch.convert(model, sample_kwargs=dict(zip(input_names, args)), quant_config=recipe)
     edge.export(str(path))
     from ai_edge_litert.interpreter import Interpreter
     ops = {d["op_name"] for d in Interpreter(model_path=str(path))._get_ops_details()}
@@ -194,9 +237,9 @@ def _convert(fmt: str, module, args, precision: str, path: Path, input_names, qu
     if fmt == "executorch-coreml":
         return to_executorch_coreml(module, args, precision, path)
     if fmt == "coreml":
-        return to_coreml(module, args, precision, path, input_names)
+        return to_coreml(module, args, precision, path, input_names, quant)
     if fmt == "tflite":
-        return to_tflite(module, args, precision, path, input_names)
+        return to_tflite(module, args, precision, path, input_names, quant)
     if fmt == "onnx":
         return to_onnx(module, args, precision, path, input_names)
     raise UserError(f"unknown export format '{fmt}' (formats: {', '.join(registry.FORMATS)})")
@@ -272,18 +315,31 @@ def calibration_windows(cfg, folder: Path, train: list[dict], seq_len: int, modu
             for i in range(min(n, len(feats["input_ids"])))]
 
 
+# What each format's int8 leaves the embedding tables as (the word table is half a small model).
+_EMBEDDINGS = {"onnx": "int8 (ONNX Runtime quantizes Gather)",
+               "tflite": "float (the static quantizer takes the linear layers only)", "coreml": "int8 weights (coremltools quantizes every constant weight)"}
+
+
 def quantization_facts(cfg, fmt: str, precision: str, quant: dict) -> dict:
     """What the sidecar says about an int8 artifact: the scheme, its calibration, what stayed float and why."""
     if precision not in registry.QUANTIZED:
         return {}
     static = precision == "int8-static"
     facts = {"weights": "int8 symmetric per output channel (linear layers)",
-             "activations": "int8 per tensor, " + ("ranges calibrated (histogram)" if static else "dynamic"),
-             "embeddings": {"executorch": "int8 weight-only per row (quantized_decomposed::embedding_byte kernel)"
-                            if quant.get("embeddings") else "float (not quantized)", "onnx": "int8 (ONNX Runtime quantizes Gather)",
-                            "tflite": "as litert_torch's full_dynamic_recipe leaves them"}.get(fmt, "unknown")}
+             "activations": "int8 per tensor, " + ("ranges calibrated" if static else "dynamic"),
+             "embeddings": _EMBEDDINGS.get(fmt, "unknown")}
     if fmt == "executorch":
+        facts["embeddings"] = ("int8 weight-only per row (quantized_decomposed::embedding_byte kernel)"
+                               if quant.get("embeddings") else "float (not quantized)")
         facts["kept_float"] = [{"module": m, "reason": "export.int8_keep_float"} for m in quant["keep_float"]]
+    if fmt == "tflite" and precision == "int8":
+        facts.update(weights="int8 per channel (litert_torch full_dynamic_recipe)", embeddings="as the recipe leaves them")
+    if fmt == "coreml":
+        facts["weights"] = "int8 symmetric per output channel (coremltools.optimize linear_quantize_weights)"
+        facts["activations"] = "int8, ranges calibrated by Core ML predictions" if static else \
+            "float16 (weights dequantized at load)"
+        # parity cannot run a Core ML file off macOS: the accuracy gate is open until it does.
+        facts["gate"] = "not run on host (Core ML predicts on macOS only)"
     if static:
         facts["calibration"] = {"windows": len(quant["calibration"]), "source": "qa_data train.json, seed 0"}
     return {"quantization": facts}

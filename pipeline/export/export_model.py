@@ -55,6 +55,12 @@ def _linear(src: nn.Linear) -> nn.Linear:
     return out
 
 
+class QAHead(nn.Linear):
+    """The start/end logit projections: their own type, so a quantizer that takes nn.Linear by type
+    (LiteRT int8-static) leaves them float and the outputs stay the float32 logits the sidecar
+    promises (quantized, LiteRT returned int8 logits)."""
+
+
 class Block(nn.Module):
     """One post-LN transformer block (BERT and DistilBERT share this layout)."""
 
@@ -113,7 +119,7 @@ class ExportQA(nn.Module):
         self.emb_ln = LayerNorm4d(emb.LayerNorm, decompose_layer_norm)
         self.blocks = nn.ModuleList(Block(*b, heads=heads, decompose_ln=decompose_layer_norm) for b in blocks)
         w, b = hf_model.qa_outputs.weight.detach(), hf_model.qa_outputs.bias.detach()
-        self.start_head, self.end_head = nn.Linear(w.shape[1], 1), nn.Linear(w.shape[1], 1)
+        self.start_head, self.end_head = QAHead(w.shape[1], 1), QAHead(w.shape[1], 1)
         with torch.no_grad():
             self.start_head.weight.copy_(w[0:1]); self.start_head.bias.copy_(b[0:1])
             self.end_head.weight.copy_(w[1:2]); self.end_head.bias.copy_(b[1:2])

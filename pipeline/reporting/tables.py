@@ -288,3 +288,42 @@ def parity_section(rows) -> list[str]:
                         num(r["max_abs_diff"], ".2e"), num(r["answer_agreement"], ".3f"), num(r["em_delta"], "+.2f"),
                         num(r["f1_delta"], "+.2f"), "yes" if r["passed"] else "NO", r["note"] or ""]
                        for r in sorted(rows, key=lambda r: (r["format"], r["precision"], r["seq_len"], r["model"]))])
+
+
+def precision_section(latency, sizes=()) -> list[str]:
+    """Size and speed of every precision per runtime against the same runtime's fp32 teacher (issue 12):
+    what int8 buys over fp32 and fp16, from the host benchmark's timings and file sizes, then the
+    export's sizes of every format (Core ML too, which the host cannot time)."""
+    md = ["## Every precision against the fp32 teacher", ""]
+    rows = [r for r in latency if r["runtime"] != "pytorch"]
+    md += _precision_sizes(sizes)
+    if not rows:
+        return md + ["No runtime benchmark results yet.", ""]
+    base = {(r["panel"], r["runtime"], r["seq_len"]): r for r in rows if r["model"] == "teacher" and r["precision"] == "fp32"}
+    for panel in sorted({r["panel"] for r in rows}):
+        sub = sorted((r for r in rows if r["panel"] == panel),
+                     key=lambda r: (-r["seq_len"], r["runtime"], r["precision"], model_rank(r["model"])))
+        md += [f"### {panel}", ""]
+        out = []
+        for r in sub:
+            b = base.get((panel, r["runtime"], r["seq_len"]))
+            speed = b["median_ms"] / r["median_ms"] if b and r["median_ms"] > 0 else None
+            size = r["file_bytes"] / b["file_bytes"] if b and b.get("file_bytes") and r.get("file_bytes") else None
+            out.append([r["seq_len"], r["runtime"], r["precision"], label(r["model"]), num(r["median_ms"], ".2f"),
+                        f"{speed:.2f}x" if speed else "n/a", num((r.get("file_bytes") or 0) / 1e6 or None),
+                        f"{100 * size:.0f}%" if size else "n/a"])
+        md += table(["seq len", "runtime", "precision", "model", "median (ms)", "speed vs fp32 teacher",
+                     "file (MB)", "size vs fp32 teacher"], out)
+    return md
+
+
+def _precision_sizes(sizes) -> list[str]:
+    base = {(r["format"], r["seq_len"]): r["bytes"] for r in sizes if r["model"] == "teacher" and r["precision"] == "fp32"}
+    rows = sorted(sizes, key=lambda r: (-r["seq_len"], r["format"], r["precision"], model_rank(r["model"])))
+    if not rows:
+        return []
+    return ["File sizes from the export (results/artifacts.json), against the fp32 teacher file of the same format:",
+            ""] + table(["seq len", "format", "precision", "model", "file (MB)", "size vs fp32 teacher"],
+                        [[r["seq_len"], r["format"], r["precision"], label(r["model"]), num(r["bytes"] / 1e6),
+                          f"{100 * r['bytes'] / base[(r['format'], r['seq_len'])]:.0f}%"
+                          if base.get((r["format"], r["seq_len"])) else "n/a"] for r in rows])
