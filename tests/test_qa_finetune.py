@@ -247,5 +247,5 @@ def test_d_step_trains_on_extra_examples_with_the_live_teacher(stage_run, tmp_pa
     d = res["training"]["student_d"]
     assert d["extra_examples"] == n_extra > 0 and d["windows"] > first["training"]["student_d"]["windows"]
     assert d["layer_losses"] == {"hidden": 1.0, "attn": 1.0} and d["layer_map"]["teacher_layers"] == [0]
-    assert first["training"]["student_d"]["extra_examples"] == 0 and first["training"]["student_d"]["layer_map"] is None
+    assert first["training"]["student_d"]["extra_examples"] == 0
     assert json.loads((out / "student_d" / "train.json").read_text())["extra_examples"] == n_extra
