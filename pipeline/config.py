@@ -61,7 +61,7 @@ class RunCfg:
     seed: int = f(0, "seed for data order, masking and initialisation", check=NON_NEGATIVE)
     device: str = f("auto", "torch device: auto, cpu, cuda", ["auto", "cpu", "cuda"])
     threads: int = f(0, "torch CPU threads; 0 keeps torch's default", check=NON_NEGATIVE)
-    precision: str = f("auto", "autocast: auto (GPU: bf16 if supported, else fp16; CPU: bf16 with AMX, "
+    precision: str = f("auto", "autocast: auto (GPU: bf16 if supported, else fp16; CPU: bf16 with AMX or AVX512-BF16, "
                        "else fp32), bf16, fp16 (GPU only), fp32",
                        ["auto", "bf16", "fp16", "fp32"])
 
@@ -181,6 +181,8 @@ class QACfg:
                             "all of them", check=POSITIVE)
     converge_f1: float = f(1.0, "the QA teacher stops when one more epoch changed its generated-dev F1 by less "
                            "than this many points", check=NON_NEGATIVE)
+    student_curve: bool = f(False, "score the two students on the dev sets after each epoch too (their curves go to "
+                            "their train.json; they never stop early): costs one evaluation per epoch")
     batch_size: int = f(16, "fine-tuning batch size", check=POSITIVE)
     lr: float = f(5e-5, "fine-tuning learning rate", check=POSITIVE)
     warmup_frac: float = f(0.1, "share of steps for warm-up", check=FRACTION)

@@ -95,6 +95,7 @@ def tiny_preset(tmp_path, tiny_teacher, tiny_corpus) -> Path:
 run_dir = "{tmp_path / 'run'}"
 results_dir = "{tmp_path / 'results'}"
 threads = 1
+precision = "fp32"
 [corpus]
 source = ["{tiny_corpus}"]
 max_seq_len = 48

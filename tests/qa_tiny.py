@@ -71,6 +71,7 @@ def write_corpus(folder: Path) -> Path:
 def cfg(tmp: Path, **over):
     base = {"run.results_dir": str(tmp / "results"), "run.run_dir": str(tmp / "run"), "run.device": "cpu",
             "run.threads": 1,  # tiny models: one thread avoids waiting on a busy second core
+            "run.precision": "fp32",  # hand computations in fp32 on every CPU, bf16-capable or not
             "qa.train_examples": 40, "qa.dev_examples": 12, "qa.epochs": 1.0, "qa.teacher_epochs": 1,
             "qa.batch_size": 8,
             "qa.max_seq_length": 64, "qa.doc_stride": 16, "qa.max_query_length": 24,

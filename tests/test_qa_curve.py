@@ -1,6 +1,7 @@
 """The QA teacher trains until its dev F1 settles (qa.teacher_epochs, qa.converge_f1): curve, stop, resume."""
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -87,3 +88,24 @@ def test_curve_results_file_is_valid_and_says_whether_it_converged(tiny, tmp_pat
     assert problems == [] and obj["kind"] == "qa_curve" and obj["converged"] is True
     bad = dict(obj, epochs=[{"epoch": 1, "steps": 3, "seconds": 1.0, "scores": {"dev": {"f1": 101, "exact_match": 0, "n": 1}}}])
     assert results_schema.validate(bad)
+
+
+def test_a_student_curve_scores_every_epoch_and_never_stops_early(tiny):
+    """qa.student_curve: the same per-epoch scores for a student, which trains its qa.epochs even when its F1
+    settles at once (converge_f1 huge would stop a teacher after 2 epochs)."""
+    _, _, run = _teach(tiny, "student", **{"qa.converge_f1": 1000.0, "qa.epochs": 3.0})
+    info = run(stops=False)
+    assert [e["epoch"] for e in info["curve"]] == [1, 2, 3] and "converged" not in info
+    assert info["steps"] == 3 * info["curve"][0]["steps"] and info["autocast"] == "fp32"
+
+
+def test_student_curve_changes_no_model_key():
+    from types import SimpleNamespace
+    from pipeline import config as config_mod
+    keys = []
+    for on in (False, True):
+        cfg = config_mod.load("demo", {"qa.student_curve": on})
+        ctx = SimpleNamespace(inputs={"qa_data": Path("/nonexistent"), "teacher": Path("/nonexistent"),
+                                      "distill": Path("/nonexistent")})
+        keys.append(qa_finetune.model_keys(cfg, ctx))
+    assert keys[0] == keys[1]

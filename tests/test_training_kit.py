@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from pipeline import config as config_mod
 from pipeline.config import UserError
 from pipeline.training import kit
 
@@ -93,3 +94,16 @@ def test_checkpoint_rules(tmp_path):
     torch.save({"key": "k", "step": 1}, tmp_path / "old.pt")  # another program's (or version's) layout
     with pytest.raises(UserError, match="is corrupt .*missing model, optimizer, scheduler, rng"):
         kit.Checkpoint(tmp_path / "old.pt", "k").load()
+
+
+def test_auto_precision_trains_in_bf16_only_on_cpus_with_bf16_matmul(monkeypatch):
+    from pipeline.training import hardware
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(hardware, "cpu_has_bf16_matmul", lambda: True)
+    assert hardware.autocast_precision(config_mod.load("demo", {}), cpu) == "bf16"
+    assert hardware.autocast_precision(config_mod.load("demo", {"run.precision": "fp32"}), cpu) == "fp32"
+    with hardware.autocast(config_mod.load("demo", {}), cpu):
+        assert torch.mm(torch.ones(2, 2), torch.ones(2, 2)).dtype == torch.bfloat16
+    monkeypatch.setattr(hardware, "cpu_has_bf16_matmul", lambda: False)
+    assert hardware.autocast_precision(config_mod.load("demo", {}), cpu) == "fp32"
+    assert hardware.autocast_precision(config_mod.load("demo", {"run.precision": "bf16"}), cpu) == "bf16"

@@ -185,7 +185,7 @@ def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None,
     stopped midway resumes from the last save (a checkpoint under another key is refused).
     on_step(n) is called after optimizer step n; on_epoch(n) (an EpochCurve) after each whole epoch,
     and training stops early when it returns True."""
-    from pipeline.training.hardware import needs_grad_scaler
+    from pipeline.training.hardware import autocast_precision, needs_grad_scaler
     q = cfg.qa
     scaler = kit.grad_scaler(needs_grad_scaler(cfg, device))
     per_epoch = math.ceil(len(feats) / q.batch_size)
@@ -230,6 +230,7 @@ def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None,
     secs = time.time() - t0
     ran = max(1, last - first)
     return {"steps": last, "windows": len(feats), "seconds": round(secs, 1), "s_per_step": round(secs / ran, 3),
+            "autocast": autocast_precision(cfg, device),
             "first_loss": round(losses[0], 4), "final_loss": round(sum(losses[-10:]) / len(losses[-10:]), 4)}
 
 
@@ -293,13 +294,13 @@ class EpochCurve:
     """The QA teacher's learning curve: after each epoch, EM/F1 on the evaluation sets (the first
     one decides); converged once one more epoch moved its F1 by less than qa.converge_f1."""
 
-    def __init__(self, model, tok, sets: dict, cfg, device):
-        self.model, self.tok, self.sets, self.cfg, self.device = model, tok, sets, cfg, device
+    def __init__(self, model, tok, sets: dict, cfg, device, stops: bool = True):
+        self.model, self.tok, self.sets, self.cfg, self.device, self.stops = model, tok, sets, cfg, device, stops
         self.curve, self.t0 = [], time.time()
 
     def converged(self) -> bool:
         f1 = [next(iter(e["scores"].values()))["f1"] for e in self.curve]
-        return len(f1) >= 2 and abs(f1[-1] - f1[-2]) < self.cfg.qa.converge_f1
+        return self.stops and len(f1) >= 2 and abs(f1[-1] - f1[-2]) < self.cfg.qa.converge_f1
 
     def __call__(self, step: int) -> bool:
         """Evaluate after optimizer step `step` (an epoch end); True: stop training."""
@@ -310,21 +311,25 @@ class EpochCurve:
         self.curve.append({"epoch": len(self.curve) + 1, "steps": step, "seconds": round(time.time() - self.t0, 1),
                            "scores": scores})
         self.t0 = time.time()
-        log("qa_finetune: teacher epoch " + f"{len(self.curve)}: " +
+        log(f"qa_finetune: {'teacher' if self.stops else 'student'} epoch {len(self.curve)}: " +
             ", ".join(f"{ds} F1 {sc['f1']:.1f}" for ds, sc in scores.items()))
         return self.converged()
 
     def summary(self) -> dict:
         """What train.json and the stage's metrics record about the curve."""
+        if not self.stops:
+            return {"curve": self.curve}
         return {"curve": self.curve, "converged": self.converged(), "max_epochs": self.cfg.qa.teacher_epochs,
                 "converge_f1": self.cfg.qa.converge_f1}
 
 
 def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: str,
-                  teacher_dir: Path | None = None, extra: list[dict] = (), curve_sets: dict | None = None) -> dict:
+                  teacher_dir: Path | None = None, extra: list[dict] = (), curve_sets: dict | None = None,
+                  stops: bool = True) -> dict:
     """Train one model into work/<name>/ unless a finished copy for the same model key is there.
     extra: examples added to the training set of this model only (the (D) step's extra.json).
-    With curve_sets it trains up to qa.teacher_epochs, evaluated on them after each epoch (EpochCurve)."""
+    With curve_sets it is evaluated on them after each epoch (EpochCurve); with stops (the teacher) it trains up
+    to qa.teacher_epochs and stops once converged, without (a student's curve) for qa.epochs."""
     from pipeline.training.hardware import seed_everything
     done = work / name / "train.json"
     if done.is_file():
@@ -341,9 +346,9 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
     teacher_logits = live = None
     if teacher_dir is not None:
         teacher_logits, live = _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir, source.parent)
-    curve = EpochCurve(model, tok, curve_sets, cfg, device) if curve_sets else None
+    curve = EpochCurve(model, tok, curve_sets, cfg, device, stops) if curve_sets else None
     info = train(model, feats, cfg, device, f"qa {name}", teacher_logits, ckpt=work / f"{name}.ckpt.pt", key=key,
-                 teacher=live, epochs=cfg.qa.teacher_epochs if curve else None, on_epoch=curve)
+                 teacher=live, epochs=cfg.qa.teacher_epochs if stops and curve else None, on_epoch=curve)
     if curve:
         info.update(curve.summary())
     if teacher_dir is not None:
@@ -374,23 +379,27 @@ def write_curve(path: Path, scale: dict, info: dict) -> None:
 D_ONLY = ("temperature", "alpha_distil", "alpha_hidden", "hidden_loss", "alpha_attn", "alpha_emb",
           "extra_examples", "augment_share", "augment_mask_prob", "augment_ngram_prob")
 TEACHER_ONLY = ("teacher_epochs", "converge_f1")
+EVAL_ONLY = ("student_curve",)  # scores taken in eval mode between epochs change no weight
 
 
 def model_keys(cfg, ctx) -> dict:
     """A key per model from what decides its training, where the stage key covers the whole qa section."""
     from pipeline.core.runs import checksums
+    from pipeline.training.hardware import autocast_precision, pick_device
+    precision = autocast_precision(cfg, pick_device(cfg))  # "auto" trains in bf16 on one CPU, fp32 on another
     data = ctx.inputs["qa_data"]
     sums = checksums(data)
     files = {n: sums.get(f"{n}.json") for n in ("train", "dev", "natural_dev", "extra")}
-    qa = {k: v for k, v in cfg.section("qa").items() if k not in D_ONLY}
+    qa_all = {k: v for k, v in cfg.section("qa").items() if k not in EVAL_ONLY}
+    qa = {k: v for k, v in qa_all.items() if k not in D_ONLY}
 
     def key(**parts) -> str:
-        parts.update(seed=cfg.run.seed, precision=cfg.run.precision, train=files["train"])
+        parts.update(seed=cfg.run.seed, precision=precision, train=files["train"])
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
     teacher = key(qa=qa, source=checksums(ctx.inputs["teacher"] / "model"), dev=[files["dev"], files["natural_dev"]])
     student = key(qa={k: v for k, v in qa.items() if k not in TEACHER_ONLY}, source=checksums(ctx.inputs["distill"]))
     return {"teacher": teacher, "student": student,
-            "student_d": key(qa=cfg.section("qa"), student=student, teacher=teacher, extra=files["extra"])}
+            "student_d": key(qa=qa_all, student=student, teacher=teacher, extra=files["extra"])}
 
 
 def run(cfg, ctx) -> dict:
@@ -406,10 +415,12 @@ def run(cfg, ctx) -> dict:
     keys, training = model_keys(cfg, ctx), {}
     training["teacher"] = _finetune_one("teacher", sources["teacher"], train_ex, cfg, device, ctx.work,
                                         keys["teacher"], curve_sets=curve_sets)
-    training["student"] = _finetune_one("student", sources["student"], train_ex, cfg, device, ctx.work, keys["student"])
+    student_curve = dict(curve_sets=curve_sets, stops=False) if cfg.qa.student_curve else {}
+    training["student"] = _finetune_one("student", sources["student"], train_ex, cfg, device, ctx.work, keys["student"],
+                                        **student_curve)
     training["student_d"] = _finetune_one("student_d", sources["student"], train_ex, cfg, device, ctx.work,
                                           keys["student_d"], teacher_dir=ctx.work / "teacher",
-                                          extra=_extra_examples(data))
+                                          extra=_extra_examples(data), **student_curve)
     results = {ds: [] for ds in evals}
     (ctx.out / "predictions").mkdir()
     for name in MODELS:
