@@ -184,6 +184,8 @@ class QACfg:
     student_curve: bool = f(False, "score the two students on the dev sets after each epoch too (their curves go to "
                             "their train.json; they never stop early): costs one evaluation per epoch")
     batch_size: int = f(16, "fine-tuning batch size", check=POSITIVE)
+    group_by_length: bool = f(True, "batch windows of similar length together (less padding, as transformers' "
+                              "group_by_length); false: plain shuffle")
     lr: float = f(5e-5, "fine-tuning learning rate", check=POSITIVE)
     warmup_frac: float = f(0.1, "share of steps for warm-up", check=FRACTION)
     temperature: float = f(2.0, "QA distillation temperature", check=POSITIVE)

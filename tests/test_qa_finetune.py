@@ -249,3 +249,16 @@ def test_d_step_trains_on_extra_examples_with_the_live_teacher(stage_run, tmp_pa
     assert d["layer_losses"] == {"hidden": 1.0, "attn": 1.0} and d["layer_map"]["teacher_layers"] == [0]
     assert first["training"]["student_d"]["extra_examples"] == 0
     assert json.loads((out / "student_d" / "train.json").read_text())["extra_examples"] == n_extra
+
+
+def test_length_grouped_epochs_hold_every_window_once_with_less_padding():
+    import random
+    rng = random.Random(0)
+    feats = [{"input_ids": [0] * rng.randint(20, 384)} for _ in range(300)]
+    width = lambda order: sum(max(len(feats[j]["input_ids"]) for j in order[i:i + 16])  # noqa: E731
+                              for i in range(0, len(order), 16))
+    grouped = qa_finetune.epoch_order(feats, 16, random.Random(1), by_length=True)
+    plain = qa_finetune.epoch_order(feats, 16, random.Random(1), by_length=False)
+    assert sorted(grouped) == sorted(plain) == list(range(300))
+    assert grouped == qa_finetune.epoch_order(feats, 16, random.Random(1), by_length=True)
+    assert width(grouped) < 0.75 * width(plain)

@@ -177,6 +177,27 @@ def _resume(checkpoint, model, opt, sched, scaler, rng, desc: str, total: int, o
     return state["extra"]["order"], state["extra"]["losses"], first
 
 
+LENGTH_GROUP = 8  # batches per length-sorted group: little padding, and the batches of a group still shuffle
+
+
+def epoch_order(feats: list[dict], batch_size: int, rng: random.Random, by_length: bool) -> list[int]:
+    """One epoch's window order, batch after batch. By length: shuffled, then sorted by length within groups
+    of LENGTH_GROUP batches, the whole batches shuffled and the short one last (random batches of the demo's
+    windows padded to 375 tokens on average for 189 real ones; grouped ones to 208)."""
+    order = list(range(len(feats)))
+    rng.shuffle(order)
+    if not by_length:
+        return order
+    span, batches = batch_size * LENGTH_GROUP, []
+    for i in range(0, len(order), span):
+        group = sorted(order[i:i + span], key=lambda j: len(feats[j]["input_ids"]))
+        batches += [group[k:k + batch_size] for k in range(0, len(group), batch_size)]
+    short = [b for b in batches if len(b) < batch_size]
+    whole = [b for b in batches if len(b) == batch_size]
+    rng.shuffle(whole)
+    return [j for b in whole + short for j in b]
+
+
 def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None, ckpt: Path | None = None,
           key: str = "", on_step: kit.OnStep | None = None, teacher: LiveTeacher | None = None,
           epochs: float | None = None, on_epoch=None) -> dict:
@@ -201,10 +222,8 @@ def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None,
     bar = tqdm(range(first, first if stop else total), desc=desc, unit="step", initial=first, total=total,
                mininterval=2)
     for step in bar:
-        if len(order) < q.batch_size:  # next epoch: a fresh shuffle appended
-            nxt = list(range(len(feats)))
-            rng.shuffle(nxt)
-            order += nxt
+        if not order:  # next epoch; its last batch may be short, so epochs end on their own step
+            order = epoch_order(feats, q.batch_size, rng, q.group_by_length)
         idx, order = order[: q.batch_size], order[q.batch_size:]
         loss = _loss(model, collate([feats[i] for i in idx], device, teacher_logits), cfg, device, teacher_logits,
                      teacher)
