@@ -8,24 +8,24 @@ import torch.nn.functional as F
 
 import qa_tiny
 from pipeline.data import qa_data
-from pipeline.training import qa_finetune
+from pipeline.training import qa_finetune, qa_loop
 from pipeline.core import results_schema
 from pipeline.core.runs import StageContext
 
 
 def test_distillation_loss_matches_hand_computation_and_ignores_padding():
     s, t = torch.tensor([[1.0, 2.0, 0.5]]), torch.tensor([[0.0, 3.0, 1.0]])
-    assert qa_finetune.qa_distillation_loss(s, s, s, s, 2.0).item() == pytest.approx(0.0, abs=1e-7)
+    assert qa_loop.qa_distillation_loss(s, s, s, s, 2.0).item() == pytest.approx(0.0, abs=1e-7)
     p, q = F.softmax(t / 2, -1), F.softmax(s / 2, -1)
     kl = float((p * (p.log() - q.log())).sum()) * 4  # x T^2
-    got = qa_finetune.qa_distillation_loss(s, 2 * s, t, 2 * t, 2.0).item()
+    got = qa_loop.qa_distillation_loss(s, 2 * s, t, 2 * t, 2.0).item()
     p2, q2 = F.softmax(t, -1), F.softmax(s, -1)
     kl2 = float((p2 * (p2.log() - q2.log())).sum()) * 4
     assert got == pytest.approx((kl + kl2) / 2, rel=1e-5)
     # a padded position carries the NEG logit on both sides and adds nothing
-    pad = torch.full((1, 1), qa_finetune.NEG)
+    pad = torch.full((1, 1), qa_loop.NEG)
     sp, tp = torch.cat([s, pad], 1), torch.cat([t, pad], 1)
-    assert qa_finetune.qa_distillation_loss(sp, sp, tp, tp, 2.0).item() == pytest.approx(kl, rel=1e-5)
+    assert qa_loop.qa_distillation_loss(sp, sp, tp, tp, 2.0).item() == pytest.approx(kl, rel=1e-5)
 
 
 @pytest.fixture(scope="module")
@@ -207,17 +207,17 @@ def test_live_teacher_loss_is_the_d_loss_plus_the_layer_terms(tmp_path):
                                                 tmp_path / "no_map")
     assert logits is None and live.lmap == layer_losses.layer_map([0]) and "teacher_token_type_ids" in feats[0]
     model.eval()
-    batch = qa_finetune.collate(feats[:4], torch.device("cpu"))
+    batch = qa_loop.collate(feats[:4], torch.device("cpu"))
     with torch.no_grad():
-        got = qa_finetune._loss(model, batch, cfg, torch.device("cpu"), None, live)
-        s_start, s_end, s = qa_finetune.forward(model, batch, output_hidden_states=True)
+        got = qa_loop._loss(model, batch, cfg, torch.device("cpu"), None, live)
+        s_start, s_end, s = qa_loop.forward(model, batch, output_hidden_states=True)
         t_batch = {k: batch[k] for k in ("input_ids", "attention_mask")}
         t_batch["token_type_ids"] = batch["teacher_token_type_ids"]
-        t_start, t_end, t = qa_finetune.forward(live.model, t_batch, output_hidden_states=True)
+        t_start, t_end, t = qa_loop.forward(live.model, t_batch, output_hidden_states=True)
     real = batch["attention_mask"].bool()
     mse = lambda a, b: ((a[real] - b[real]) ** 2).mean().item()  # noqa: E731
-    d = qa_finetune.qa_distillation_loss(s_start, s_end, t_start, t_end, cfg.qa.temperature).item()
-    span = qa_finetune.span_loss(s_start, s_end, batch).item()
+    d = qa_loop.qa_distillation_loss(s_start, s_end, t_start, t_end, cfg.qa.temperature).item()
+    span = qa_loop.span_loss(s_start, s_end, batch).item()
     want = 0.5 * d + 0.5 * span + 2.0 * mse(s.hidden_states[1], t.hidden_states[1]) \
         + 0.5 * mse(s.hidden_states[0], t.hidden_states[0])
     assert got.item() == pytest.approx(want, rel=1e-5)
@@ -257,8 +257,8 @@ def test_length_grouped_epochs_hold_every_window_once_with_less_padding():
     feats = [{"input_ids": [0] * rng.randint(20, 384)} for _ in range(300)]
     width = lambda order: sum(max(len(feats[j]["input_ids"]) for j in order[i:i + 16])  # noqa: E731
                               for i in range(0, len(order), 16))
-    grouped = qa_finetune.epoch_order(feats, 16, random.Random(1), by_length=True)
-    plain = qa_finetune.epoch_order(feats, 16, random.Random(1), by_length=False)
+    grouped = qa_loop.epoch_order(feats, 16, random.Random(1), by_length=True)
+    plain = qa_loop.epoch_order(feats, 16, random.Random(1), by_length=False)
     assert sorted(grouped) == sorted(plain) == list(range(300))
-    assert grouped == qa_finetune.epoch_order(feats, 16, random.Random(1), by_length=True)
+    assert grouped == qa_loop.epoch_order(feats, 16, random.Random(1), by_length=True)
     assert width(grouped) < 0.75 * width(plain)

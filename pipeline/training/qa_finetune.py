@@ -8,8 +8,7 @@ alpha * KL + (1 - alpha) * span loss, plus the intermediate-layer terms of layer
 qa.alpha_hidden / alpha_attn / alpha_emb > 0: then the fine-tuned teacher runs on the fly per batch
 (eval mode, no grad) and gives the start/end targets too; otherwise its logits are computed once.
 (D) also trains on qa_data's extra.json when there is one. The BERT teacher sees token_type_ids, DistilBERT
-does not. Batches are padded to their longest window only; padded positions are masked
-out of every softmax.
+does not. The loop itself (batches, losses, resumable steps) is qa_loop.py.
 
 A model that finished training is kept in ctx.work and not retrained after a crash.
 Outputs: ctx.out/{teacher,student,student_d}/ (checkpoint + tokenizer; ask one from the shell with
@@ -23,16 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import random
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-from tqdm import tqdm
 
 from pipeline.config import UserError
 from pipeline.core import results as results_io
@@ -42,10 +35,8 @@ from pipeline.core.runs import log, write_json_atomic
 from pipeline.data import squad_metrics
 from pipeline.data.qa_data import load_squad_file
 from pipeline.data.qa_features import best_answers, prepare_features
-from pipeline.training import kit, layer_losses
-
-NEG = -1e4  # logit for padded positions: exp() is 0 in fp32 without the NaNs -inf would give in 0 * log 0
-
+from pipeline.training import layer_losses
+from pipeline.training.qa_loop import LiveTeacher, train, window_logits
 
 def load_qa_model(folder: Path):
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
@@ -83,189 +74,6 @@ def featurize(tok, examples: list[dict], cfg, token_type_ids: bool, labels: bool
                 f["end"] = min(j for j in ctx_tok if offsets[j][1] >= b)
         feats.append(f)
     return feats
-
-
-@dataclass
-class LiveTeacher:
-    """The fine-tuned QA teacher, run per (D) batch for the layer terms (eval mode, no grad)."""
-    model: torch.nn.Module
-    lmap: dict
-
-
-def collate(feats: list[dict], device, teacher_logits=None) -> dict:
-    width = max(len(f["input_ids"]) for f in feats)
-    batch = {}
-    for key in ("input_ids", "attention_mask", "token_type_ids", "teacher_token_type_ids"):
-        if key in feats[0]:
-            batch[key] = torch.tensor([f[key] + [0] * (width - len(f[key])) for f in feats], device=device)
-    if "start" in feats[0]:
-        batch["start"] = torch.tensor([f["start"] for f in feats], device=device)
-        batch["end"] = torch.tensor([f["end"] for f in feats], device=device)
-    if teacher_logits is not None:
-        t = torch.full((len(feats), 2, width), NEG)
-        for i, f in enumerate(feats):
-            t[i, :, : teacher_logits[f["id"]].shape[1]] = teacher_logits[f["id"]]
-        batch["teacher"] = t.to(device)
-    return batch
-
-
-def forward(model, batch, **outputs) -> tuple:
-    """(start, end) logits with padded positions at NEG; given outputs (output_hidden_states=True, ...),
-    (start, end, the model's whole output)."""
-    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
-    out = model(**inputs, **outputs)
-    pad = batch["attention_mask"] == 0
-    start, end = out.start_logits.float().masked_fill(pad, NEG), out.end_logits.float().masked_fill(pad, NEG)
-    return (start, end, out) if outputs else (start, end)
-
-
-def qa_distillation_loss(student_start, student_end, teacher_start, teacher_end, temperature: float):
-    """KL(teacher || student) at temperature T, x T^2, averaged over the start and end distributions."""
-    def kl(s, t):
-        return F.kl_div(F.log_softmax(s / temperature, -1), F.log_softmax(t / temperature, -1),
-                        reduction="batchmean", log_target=True) * temperature ** 2
-    return (kl(student_start, teacher_start) + kl(student_end, teacher_end)) / 2
-
-
-def span_loss(start, end, batch) -> torch.Tensor:
-    return (F.cross_entropy(start, batch["start"]) + F.cross_entropy(end, batch["end"])) / 2
-
-
-def _teacher_inputs(batch) -> dict:
-    """The batch as the live teacher sees it: its own token types (BERT), when it has them."""
-    inputs = {k: batch[k] for k in ("input_ids", "attention_mask")}
-    if "teacher_token_type_ids" in batch:
-        inputs["token_type_ids"] = batch["teacher_token_type_ids"]
-    return inputs
-
-
-def _loss(model, batch, cfg, device, teacher_logits, teacher: LiveTeacher | None = None) -> torch.Tensor:
-    """Span loss, mixed with the QA distillation loss when the teacher's logits are given (D); a live
-    teacher gives its logits from the same forward that feeds the layer terms, which are added."""
-    from pipeline.training.hardware import autocast
-    q = cfg.qa
-    with autocast(cfg, device):
-        if teacher is None:
-            start, end = forward(model, batch)
-        else:
-            start, end, s_out = forward(model, batch, **layer_losses.outputs_kwargs(q))
-            with torch.no_grad():
-                t_start, t_end, t_out = forward(teacher.model, _teacher_inputs(batch), **layer_losses.outputs_kwargs(q))
-    loss = span_loss(start, end, batch)
-    if teacher is None and teacher_logits is not None:
-        t_start, t_end = batch["teacher"][:, 0], batch["teacher"][:, 1]
-    if teacher is not None or teacher_logits is not None:
-        distil = qa_distillation_loss(start, end, t_start, t_end, q.temperature)
-        loss = q.alpha_distil * distil + (1 - q.alpha_distil) * loss
-    if teacher is not None:
-        loss = loss + layer_losses.weighted(q, layer_losses.layer_terms(q, teacher.lmap, s_out, t_out,
-                                                                        batch["attention_mask"]))
-    return loss
-
-
-def _resume(checkpoint, model, opt, sched, scaler, rng, desc: str, total: int, on_epoch=None) -> tuple[list, list, int]:
-    """(shuffle order left, losses so far, first step) from the checkpoint, or a fresh start.
-    The per-epoch evaluations saved with it go back into on_epoch, so none is redone or lost."""
-    state = checkpoint.load() if checkpoint else None
-    if not state:
-        return [], [], 0
-    first = checkpoint.restore(state, model, opt, sched, scaler)
-    rng.setstate(state["extra"]["shuffle_rng"])
-    if on_epoch is not None:
-        on_epoch.curve = list(state["extra"].get("curve", []))
-    log(f"qa_finetune: {desc}: resuming at step {first} of {total}")
-    return state["extra"]["order"], state["extra"]["losses"], first
-
-
-LENGTH_GROUP = 8  # batches per length-sorted group: little padding, and the batches of a group still shuffle
-
-
-def epoch_order(feats: list[dict], batch_size: int, rng: random.Random, by_length: bool) -> list[int]:
-    """One epoch's window order, batch after batch. By length: shuffled, then sorted by length within groups
-    of LENGTH_GROUP batches, the whole batches shuffled and the short one last (random batches of the demo's
-    windows padded to 375 tokens on average for 189 real ones; grouped ones to 208)."""
-    order = list(range(len(feats)))
-    rng.shuffle(order)
-    if not by_length:
-        return order
-    span, batches = batch_size * LENGTH_GROUP, []
-    for i in range(0, len(order), span):
-        group = sorted(order[i:i + span], key=lambda j: len(feats[j]["input_ids"]))
-        batches += [group[k:k + batch_size] for k in range(0, len(group), batch_size)]
-    short = [b for b in batches if len(b) < batch_size]
-    whole = [b for b in batches if len(b) == batch_size]
-    rng.shuffle(whole)
-    return [j for b in whole + short for j in b]
-
-
-def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None, ckpt: Path | None = None,
-          key: str = "", on_step: kit.OnStep | None = None, teacher: LiveTeacher | None = None,
-          epochs: float | None = None, on_epoch=None) -> dict:
-    """Fine-tune in place for `epochs` (default qa.epochs); (D) with teacher_logits (precomputed) or a
-    live teacher. With `ckpt`, the training state is saved every qa.checkpoint_every steps and a run
-    stopped midway resumes from the last save (a checkpoint under another key is refused).
-    on_step(n) is called after optimizer step n; on_epoch(n) (an EpochCurve) after each whole epoch,
-    and training stops early when it returns True."""
-    from pipeline.training.hardware import autocast_precision, needs_grad_scaler
-    q = cfg.qa
-    scaler = kit.grad_scaler(needs_grad_scaler(cfg, device))
-    per_epoch = math.ceil(len(feats) / q.batch_size)
-    total = max(1, round((epochs or q.epochs) * per_epoch))
-    opt = torch.optim.AdamW(kit.decay_groups(model, 0.01), lr=q.lr)
-    sched = kit.warmup_linear(opt, total, int(q.warmup_frac * total), first_step_at_zero=True)
-    rng = random.Random(cfg.run.seed)
-    model.to(device).train()
-    checkpoint = kit.Checkpoint(ckpt, key) if ckpt is not None else None
-    order, losses, first = _resume(checkpoint, model, opt, sched, scaler, rng, desc, total, on_epoch)
-    stop = on_epoch is not None and on_epoch.converged()  # a crash right after the stopping epoch
-    t0, last = time.time(), first
-    bar = tqdm(range(first, first if stop else total), desc=desc, unit="step", initial=first, total=total,
-               mininterval=2)
-    for step in bar:
-        if not order:  # next epoch; its last batch may be short, so epochs end on their own step
-            order = epoch_order(feats, q.batch_size, rng, q.group_by_length)
-        idx, order = order[: q.batch_size], order[q.batch_size:]
-        loss = _loss(model, collate([feats[i] for i in idx], device, teacher_logits), cfg, device, teacher_logits,
-                     teacher)
-        kit.backward(loss, scaler)
-        kit.optimizer_step(opt, sched, model.parameters(), 1.0, scaler)
-        losses.append(loss.item())
-        if step % 10 == 0 or step == total - 1:
-            bar.set_postfix(loss=f"{sum(losses[-10:]) / len(losses[-10:]):.3f}")
-        epoch_end, last = on_epoch is not None and (step + 1) % per_epoch == 0, step + 1
-        if epoch_end:
-            stop = on_epoch(step + 1)
-            model.train()
-        every = q.checkpoint_every and (step + 1) % q.checkpoint_every == 0
-        if checkpoint and (every or epoch_end) and step + 1 < total:  # epoch ends too: evaluations survive
-            checkpoint.save(step + 1, model, opt, sched, scaler,
-                            extra={"shuffle_rng": rng.getstate(), "order": order, "losses": losses,
-                                   "curve": on_epoch.curve if on_epoch is not None else []})
-        if on_step:
-            on_step(step + 1)
-        if stop:
-            break
-    bar.close()
-    secs = time.time() - t0
-    ran = max(1, last - first)
-    return {"steps": last, "windows": len(feats), "seconds": round(secs, 1), "s_per_step": round(secs / ran, 3),
-            "autocast": autocast_precision(cfg, device),
-            "first_loss": round(losses[0], 4), "final_loss": round(sum(losses[-10:]) / len(losses[-10:]), 4)}
-
-
-@torch.no_grad()
-def window_logits(model, feats: list[dict], device, batch_size: int, desc: str) -> dict:
-    """Start/end logits of every window (trimmed to its real length), by window id."""
-    model.to(device).eval()
-    order = sorted(range(len(feats)), key=lambda i: len(feats[i]["input_ids"]))  # little padding per batch
-    out = {}
-    for i in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch", mininterval=2):
-        chunk = [feats[j] for j in order[i:i + batch_size]]
-        start, end = forward(model, collate(chunk, device))
-        for k, f in enumerate(chunk):
-            n = len(f["input_ids"])
-            out[f["id"]] = torch.stack([start[k, :n], end[k, :n]]).cpu()
-    return out
 
 
 def predict(model, tok, examples: list[dict], cfg, device, desc: str) -> dict:
