@@ -31,7 +31,7 @@ from pipeline.core.runs import log
 from pipeline.data.corpus import load_split
 from pipeline.training import kit, layer_losses
 from pipeline.training.hardware import autocast, needs_grad_scaler, pick_device
-from pipeline.training.mlm import (encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
+from pipeline.training.mlm import (encoder_and_head, evaluate, mask_tokens, pad_batch,
                                    special_ids, token_weights)
 
 
@@ -165,7 +165,7 @@ def _micro_batch(r: _Run, g: int, epochs: dict, teacher, last: bool) -> tuple[in
     epoch, idx = divmod(g, r.n_micro)
     if epoch not in epochs:  # one epoch's plan at a time
         epochs.clear()
-        epochs[epoch] = plan_epoch(r.lengths, d.batch_size, cfg.run.seed + epoch, d.group_by_length)
+        epochs[epoch] = kit.plan_epoch(r.lengths, d.batch_size, cfg.run.seed + epoch, d.group_by_length)
     ids, attn = pad_batch([r.train[i] for i in epochs[epoch][idx]], r.tok.pad_token_id)
     gen = torch.Generator().manual_seed(micro_seed(cfg.run.seed, g))
     masked, labels = mask_tokens(ids, attn, r.weights, d.mlm_prob, r.tok.mask_token_id, len(r.tok), gen)

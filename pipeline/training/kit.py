@@ -1,5 +1,5 @@
-"""What every trainer shares: parameter groups, the warm-up + linear schedule, the optimizer
-step, and resumable checkpoints.
+"""What every trainer shares: length-grouped epochs, parameter groups, the warm-up + linear schedule,
+the optimizer step, and resumable checkpoints.
 
 Used by the teacher's head fit, distillation (and its ablation variants), QA fine-tuning and
 classification. A checkpoint is one file, written atomically, in one format:
@@ -12,6 +12,7 @@ silent restart, so a changed option cannot quietly mix two runs or throw away ho
 """
 from __future__ import annotations
 
+import math
 import os
 import random
 from pathlib import Path
@@ -138,3 +139,21 @@ class Checkpoint:
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def plan_epoch(lengths, batch_size: int, seed: int, group_by_length: bool, drop_last: bool = True) -> list:
+    """Batches (index arrays) of one epoch. Length grouping sorts within shuffled chunks of 50 batches,
+    so batches hold similar lengths (little padding) yet their order stays random. drop_last=False keeps
+    the short remainder as the last batch (QA: every window once an epoch)."""
+    import numpy as np
+    lengths = np.asarray(lengths)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(lengths))
+    if group_by_length:
+        chunk = batch_size * 50
+        order = np.concatenate([c[np.argsort(lengths[c], kind="stable")]
+                                for c in np.array_split(order, max(1, math.ceil(len(order) / chunk)))])
+    whole = len(order) - len(order) % batch_size
+    batches = [order[i:i + batch_size] for i in range(0, whole, batch_size)]
+    rng.shuffle(batches)
+    return batches if drop_last or whole == len(order) else batches + [order[whole:]]

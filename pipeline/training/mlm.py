@@ -35,19 +35,6 @@ def pad_batch(seqs: list[np.ndarray], pad_id: int) -> tuple[torch.Tensor, torch.
     return ids, mask
 
 
-def plan_epoch(lengths: np.ndarray, batch_size: int, seed: int, group_by_length: bool) -> list[np.ndarray]:
-    """Micro-batches of one epoch. Length grouping sorts within shuffled chunks of 50 batches,
-    so batches hold similar lengths (little padding) yet their order stays random."""
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(lengths))
-    if group_by_length:
-        chunk = batch_size * 50
-        order = np.concatenate([c[np.argsort(lengths[c], kind="stable")] for c in np.array_split(order, max(1, math.ceil(len(order) / chunk)))])
-    batches = [order[i:i + batch_size] for i in range(0, len(order) - batch_size + 1, batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
 def token_weights(counts: np.ndarray, smoothing: float, special_ids: list[int]) -> torch.Tensor:
     """Selection weight per vocabulary id: count^-smoothing (rare words masked more often), 0 for specials."""
     w = np.maximum(counts.astype(np.float64), 1.0) ** (-smoothing)

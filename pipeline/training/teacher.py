@@ -23,7 +23,7 @@ from pipeline.core.runs import log
 from pipeline.data.corpus import load_split
 from pipeline.training import kit
 from pipeline.training.hardware import autocast, pick_device, seed_everything
-from pipeline.training.mlm import (encoder_and_head, evaluate, mask_tokens, pad_batch, plan_epoch,
+from pipeline.training.mlm import (encoder_and_head, evaluate, mask_tokens, pad_batch,
                                    special_ids, token_weights, unigram_baseline)
 
 HEAD_PREFIX = "cls.predictions."
@@ -102,7 +102,7 @@ def fit_head(model, train, tok, cfg, device) -> list[dict]:
     bar = tqdm(range(t.steps), desc="teacher head fit", unit="step")
     for step in bar:
         if not batches:
-            batches = plan_epoch(lengths, min(t.batch_size, len(train)), cfg.run.seed + epoch, True)
+            batches = kit.plan_epoch(lengths, min(t.batch_size, len(train)), cfg.run.seed + epoch, True)
             epoch += 1
         ids, attn = pad_batch([train[i] for i in batches.pop()], tok.pad_token_id)
         masked, labels = mask_tokens(ids, attn, weights, 0.15, tok.mask_token_id, len(tok), gen)
