@@ -50,8 +50,8 @@ NON_NEGATIVE = (lambda v: v >= 0, ">= 0")
 FRACTION = (lambda v: 0 <= v < 1, "in [0, 1)")
 OPEN_FRACTION = (lambda v: 0 < v < 1, "in (0, 1)")
 HALF_FRACTION = (lambda v: 0 <= v < 0.5, "in [0, 0.5)")
-MODULE_NAME = (lambda v: bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*", v)),
-               "a dotted module name such as blocks.2.ffn2")
+MODULE_NAME = (lambda v: bool(re.fullmatch(r"((teacher|student|student_d):)?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*", v)),
+               "a dotted module name such as blocks.2.ffn2, for one model only as student:blocks.2.ffn2")
 
 
 @dataclass
@@ -224,8 +224,9 @@ class ExportCfg:
                                  check=POSITIVE)
     int8_embeddings: bool = f(True, "int8 ExecuTorch: the embedding tables as 8-bit weight-only too (needs the "
                               "runtime's quantized kernels)")
-    int8_keep_float: list[str] = f([], "int8: export-forward modules left in float, e.g. blocks.2.ffn2 "
-                                   "(recorded in the sidecar)", check=MODULE_NAME, empty_ok=True)
+    int8_keep_float: list[str] = f([], "int8 ExecuTorch: export-forward modules left in float, e.g. blocks.2.ffn2 "
+                                   "in every model or student:blocks.2.ffn2 in one (recorded in the sidecar)",
+                                   check=MODULE_NAME, empty_ok=True)
 
 
 @dataclass

@@ -153,7 +153,7 @@ def test_int8_sidecar_records_calibration_and_layers_kept_float(exported):
     sc = json.loads((exported["out"] / f"teacher.executorch.int8-static.{SEQ}.pte.json").read_text())
     q = sc["precision"], sc["quantization"]
     assert q[0] == "int8-static" and q[1]["calibration"]["windows"] == 6
-    assert q[1]["kept_float"] == [{"module": "blocks.1.ffn2", "reason": "export.int8_keep_float"}]
+    assert q[1]["kept_float"] == [{"module": "blocks.1.ffn2", "reason": export.KEEP_FLOAT_REASON}]
     dyn = json.loads((exported["out"] / f"teacher.executorch.int8.{SEQ}.pte.json").read_text())["quantization"]
     assert "calibration" not in dyn and "dynamic" in dyn["activations"]
     assert "embedding_byte" in dyn["embeddings"] and "embedding_byte" in q[1]["embeddings"]
@@ -185,8 +185,16 @@ def test_int8_keep_float_names_a_real_module(exported, tmp_path):
     from pipeline.export import export
     from pipeline.export.export_model import export_forward
     cfg = _cfg(tmp_path, **{"export.int8_keep_float": ["blocks.9.ffn2"]})
-    with pytest.raises(UserError, match=r"export.int8_keep_float: no module \['blocks.9.ffn2'\].*blocks.0.ffn2"):
-        export._quant_inputs(cfg, exported["qa"] / "teacher", [], SEQ, export_forward(exported["qa"] / "teacher"))
+    with pytest.raises(UserError, match=r"export.int8_keep_float: no module \['blocks.9.ffn2'\] in teacher.*blocks.0.ffn2"):
+        export._quant_inputs(cfg, "teacher", exported["qa"] / "teacher", [], SEQ,
+                             export_forward(exported["qa"] / "teacher"))
+    # student:blocks.9.ffn2 names a module of the student only: the teacher keeps none, and is not refused
+    one = _cfg(tmp_path, **{"export.int8_keep_float": ["student:blocks.9.ffn2", "blocks.0.ffn2"]})
+    assert export.kept_float(one, "teacher") == ["blocks.0.ffn2"]
+    assert export.kept_float(one, "student") == ["blocks.9.ffn2", "blocks.0.ffn2"]
+    quant = export._quant_inputs(one, "teacher", exported["qa"] / "teacher", [], SEQ,
+                                 export_forward(exported["qa"] / "teacher"))
+    assert quant["keep_float"] == ["blocks.0.ffn2"]
 
 
 def test_xnnpack_takes_every_heavy_op(exported):

@@ -320,6 +320,10 @@ _EMBEDDINGS = {"onnx": "int8 (ONNX Runtime quantizes Gather)",
                "tflite": "float (the static quantizer takes the linear layers only)", "coreml": "int8 weights (coremltools quantizes every constant weight)"}
 
 
+KEEP_FLOAT_REASON = ("export.int8_keep_float: left in float so the int8 file keeps its accuracy, as published "
+                     "int8 recipes keep an FFN output projection in fp32")
+
+
 def quantization_facts(cfg, fmt: str, precision: str, quant: dict) -> dict:
     """What the sidecar says about an int8 artifact: the scheme, its calibration, what stayed float and why."""
     if precision not in registry.QUANTIZED:
@@ -331,7 +335,7 @@ def quantization_facts(cfg, fmt: str, precision: str, quant: dict) -> dict:
     if fmt == "executorch":
         facts["embeddings"] = ("int8 weight-only per row (quantized_decomposed::embedding_byte kernel)"
                                if quant.get("embeddings") else "float (not quantized)")
-        facts["kept_float"] = [{"module": m, "reason": "export.int8_keep_float"} for m in quant["keep_float"]]
+        facts["kept_float"] = [{"module": m, "reason": KEEP_FLOAT_REASON} for m in quant["keep_float"]]
     if fmt == "tflite" and precision == "int8":
         facts.update(weights="int8 per channel (litert_torch full_dynamic_recipe)", embeddings="as the recipe leaves them")
     if fmt == "coreml":
@@ -357,7 +361,7 @@ def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar, train
             raise UserError(f"export.seq_lens: {seq_len} is outside 8..{plain.max_positions} for {name}")
         args = plain.example_inputs(int(seq_len))
         names = plain.input_names()
-        quant = _quant_inputs(cfg, folder, train, int(seq_len), xnn)
+        quant = _quant_inputs(cfg, name, folder, train, int(seq_len), xnn)
         for fmt, precision in plan(cfg):
             spec = registry.FORMATS[fmt]
             file_format, backend = spec.artifact
@@ -394,14 +398,25 @@ def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar, train
     return artifacts, failures
 
 
-def _quant_inputs(cfg, folder: Path, train, seq_len: int, module) -> dict:
+def kept_float(cfg, model: str) -> list[str]:
+    """export.int8_keep_float's modules for one model: plain names apply to every model, model:name to one."""
+    kept = []
+    for entry in cfg.export.int8_keep_float:
+        owner, _, module = entry.rpartition(":")
+        if owner in ("", model):
+            kept.append(module)
+    return kept
+
+
+def _quant_inputs(cfg, model: str, folder: Path, train, seq_len: int, module) -> dict:
     known = dict(module.named_modules())
-    unknown = [m for m in cfg.export.int8_keep_float if m not in known]
+    keep = kept_float(cfg, model)
+    unknown = [m for m in keep if m not in known]
     if unknown:
-        raise UserError(f"export.int8_keep_float: no module {unknown} in the export forward "
+        raise UserError(f"export.int8_keep_float: no module {unknown} in {model}'s export forward "
                         f"(e.g. {', '.join(n for n in known if n.endswith('ffn2'))})")
     static = "int8-static" in [p for _, p in plan(cfg)]
-    return {"keep_float": list(cfg.export.int8_keep_float), "embeddings": cfg.export.int8_embeddings,
+    return {"keep_float": keep, "embeddings": cfg.export.int8_embeddings,
             "calibration": calibration_windows(cfg, folder, train, seq_len, module) if static else []}
 
 
