@@ -150,6 +150,7 @@ def test_every_working_exporter_writes_file_and_sidecar(exported):
 
 
 def test_int8_sidecar_records_calibration_and_layers_kept_float(exported):
+    from pipeline.export import export
     sc = json.loads((exported["out"] / f"teacher.executorch.int8-static.{SEQ}.pte.json").read_text())
     q = sc["precision"], sc["quantization"]
     assert q[0] == "int8-static" and q[1]["calibration"]["windows"] == 6
