@@ -51,8 +51,7 @@ def autocast(cfg, device: torch.device):
 
 
 def needs_grad_scaler(cfg, device: torch.device) -> bool:
-    return device.type == "cuda" and (cfg.run.precision == "fp16" or
-                                      (cfg.run.precision == "auto" and not torch.cuda.is_bf16_supported()))
+    return device.type == "cuda" and autocast_precision(cfg, device) == "fp16"
 
 
 def seed_everything(seed: int) -> None:
