@@ -176,6 +176,8 @@ class QACfg:
     max_answer_length: int = f(30, "longest answer span in tokens", check=POSITIVE)
     n_best: int = f(20, "start/end candidates per window", check=POSITIVE)
     epochs: float = f(2.0, "fine-tuning epochs", check=POSITIVE)
+    distil_epochs: float = f(0.0, "epochs of the (D) step alone; 0 = qa.epochs (the plain student's)",
+                             check=NON_NEGATIVE)
     teacher_epochs: int = f(4, "most epochs of the QA teacher: it is evaluated on the dev set(s) after each "
                             "epoch and stops earlier once converged (qa.converge_f1); the LR schedule spans "
                             "all of them", check=POSITIVE)

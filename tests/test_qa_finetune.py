@@ -110,11 +110,13 @@ def test_a_d_only_change_retrains_only_student_d(stage_run, monkeypatch, tmp_pat
     trained = []
     real_train = qa_finetune.train
     monkeypatch.setattr(qa_finetune, "train", lambda m, f, c, d, desc, *a, **k: trained.append(desc) or real_train(m, f, c, d, desc, *a, **k))
-    cfg2 = qa_tiny.cfg(ctx.run_dir, **{"qa.temperature": 3.0})
+    cfg2 = qa_tiny.cfg(ctx.run_dir, **{"qa.temperature": 3.0, "qa.distil_epochs": 2.0})
     out2 = tmp_path / "out"
     out2.mkdir()
     again = qa_finetune.run(cfg2, StageContext(cfg2, ctx.name, ctx.run_dir, out2, work, "another-stage-key", ctx.inputs))
     assert trained == ["qa student_d"]
+    d = again["training"]["student_d"]  # qa.distil_epochs: the (D) step's own epoch count
+    assert d["epochs"] == 2.0 and d["steps"] == 2 * math.ceil(d["windows"] / cfg2.qa.batch_size)
     assert again["training"]["teacher"] == first["training"]["teacher"]
     assert again["training"]["student"] == first["training"]["student"]
 

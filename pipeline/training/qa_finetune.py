@@ -156,7 +156,8 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
     """Train one model into work/<name>/ unless a finished copy for the same model key is there.
     extra: examples added to the training set of this model only (the (D) step's extra.json).
     With curve_sets it is evaluated on them after each epoch (EpochCurve); with stops (the teacher) it trains up
-    to qa.teacher_epochs and stops once converged, without (a student's curve) for qa.epochs."""
+    to qa.teacher_epochs and stops once converged, without (a student's curve) for qa.epochs (the (D) step:
+    qa.distil_epochs when set)."""
     from pipeline.training.hardware import seed_everything
     done = work / name / "train.json"
     if done.is_file():
@@ -174,8 +175,10 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
     if teacher_dir is not None:
         teacher_logits, live = _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir, source.parent)
     curve = EpochCurve(model, tok, curve_sets, cfg, device, stops) if curve_sets else None
+    epochs = cfg.qa.teacher_epochs if stops and curve else cfg.qa.distil_epochs if teacher_dir is not None else 0
     info = train(model, feats, cfg, device, f"qa {name}", teacher_logits, ckpt=work / f"{name}.ckpt.pt", key=key,
-                 teacher=live, epochs=cfg.qa.teacher_epochs if stops and curve else None, on_epoch=curve)
+                 teacher=live, epochs=epochs or None, on_epoch=curve)
+    info["epochs"] = epochs or cfg.qa.epochs
     if curve:
         info.update(curve.summary())
     if teacher_dir is not None:
@@ -203,7 +206,7 @@ def write_curve(path: Path, scale: dict, info: dict) -> None:
 
 # Options that only shape the (D) step, and only the teacher: changing one of them retrains just the models
 # it touches (a (D) trial keeps the trained teacher and plain student).
-D_ONLY = ("temperature", "alpha_distil", "alpha_hidden", "hidden_loss", "alpha_attn", "alpha_emb",
+D_ONLY = ("distil_epochs", "temperature", "alpha_distil", "alpha_hidden", "hidden_loss", "alpha_attn", "alpha_emb",
           "extra_examples", "augment_share", "augment_mask_prob", "augment_ngram_prob")
 TEACHER_ONLY = ("teacher_epochs", "converge_f1")
 EVAL_ONLY = ("student_curve",)  # scores taken in eval mode between epochs change no weight
@@ -263,7 +266,8 @@ def run(cfg, ctx) -> dict:
         results_io.write(ctx.results / "qa" / f"{ds}.json", results_io.document(
             "qa_metrics", scale, dataset=ds, models=models,
             train={"dataset": meta.get("train", {}).get("name", "train"), "examples": len(train_ex),
-                   "epochs": cfg.qa.epochs, "batch_size": cfg.qa.batch_size}))
+                   "epochs": cfg.qa.epochs, "distil_epochs": cfg.qa.distil_epochs or cfg.qa.epochs,
+                   "batch_size": cfg.qa.batch_size}))
     write_curve(ctx.results / "qa" / "teacher_curve.json", scale, training["teacher"])
     summary = {"scale": scale, "training": training, "metrics": results}
     write_json_atomic(ctx.out / "metrics.json", summary)
