@@ -167,6 +167,27 @@ def test_int8_sidecar_records_calibration_and_layers_kept_float(exported):
     assert "linear_quantize_weights" in cm["weights"] and cm["gate"].startswith("not run on host")
 
 
+def test_litert_dynamic_int8_leaves_the_kept_module_in_float(exported):
+    """export.int8_keep_float reaches LiteRT's dynamic int8 too: that one FFN projection keeps float32 weights,
+    its twin in the other block is int8, and the sidecar says which and why."""
+    from ai_edge_litert.interpreter import Interpreter
+    from pipeline.export import export
+    path = exported["out"] / f"teacher.tflite.int8.{SEQ}.tflite"
+    it = Interpreter(model_path=str(path))
+    weights = {}
+    for op in it._get_ops_details():
+        if op["op_name"] == "FULLY_CONNECTED":
+            where = it._get_tensor_details(op["outputs"][0], 0)["name"].split(";")[0]  # .../Block_1/...Linear_ffn2
+            block, layer = (part.rsplit("_", 1)[-1] for part in where.split("/")[-2:])
+            weights[block, layer] = np.dtype(it._get_tensor_details(op["inputs"][1], 0)["dtype"])
+    assert weights["1", "ffn2"] == np.float32 and weights["0", "ffn2"] == np.int8, weights
+    assert weights["1", "ffn1"] == np.int8
+    sc = json.loads(path.with_name(path.name + ".json").read_text())["quantization"]
+    assert sc["kept_float"] == [{"module": "blocks.1.ffn2", "reason": export.KEEP_FLOAT_REASON}]
+    static = json.loads((exported["out"] / f"teacher.tflite.int8-static.{SEQ}.tflite.json").read_text())
+    assert "kept_float" not in static["quantization"]  # litert_torch's static quantizer takes Linear by type
+
+
 def test_calibration_windows_are_deterministic_train_windows(exported):
     from pipeline.data.qa_data import load_squad_file
     from pipeline.export import export

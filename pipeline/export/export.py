@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import shutil
 import traceback
 from pathlib import Path
@@ -192,19 +193,55 @@ def _litert_static(module, args, input_names, quant: dict):
     return gm, QuantConfig(pt2e_quantizer=PT2EQuantizer().set_global(config))
 
 
+def _litert_scope(module, dotted: str) -> str:
+    """The location litert_torch writes into a TFLite tensor name for the module at `dotted`: one
+    '<qualified type>_<attribute>' per level, a ModuleList's items by index with no level of their own."""
+    labels, mod = [], module
+    for part in dotted.split("."):
+        child = mod[int(part)] if isinstance(mod, torch.nn.ModuleList) else getattr(mod, part)
+        if not isinstance(child, torch.nn.ModuleList):
+            labels.append(f"{type(child).__module__}.{type(child).__qualname__}_{part}")
+        mod = child
+    return "/".join(labels)
+
+
+def _litert_dynamic(float_model: bytes, module, keep: list[str]) -> bytes:
+    """Dynamic-range int8 (int8 weights, activations quantized on the fly): litert_torch's
+    full_dynamic_recipe run by ai_edge_quantizer, as litert_torch.convert runs it, with the ops of
+    export.int8_keep_float's modules set to no quantization (the recipe's own per-layer overrides
+    address only litert_torch's generative layers). A kept module with no op in the graph is an error."""
+    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_quantizer import algorithm_manager, qtyping, recipe_manager
+    from litert_torch.generative.quantize.quant_recipes import full_dynamic_recipe
+    from litert_torch.quantize import translate_recipe
+    rm = recipe_manager.RecipeManager()
+    rm.load_quantization_recipe(translate_recipe.translate_to_ai_edge_recipe(full_dynamic_recipe().generative_recipe))
+    it = Interpreter(model_content=float_model)
+    firsts = {it._get_tensor_details(o, 0)["name"].split(";")[0] for d in it._get_ops_details() for o in d["outputs"]}
+    for name in keep:
+        scope = _litert_scope(module, name)
+        hits = sorted(f for f in firsts if f.endswith("/" + scope) or f"/{scope}/" in f)  # the module and all in it
+        if not hits:
+            raise RuntimeError(f"export.int8_keep_float: no LiteRT op comes from {name} ({scope})")
+        for first in hits:  # the op's own location comes first; fused neighbours follow after ';'
+            rm.add_quantization_config(f"^{re.escape(first)}(;|$)", qtyping.TFLOperationName.ALL_SUPPORTED,
+                                       algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
+    return bytes(translate_recipe.quantize_model(float_model, rm.get_quantization_recipe()))
+
+
 def to_tflite(module, args, precision, path: Path, input_names, quant: dict | None = None) -> dict:
     import litert_torch
     recipe, model = None, _NamedOutputs(module).eval()
-    if precision == "int8":  # dynamic-range int8: int8 weights, activations quantized on the fly
-        from litert_torch.generative.quantize.quant_recipes import full_dynamic_recipe
-        recipe = full_dynamic_recipe()
-    elif precision == "int8-static":
+    if precision == "int8-static":
         model, recipe = _litert_static(module, args, input_names, quant or {})
     elif precision == "fp16":
         from litert_torch.generative.quantize.quant_recipes import full_fp16_recipe
         recipe = full_fp16_recipe()
     edge = litert_torch.convert(model, sample_kwargs=dict(zip(input_names, args)), quant_config=recipe)
-    edge.export(str(path))
+    if precision == "int8":
+        path.write_bytes(_litert_dynamic(edge.model_content(), module, (quant or {}).get("keep_float", [])))
+    else:
+        edge.export(str(path))
     from ai_edge_litert.interpreter import Interpreter
     ops = {d["op_name"] for d in Interpreter(model_path=str(path))._get_ops_details()}
     flex = sorted(o for o in ops if o.startswith("Flex") or o == "DELEGATE")
@@ -335,9 +372,10 @@ def quantization_facts(cfg, fmt: str, precision: str, quant: dict) -> dict:
     if fmt == "executorch":
         facts["embeddings"] = ("int8 weight-only per row (quantized_decomposed::embedding_byte kernel)"
                                if quant.get("embeddings") else "float (not quantized)")
-        facts["kept_float"] = [{"module": m, "reason": KEEP_FLOAT_REASON} for m in quant["keep_float"]]
     if fmt == "tflite" and precision == "int8":
         facts.update(weights="int8 per channel (litert_torch full_dynamic_recipe)", embeddings="as the recipe leaves them")
+    if fmt == "executorch" or (fmt == "tflite" and precision == "int8"):
+        facts["kept_float"] = [{"module": m, "reason": KEEP_FLOAT_REASON} for m in quant["keep_float"]]
     if fmt == "coreml":
         facts["weights"] = "int8 symmetric per output channel (coremltools.optimize linear_quantize_weights)"
         facts["activations"] = "int8, ranges calibrated by Core ML predictions" if static else \
