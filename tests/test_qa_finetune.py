@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 import qa_tiny
 from pipeline.data import qa_data
-from pipeline.training import qa_finetune, qa_loop
+from pipeline.training import qa_eval, qa_finetune, qa_loop
 from pipeline.core import results_schema
 from pipeline.core.runs import StageContext
 
@@ -82,7 +82,7 @@ def test_saved_checkpoints_are_standard_qa_checkpoints(stage_run):
         model, info = AutoModelForQuestionAnswering.from_pretrained(ctx.out / name, output_loading_info=True)
         assert not info["missing_keys"] and not info["unexpected_keys"]
         tok = AutoTokenizer.from_pretrained(ctx.out / name)
-        preds = qa_finetune.predict(model, tok, hand, cfg, torch.device("cpu"), "check")
+        preds = qa_eval.predict(model, tok, hand, cfg, torch.device("cpu"), "check")
         assert preds == json.loads((ctx.out / "predictions" / f"{name}.handwritten.json").read_text())
         if "question-answering" in SUPPORTED_TASKS:
             from transformers import pipeline
@@ -127,7 +127,7 @@ def test_span_labels_point_at_the_answer_or_cls(tmp_path):
     ctx = "the town was founded in 1517 by builder and grew over the centuries near the long stone bridge"
     ex = {"id": "x", "question": "when was it founded?", "context": ctx,
           "answers": [{"text": "1517", "answer_start": ctx.index("1517")}]}
-    feats = qa_finetune.featurize(tok, [ex], cfg, token_type_ids=False, labels=True)
+    feats = qa_eval.featurize(tok, [ex], cfg, token_type_ids=False, labels=True)
     assert len(feats) > 1
     hits = [f for f in feats if f["start"] > 0]
     assert hits and any(f["start"] == 0 for f in feats)
@@ -146,11 +146,11 @@ def test_fine_tuning_learns_the_cloze_task(tmp_path):
     pick_device(cfg)  # applies run.threads
     train, dev = qa_data.generate(sorted(qa_tiny.DOCS.items()), 40, 12, seed=0)
     gold = {e["id"]: [a["text"] for a in e["answers"]] for e in dev}
-    model, tok = qa_finetune.load_qa_model(student)
-    before = squad_metrics.evaluate(qa_finetune.predict(model, tok, dev, cfg, torch.device("cpu"), "dev"), gold)
-    feats = qa_finetune.featurize(tok, train, cfg, token_type_ids=False, labels=True)
+    model, tok = qa_eval.load_qa_model(student)
+    before = squad_metrics.evaluate(qa_eval.predict(model, tok, dev, cfg, torch.device("cpu"), "dev"), gold)
+    feats = qa_eval.featurize(tok, train, cfg, token_type_ids=False, labels=True)
     info = qa_finetune.train(model, feats, cfg, torch.device("cpu"), "train")
-    after = squad_metrics.evaluate(qa_finetune.predict(model, tok, dev, cfg, torch.device("cpu"), "dev"), gold)
+    after = squad_metrics.evaluate(qa_eval.predict(model, tok, dev, cfg, torch.device("cpu"), "dev"), gold)
     assert info["final_loss"] < 0.7 * info["first_loss"]
     assert after["exact_match"] >= before["exact_match"] + 20
 
@@ -164,8 +164,8 @@ def test_training_stopped_midway_resumes_to_the_same_weights(tmp_path):
 
     def fresh():
         torch.manual_seed(0)
-        model, tok = qa_finetune.load_qa_model(student)
-        return model, qa_finetune.featurize(tok, train, cfg, token_type_ids=False, labels=True)
+        model, tok = qa_eval.load_qa_model(student)
+        return model, qa_eval.featurize(tok, train, cfg, token_type_ids=False, labels=True)
 
     model, feats = fresh()
     torch.manual_seed(1)
@@ -203,8 +203,8 @@ def test_live_teacher_loss_is_the_d_loss_plus_the_layer_terms(tmp_path):
     teacher_dir, student_dir = qa_tiny.save_models(tmp_path)
     cfg = qa_tiny.cfg(tmp_path, **{"qa.alpha_hidden": 2.0, "qa.alpha_emb": 0.5})
     train, _ = qa_data.generate(sorted(qa_tiny.DOCS.items()), 6, 2, seed=0)
-    model, tok = qa_finetune.load_qa_model(student_dir)
-    feats = qa_finetune.featurize(tok, train, cfg, token_type_ids=False, labels=True)
+    model, tok = qa_eval.load_qa_model(student_dir)
+    feats = qa_eval.featurize(tok, train, cfg, token_type_ids=False, labels=True)
     logits, live = qa_finetune._teacher_targets(model, feats, train, cfg, torch.device("cpu"), teacher_dir,
                                                 tmp_path / "no_map")
     assert logits is None and live.lmap == layer_losses.layer_map([0]) and "teacher_token_type_ids" in feats[0]

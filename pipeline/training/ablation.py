@@ -107,18 +107,18 @@ def qa_score(cfg, student_dir: Path, train_ex: list, dev_ex: list, seed: int) ->
     import math
 
     from pipeline.core.models import uses_token_types
-    from pipeline.training import qa_finetune as qf
+    from pipeline.training import qa_eval, qa_loop
     from pipeline.training.hardware import pick_device, seed_everything
     device = pick_device(cfg)
     seed_everything(seed)  # the new QA head's weights
-    model, tok = qf.load_qa_model(student_dir)
-    feats = qf.featurize(tok, train_ex, cfg, uses_token_types(model), labels=True)
+    model, tok = qa_eval.load_qa_model(student_dir)
+    feats = qa_eval.featurize(tok, train_ex, cfg, uses_token_types(model), labels=True)
     for i, f in enumerate(feats):
         f["id"] = i
     seeded = _Seeded(cfg, seed)
     epochs = cfg.ablation.qa_steps / math.ceil(len(feats) / cfg.qa.batch_size)  # exactly qa_steps steps
-    info = qf.train(model, feats, seeded, device, "ablation qa", epochs=epochs)
-    _, sc = qf.score(model, tok, dev_ex, cfg, device, "ablation qa dev")
+    info = qa_loop.train(model, feats, seeded, device, "ablation qa", epochs=epochs)
+    _, sc = qa_eval.score(model, tok, dev_ex, cfg, device, "ablation qa dev")
     return {"qa_f1": round(sc["f1"], 3), "qa_em": round(sc["exact_match"], 3), "qa_steps": info["steps"]}
 
 

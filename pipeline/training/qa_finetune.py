@@ -8,7 +8,8 @@ alpha * KL + (1 - alpha) * span loss, plus the intermediate-layer terms of layer
 qa.alpha_hidden / alpha_attn / alpha_emb > 0: then the fine-tuned teacher runs on the fly per batch
 (eval mode, no grad) and gives the start/end targets too; otherwise its logits are computed once.
 (D) also trains on qa_data's extra.json when there is one. The BERT teacher sees token_type_ids, DistilBERT
-does not. The loop itself (batches, losses, resumable steps) is qa_loop.py.
+does not. The loop itself (batches, losses, resumable steps) is qa_loop.py; scoring and the
+per-epoch curve are qa_eval.py.
 
 A model that finished training is kept in ctx.work and not retrained after a crash.
 Outputs: ctx.out/{teacher,student,student_d}/ (checkpoint + tokenizer; ask one from the shell with
@@ -23,67 +24,17 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import time
 from pathlib import Path
-
 
 from pipeline.config import UserError
 from pipeline.core import results as results_io
 from pipeline.core.models import uses_token_types
 from pipeline.core.registry import MODELS
 from pipeline.core.runs import log, write_json_atomic
-from pipeline.data import squad_metrics
 from pipeline.data.qa_data import load_squad_file
-from pipeline.data.qa_features import best_answers, prepare_features
 from pipeline.training import layer_losses
+from pipeline.training.qa_eval import EpochCurve, featurize, load_qa_model, score
 from pipeline.training.qa_loop import LiveTeacher, train, window_logits
-
-def load_qa_model(folder: Path):
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-    if not (Path(folder) / "config.json").is_file():
-        raise UserError(f"no model checkpoint in {folder} (config.json missing); re-run the stage that makes it")
-    level = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # the new QA head is expected to be "newly initialised"
-    try:
-        model = AutoModelForQuestionAnswering.from_pretrained(folder)
-        tok = AutoTokenizer.from_pretrained(folder)
-    finally:
-        hf_logging.set_verbosity(level)
-    return model, tok
-
-
-def featurize(tok, examples: list[dict], cfg, token_type_ids: bool, labels: bool) -> list[dict]:
-    """One dict per window; with labels, start/end token of the first gold answer (0 = [CLS]
-    when the answer is not wholly inside the window, the usual SQuAD v1.1 convention)."""
-    q = cfg.qa
-    enc = prepare_features(tok, [e["question"] for e in examples], [e["context"] for e in examples],
-                           max_seq_length=q.max_seq_length, doc_stride=q.doc_stride,
-                           max_query_length=q.max_query_length, token_type_ids=token_type_ids)
-    feats = []
-    for i, offsets in enumerate(enc["offset_mapping"]):
-        f = {k: enc[k][i] for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc}
-        f["offsets"], f["example"] = offsets, enc["example_index"][i]
-        if labels:
-            ans = examples[f["example"]]["answers"][0]
-            a, b = ans["answer_start"], ans["answer_start"] + len(ans["text"])
-            ctx_tok = [j for j, o in enumerate(offsets) if o is not None]
-            f["start"] = f["end"] = 0
-            if offsets[ctx_tok[0]][0] <= a and offsets[ctx_tok[-1]][1] >= b:
-                f["start"] = max(j for j in ctx_tok if offsets[j][0] <= a)
-                f["end"] = min(j for j in ctx_tok if offsets[j][1] >= b)
-        feats.append(f)
-    return feats
-
-
-def predict(model, tok, examples: list[dict], cfg, device, desc: str) -> dict:
-    feats = featurize(tok, examples, cfg, uses_token_types(model), labels=False)
-    for i, f in enumerate(feats):
-        f["id"] = i
-    logits = window_logits(model, feats, device, 2 * cfg.qa.batch_size, desc)
-    return best_answers(examples, [f["example"] for f in feats], [f["offsets"] for f in feats],
-                        [logits[f["id"]][0].tolist() for f in feats], [logits[f["id"]][1].tolist() for f in feats],
-                        n_best=cfg.qa.n_best, max_answer_length=cfg.qa.max_answer_length)
 
 
 def _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir: Path, map_dir: Path):
@@ -109,45 +60,6 @@ def _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir: Path, map
 def _extra_examples(data: Path) -> list[dict]:
     """qa_data's extra.json (for the (D) step only); older runs have none."""
     return load_squad_file(data / "extra.json", "reject") if (data / "extra.json").is_file() else []
-
-
-def score(model, tok, examples: list[dict], cfg, device, desc: str) -> tuple[dict, dict]:
-    """(predictions, SQuAD v1.1 scores) of one model on one evaluation set."""
-    preds = predict(model, tok, examples, cfg, device, desc)
-    return preds, squad_metrics.evaluate(preds, {e["id"]: [a["text"] for a in e["answers"]] for e in examples})
-
-
-class EpochCurve:
-    """The QA teacher's learning curve: after each epoch, EM/F1 on the evaluation sets (the first
-    one decides); converged once one more epoch moved its F1 by less than qa.converge_f1."""
-
-    def __init__(self, model, tok, sets: dict, cfg, device, stops: bool = True):
-        self.model, self.tok, self.sets, self.cfg, self.device, self.stops = model, tok, sets, cfg, device, stops
-        self.curve, self.t0 = [], time.time()
-
-    def converged(self) -> bool:
-        f1 = [next(iter(e["scores"].values()))["f1"] for e in self.curve]
-        return self.stops and len(f1) >= 2 and abs(f1[-1] - f1[-2]) < self.cfg.qa.converge_f1
-
-    def __call__(self, step: int) -> bool:
-        """Evaluate after optimizer step `step` (an epoch end); True: stop training."""
-        scores = {}
-        for ds, examples in self.sets.items():
-            _, sc = score(self.model, self.tok, examples, self.cfg, self.device, f"epoch {len(self.curve) + 1} {ds}")
-            scores[ds] = {k: round(v, 3) for k, v in sc.items()}
-        self.curve.append({"epoch": len(self.curve) + 1, "steps": step, "seconds": round(time.time() - self.t0, 1),
-                           "scores": scores})
-        self.t0 = time.time()
-        log(f"qa_finetune: {'teacher' if self.stops else 'student'} epoch {len(self.curve)}: " +
-            ", ".join(f"{ds} F1 {sc['f1']:.1f}" for ds, sc in scores.items()))
-        return self.converged()
-
-    def summary(self) -> dict:
-        """What train.json and the stage's metrics record about the curve."""
-        if not self.stops:
-            return {"curve": self.curve}
-        return {"curve": self.curve, "converged": self.converged(), "max_epochs": self.cfg.qa.teacher_epochs,
-                "converge_f1": self.cfg.qa.converge_f1}
 
 
 def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: str,
