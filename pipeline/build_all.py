@@ -87,6 +87,8 @@ def main(argv=None) -> int:
         if cfg.run.threads:
             os.environ.setdefault("OMP_NUM_THREADS", str(cfg.run.threads))
         run = Run(cfg)
+        from pipeline.training.hardware import precision_line
+        log(precision_line(cfg))
         timings = []
         for stage in stages:
             log(f"== {stage.name}: {stage.help}")

@@ -44,6 +44,7 @@ def test_full_distillation_run_then_cached(tmp_path, tiny_preset):
     before = (run / "distill" / "model" / "model.safetensors").read_bytes()
     out = build_all("--preset", tiny_preset, "--stages", "corpus,teacher,student_init,distill")
     assert _statuses(out.stdout) == dict.fromkeys(("corpus", "teacher", "student_init", "distill"), "skipped")
+    assert "training precision: fp32 (run.precision fp32)" in out.stderr.splitlines()  # the tiny preset pins it
     assert (run / "distill" / "model" / "model.safetensors").read_bytes() == before
     # a changed distillation option re-runs only distillation
     out = build_all("--preset", tiny_preset, "--stages", "corpus,teacher,student_init,distill", "--distill.lr", "1e-4")

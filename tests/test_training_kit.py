@@ -107,3 +107,9 @@ def test_auto_precision_trains_in_bf16_only_on_cpus_with_bf16_matmul(monkeypatch
     monkeypatch.setattr(hardware, "cpu_has_bf16_matmul", lambda: False)
     assert hardware.autocast_precision(config_mod.load("demo", {}), cpu) == "fp32"
     assert hardware.autocast_precision(config_mod.load("demo", {"run.precision": "bf16"}), cpu) == "bf16"
+    # the run's first line says so, and why it matters for the wall times
+    cpu_cfg = {"run.device": "cpu"}
+    assert "neither AMX nor AVX512-BF16" in hardware.precision_line(config_mod.load("demo", cpu_cfg))
+    monkeypatch.setattr(hardware, "cpu_has_bf16_matmul", lambda: True)
+    assert hardware.precision_line(config_mod.load("demo", cpu_cfg)) == \
+        "training precision: bf16 autocast on cpu (run.precision auto)"

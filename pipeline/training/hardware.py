@@ -43,6 +43,18 @@ def autocast_precision(cfg, device: torch.device) -> str:
     return prec
 
 
+def precision_line(cfg) -> str:
+    """One line for the start of a run: what training computes in and why, since it decides the wall times."""
+    device = pick_device(cfg)
+    prec = autocast_precision(cfg, device)
+    if device.type == "cuda" or prec == "bf16":
+        return f"training precision: {prec} autocast on {device.type} (run.precision {cfg.run.precision})"
+    if cfg.run.precision == "fp32":
+        return "training precision: fp32 (run.precision fp32)"
+    return ("training precision: fp32: this CPU has neither AMX nor AVX512-BF16 (where it has, bf16 autocast made "
+            "a QA teacher step 1.8x faster; README's default-run wall times were measured on such a CPU)")
+
+
 def autocast(cfg, device: torch.device):
     prec = autocast_precision(cfg, device)
     if prec == "fp32":
