@@ -226,7 +226,7 @@ class ExportCfg:
                                  check=POSITIVE)
     int8_embeddings: bool = f(True, "int8 ExecuTorch: the embedding tables as 8-bit weight-only too (needs the "
                               "runtime's quantized kernels)")
-    int8_keep_float: list[str] = f([], "int8 ExecuTorch and LiteRT dynamic int8: export-forward modules left in "
+    int8_keep_float: list[str] = f([], "int8 ExecuTorch and LiteRT (dynamic and static): export-forward modules left in "
                                    "float, e.g. blocks.2.ffn2 "
                                    "in every model or student:blocks.2.ffn2 in one (recorded in the sidecar)",
                                    check=MODULE_NAME, empty_ok=True)

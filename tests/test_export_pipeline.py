@@ -167,12 +167,9 @@ def test_int8_sidecar_records_calibration_and_layers_kept_float(exported):
     assert "linear_quantize_weights" in cm["weights"] and cm["gate"].startswith("not run on host")
 
 
-def test_litert_dynamic_int8_leaves_the_kept_module_in_float(exported):
-    """export.int8_keep_float reaches LiteRT's dynamic int8 too: that one FFN projection keeps float32 weights,
-    its twin in the other block is int8, and the sidecar says which and why."""
+def _fc_weight_dtypes(path) -> dict:
+    """{(block, layer): weight dtype} of a .tflite's FULLY_CONNECTED ops, named by their TFLite location."""
     from ai_edge_litert.interpreter import Interpreter
-    from pipeline.export import export
-    path = exported["out"] / f"teacher.tflite.int8.{SEQ}.tflite"
     it = Interpreter(model_path=str(path))
     weights = {}
     for op in it._get_ops_details():
@@ -180,12 +177,20 @@ def test_litert_dynamic_int8_leaves_the_kept_module_in_float(exported):
             where = it._get_tensor_details(op["outputs"][0], 0)["name"].split(";")[0]  # .../Block_1/...Linear_ffn2
             block, layer = (part.rsplit("_", 1)[-1] for part in where.split("/")[-2:])
             weights[block, layer] = np.dtype(it._get_tensor_details(op["inputs"][1], 0)["dtype"])
+    return weights
+
+
+@pytest.mark.parametrize("precision", ["int8", "int8-static"])
+def test_litert_int8_leaves_the_kept_module_in_float(exported, precision):
+    """export.int8_keep_float reaches LiteRT's int8 files too, dynamic and static: that one FFN projection keeps
+    float32 weights, its twin in the other block and the block's other linears are int8, the sidecar says why."""
+    from pipeline.export import export
+    path = exported["out"] / f"teacher.tflite.{precision}.{SEQ}.tflite"
+    weights = _fc_weight_dtypes(path)
     assert weights["1", "ffn2"] == np.float32 and weights["0", "ffn2"] == np.int8, weights
     assert weights["1", "ffn1"] == np.int8
     sc = json.loads(path.with_name(path.name + ".json").read_text())["quantization"]
     assert sc["kept_float"] == [{"module": "blocks.1.ffn2", "reason": export.KEEP_FLOAT_REASON}]
-    static = json.loads((exported["out"] / f"teacher.tflite.int8-static.{SEQ}.tflite.json").read_text())
-    assert "kept_float" not in static["quantization"]  # litert_torch's static quantizer takes Linear by type
 
 
 def test_calibration_windows_are_deterministic_train_windows(exported):

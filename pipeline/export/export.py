@@ -11,6 +11,7 @@ the Core ML-delegated ExecuTorch program is <model>.executorch-coreml.fp16.384.p
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -168,10 +169,32 @@ class _NamedOutputs(torch.nn.Module):
         return {"start_logits": start, "end_logits": end}
 
 
+class _KeptFloat(torch.nn.Linear):
+    """An export.int8_keep_float linear while LiteRT int8-static is traced: litert_torch's quantizer
+    takes nn.Linear by type, and its module-name filter cannot parse this torch's nn_module_stack keys,
+    so a type of its own keeps the layer float (as export_model.QAHead keeps the logits float)."""
+
+
+@contextlib.contextmanager
+def _typed_apart(module, names: list[str]):
+    mods = [module.get_submodule(n) for n in names]
+    for name, mod in zip(names, mods):
+        if type(mod) is not torch.nn.Linear:
+            raise RuntimeError(f"export.int8_keep_float: LiteRT int8-static keeps linear layers only; {name} is "
+                               f"{type(mod).__name__}")
+        mod.__class__ = _KeptFloat
+    try:
+        yield
+    finally:
+        for mod in mods:
+            mod.__class__ = torch.nn.Linear
+
+
 def _litert_static(module, args, input_names, quant: dict):
     """Full-integer int8 through litert_torch's PT2E quantizer: per-channel int8 weights and int8
     activations with ranges observed on the calibration windows. Linear layers only, for the reason
-    _xnnpack_quantize gives (a global config would also put "scores + mask" on one int8 scale)."""
+    _xnnpack_quantize gives (a global config would also put "scores + mask" on one int8 scale), less
+    export.int8_keep_float's."""
     from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
     from litert_torch.quantize.quant_config import QuantConfig
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
@@ -183,7 +206,9 @@ def _litert_static(module, args, input_names, quant: dict):
     for tp in (torch.nn.Linear, "torch.nn.modules.linear.Linear"):
         quantizer.set_module_type(tp, config)
     named = _NamedOutputs(module).eval()
-    gm = prepare_pt2e(torch.export.export(named, (), dict(zip(input_names, args)), strict=False).module(), quantizer)
+    with _typed_apart(module, quant.get("keep_float", [])):  # the types are read from the exported graph
+        ep = torch.export.export(named, (), dict(zip(input_names, args)), strict=False)
+    gm = prepare_pt2e(ep.module(), quantizer)
     with torch.no_grad():
         for window in quant["calibration"]:
             gm(**dict(zip(input_names, window)))
@@ -374,7 +399,7 @@ def quantization_facts(cfg, fmt: str, precision: str, quant: dict) -> dict:
                                if quant.get("embeddings") else "float (not quantized)")
     if fmt == "tflite" and precision == "int8":
         facts.update(weights="int8 per channel (litert_torch full_dynamic_recipe)", embeddings="as the recipe leaves them")
-    if fmt == "executorch" or (fmt == "tflite" and precision == "int8"):
+    if fmt in ("executorch", "tflite"):
         facts["kept_float"] = [{"module": m, "reason": KEEP_FLOAT_REASON} for m in quant["keep_float"]]
     if fmt == "coreml":
         facts["weights"] = "int8 symmetric per output channel (coremltools.optimize linear_quantize_weights)"
