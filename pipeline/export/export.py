@@ -180,7 +180,7 @@ def _typed_apart(module, names: list[str]):
     mods = [module.get_submodule(n) for n in names]
     for name, mod in zip(names, mods):
         if type(mod) is not torch.nn.Linear:
-            raise RuntimeError(f"export.int8_keep_float: LiteRT int8-static keeps linear layers only; {name} is "
+            raise UserError(f"export.int8_keep_float: LiteRT int8-static keeps linear layers only; {name} is "
                                f"{type(mod).__name__}")
         mod.__class__ = _KeptFloat
     try:
@@ -247,7 +247,7 @@ def _litert_dynamic(float_model: bytes, module, keep: list[str]) -> bytes:
         scope = _litert_scope(module, name)
         hits = sorted(f for f in firsts if f.endswith("/" + scope) or f"/{scope}/" in f)  # the module and all in it
         if not hits:
-            raise RuntimeError(f"export.int8_keep_float: no LiteRT op comes from {name} ({scope})")
+            raise UserError(f"export.int8_keep_float: no LiteRT op comes from {name} ({scope})")
         for first in hits:  # the op's own location comes first; fused neighbours follow after ';'
             rm.add_quantization_config(f"^{re.escape(first)}(;|$)", qtyping.TFLOperationName.ALL_SUPPORTED,
                                        algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
