@@ -267,8 +267,8 @@ class ClassifyCfg:
 @dataclass
 class AppsCfg:
     models: list[str] = f(["teacher", "student", "student_d"], "models staged into the apps", items="models")
-    precisions: list[str] = f(["fp32", "fp16", "int8"], "precisions the apps may get (only those that passed "
-                              "their parity gate)", items="precisions")
+    precisions: list[str] = f(["fp32", "fp16", "int8", "int8-static"], "precisions the apps may get (only "
+                              "those that passed their parity gate)", items="precisions")
     smallest_only: bool = f(True, "per model and runtime, stage only the smallest chosen precision that passed its "
                             "gate (int8 where it passes, else fp16, else fp32); false: every one that passed")
     ungated_int8: bool = f(False, "also stage int8 artifacts whose accuracy gate could not run on this host "

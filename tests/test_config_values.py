@@ -1,7 +1,6 @@
 """Bad config values are refused up front: one `error:` line, exit 2, no run folder touched."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -53,14 +52,12 @@ BAD_VALUES = [
 @pytest.mark.parametrize("args,names", BAD_VALUES, ids=[" ".join(a) for a, _ in BAD_VALUES])
 def test_bad_value_is_one_error_line_before_any_stage(tmp_path, args, names):
     run_dir = tmp_path / "run"
-    t0 = time.perf_counter()
     res = build_all_inproc("--run.run_dir", run_dir, "--run.results_dir", tmp_path / "res", *args)
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and names in lines[0], res.stderr
     assert "==" not in res.stdout  # no stage started
     assert not run_dir.exists() and not (tmp_path / "res").exists()
-    assert time.perf_counter() - t0 < 10
 
 
 def test_preset_extending_a_missing_preset(tmp_path):
