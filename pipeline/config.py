@@ -178,6 +178,12 @@ class QACfg:
     epochs: float = f(2.0, "fine-tuning epochs", check=POSITIVE)
     distil_epochs: float = f(0.0, "epochs of the (D) step alone; 0 = qa.epochs (the plain student's)",
                              check=NON_NEGATIVE)
+    distil_init: str = f("student", "what the (D) step starts from: 'student' (the distilled student, the paper's "
+                         "(D)) or 'qa_teacher' (the fine-tuned QA teacher's qa.distil_init_layers and span head "
+                         "copied into a student: shrink, then distil)", ["student", "qa_teacher"])
+    distil_init_layers: list[int] = f([], "qa.distil_init qa_teacher: the QA teacher's layers copied into the (D) "
+                                      "student; [] = student_init's default (every other: [0, 2, 4] of 6)",
+                                      check=NON_NEGATIVE, empty_ok=True)
     teacher_epochs: int = f(4, "most epochs of the QA teacher: it is evaluated on the dev set(s) after each "
                             "epoch and stops earlier once converged (qa.converge_f1); the LR schedule spans "
                             "all of them", check=POSITIVE)

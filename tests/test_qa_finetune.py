@@ -264,3 +264,45 @@ def test_length_grouped_epochs_hold_every_window_once_with_less_padding():
     assert sorted(grouped) == sorted(plain) == list(range(300))
     assert grouped == qa_loop.epoch_order(feats, 16, 1, by_length=True)
     assert width(grouped) < 0.75 * width(plain)
+
+
+def test_qa_student_with_every_teacher_layer_answers_as_the_qa_teacher(stage_run):
+    from pipeline.training.student_init import build_qa_student
+    _, ctx, _ = stage_run
+    teacher, _ = qa_eval.load_qa_model(ctx.work / "teacher")
+    student, layers = build_qa_student(teacher, [0, 1])
+    ids = torch.randint(5, teacher.config.vocab_size, (2, 12))
+    mask = torch.ones_like(ids)
+    t, s = teacher.eval()(input_ids=ids, attention_mask=mask), student.eval()(input_ids=ids, attention_mask=mask)
+    assert layers == [0, 1]
+    assert torch.allclose(s.start_logits, t.start_logits, atol=1e-5)  # single segment: token type 0 is folded in
+    assert torch.allclose(s.end_logits, t.end_logits, atol=1e-5)
+
+
+def test_distil_init_qa_teacher_starts_d_from_the_qa_teachers_layers_and_head(stage_run, monkeypatch, tmp_path):
+    import shutil
+    cfg, ctx, first = stage_run
+    work = tmp_path / "work"
+    shutil.copytree(ctx.work, work)
+    starts = {}
+    real_train = qa_finetune.train
+
+    def spy(m, f, c, d, desc, *a, **k):
+        starts[desc] = {n: p.detach().clone() for n, p in m.named_parameters()}
+        return real_train(m, f, c, d, desc, *a, **k)
+    monkeypatch.setattr(qa_finetune, "train", spy)
+    cfg2 = qa_tiny.cfg(ctx.run_dir, **{"qa.distil_init": "qa_teacher", "qa.distil_init_layers": [1],
+                                           "qa.alpha_hidden": 1.0})
+    out2 = tmp_path / "out"
+    out2.mkdir()
+    again = qa_finetune.run(cfg2, StageContext(cfg2, ctx.name, ctx.run_dir, out2, work, "another-key", ctx.inputs))
+    assert list(starts) == ["qa student_d"]
+    teacher = dict(qa_eval.load_qa_model(work / "teacher")[0].named_parameters())
+    start = starts["qa student_d"]
+    assert torch.equal(start["qa_outputs.weight"], teacher["qa_outputs.weight"])
+    assert torch.equal(start["distilbert.transformer.layer.0.attention.q_lin.weight"],
+                       teacher["bert.encoder.layer.1.attention.self.query.weight"])
+    d = again["training"]["student_d"]
+    assert d["init"] == "qa_teacher" and d["layer_map"]["teacher_layers"] == [1]
+    assert first["training"]["student_d"]["init"] == "student"
+    assert again["training"]["student"] == first["training"]["student"]

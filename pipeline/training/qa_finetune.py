@@ -62,6 +62,23 @@ def _extra_examples(data: Path) -> list[dict]:
     return load_squad_file(data / "extra.json", "reject") if (data / "extra.json").is_file() else []
 
 
+def _distil_start(cfg, distilled: Path, work: Path) -> Path:
+    """The checkpoint the (D) step starts from (qa.distil_init): the distilled student, or a student made of the
+    fine-tuned QA teacher's layers (qa.distil_init_layers) and span head, written to work/student_d_init/ with
+    its init.json (the layer map the layer terms read)."""
+    if cfg.qa.distil_init == "student":
+        return distilled
+    from pipeline.training.student_init import build_qa_student, save_student
+    teacher, _ = load_qa_model(work / "teacher")
+    student, layers = build_qa_student(teacher, cfg.qa.distil_init_layers)
+    out = work / "student_d_init"
+    shutil.rmtree(out, ignore_errors=True)
+    save_student(student, work / "teacher", out)
+    write_json_atomic(out / "init.json", {"copied_layers": layers, "init": "qa_teacher"})
+    log(f"qa_finetune: student (D) starts from the QA teacher's layers {layers} and span head")
+    return out
+
+
 def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: str,
                   teacher_dir: Path | None = None, extra: list[dict] = (), curve_sets: dict | None = None,
                   stops: bool = True) -> dict:
@@ -85,7 +102,8 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
         f["id"] = i
     teacher_logits = live = None
     if teacher_dir is not None:
-        teacher_logits, live = _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir, source.parent)
+        map_dir = source if (source / "init.json").is_file() else source.parent
+        teacher_logits, live = _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir, map_dir)
     curve = EpochCurve(model, tok, curve_sets, cfg, device, stops) if curve_sets else None
     epochs = cfg.qa.teacher_epochs if stops and curve else cfg.qa.distil_epochs if teacher_dir is not None else 0
     info = train(model, feats, cfg, device, f"qa {name}", teacher_logits, ckpt=work / f"{name}.ckpt.pt", key=key,
@@ -94,7 +112,7 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
     if curve:
         info.update(curve.summary())
     if teacher_dir is not None:
-        info.update(extra_examples=len(extra), layer_losses=layer_losses.weights(cfg.qa),
+        info.update(init=cfg.qa.distil_init, extra_examples=len(extra), layer_losses=layer_losses.weights(cfg.qa),
                     layer_map=live.lmap if live else None)
     tmp = work / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -118,8 +136,8 @@ def write_curve(path: Path, scale: dict, info: dict) -> None:
 
 # Options that only shape the (D) step, and only the teacher: changing one of them retrains just the models
 # it touches (a (D) trial keeps the trained teacher and plain student).
-D_ONLY = ("distil_epochs", "temperature", "alpha_distil", "alpha_hidden", "hidden_loss", "alpha_attn", "alpha_emb",
-          "extra_examples", "augment_share", "augment_mask_prob", "augment_ngram_prob")
+D_ONLY = ("distil_epochs", "distil_init", "distil_init_layers", "temperature", "alpha_distil", "alpha_hidden",
+          "hidden_loss", "alpha_attn", "alpha_emb", "extra_examples", "augment_share", "augment_mask_prob", "augment_ngram_prob")
 TEACHER_ONLY = ("teacher_epochs", "converge_f1")
 EVAL_ONLY = ("student_curve",)  # scores taken in eval mode between epochs change no weight
 
@@ -160,8 +178,8 @@ def run(cfg, ctx) -> dict:
     student_curve = dict(curve_sets=curve_sets, stops=False) if cfg.qa.student_curve else {}
     training["student"] = _finetune_one("student", sources["student"], train_ex, cfg, device, ctx.work, keys["student"],
                                         **student_curve)
-    training["student_d"] = _finetune_one("student_d", sources["student"], train_ex, cfg, device, ctx.work,
-                                          keys["student_d"], teacher_dir=ctx.work / "teacher",
+    training["student_d"] = _finetune_one("student_d", _distil_start(cfg, sources["student"], ctx.work), train_ex, cfg,
+                                          device, ctx.work, keys["student_d"], teacher_dir=ctx.work / "teacher",
                                           extra=_extra_examples(data), **student_curve)
     results = {ds: [] for ds in evals}
     (ctx.out / "predictions").mkdir()

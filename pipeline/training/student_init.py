@@ -58,30 +58,52 @@ def _copy(dst: torch.nn.Module, src: torch.nn.Module) -> None:
     dst.load_state_dict(src.state_dict())
 
 
-@torch.no_grad()
-def build_student(teacher, layers: list[int] | None = None, init: str = "teacher"):
-    """Return a DistilBertForMaskedLM built from a BertForMaskedLM teacher."""
-    from transformers import DistilBertForMaskedLM
+def _student_layers(teacher, layers: list[int] | None) -> list[int]:
     n_teacher = teacher.config.num_hidden_layers
     layers = list(layers) if layers else default_layers(n_teacher)
     bad = [i for i in layers if not 0 <= i < n_teacher]
     if bad:
         raise UserError(f"student.layers {layers}: teacher has layers 0..{n_teacher - 1}")
-    student = DistilBertForMaskedLM(student_config(teacher.config, len(layers)))
-    if init == "random":
-        return student, layers
-    te, se = teacher.bert.embeddings, student.distilbert.embeddings
+    return layers
+
+
+def _copy_encoder(bert, distilbert, layers: list[int]) -> None:
+    """Embeddings and the chosen layers of a BertModel into a DistilBertModel."""
+    te, se = bert.embeddings, distilbert.embeddings
     _copy(se.word_embeddings, te.word_embeddings)
     se.position_embeddings.weight.copy_(te.position_embeddings.weight + te.token_type_embeddings.weight[0])
     _copy(se.LayerNorm, te.LayerNorm)
     for s_idx, t_idx in enumerate(layers):
-        t_layer, s_layer = teacher.bert.encoder.layer[t_idx], student.distilbert.transformer.layer[s_idx]
+        t_layer, s_layer = bert.encoder.layer[t_idx], distilbert.transformer.layer[s_idx]
         for t_name, s_name in LAYER_MAP.items():
             _copy(s_layer.get_submodule(s_name), t_layer.get_submodule(t_name))
+
+
+@torch.no_grad()
+def build_student(teacher, layers: list[int] | None = None, init: str = "teacher"):
+    """Return a DistilBertForMaskedLM built from a BertForMaskedLM teacher."""
+    from transformers import DistilBertForMaskedLM
+    layers = _student_layers(teacher, layers)
+    student = DistilBertForMaskedLM(student_config(teacher.config, len(layers)))
+    if init == "random":
+        return student, layers
+    _copy_encoder(teacher.bert, student.distilbert, layers)
     pred = teacher.cls.predictions
     _copy(student.vocab_transform, pred.transform.dense)
     _copy(student.vocab_layer_norm, pred.transform.LayerNorm)
     student.vocab_projector.bias.copy_(pred.bias)  # the projector weight is tied to the word embeddings
+    return student, layers
+
+
+@torch.no_grad()
+def build_qa_student(qa_teacher, layers: list[int] | None = None):
+    """A DistilBertForQuestionAnswering from a fine-tuned BertForQuestionAnswering: its embeddings, the
+    chosen layers and its span head (qa.distil_init qa_teacher: the task-tuned weights are the start)."""
+    from transformers import DistilBertForQuestionAnswering
+    layers = _student_layers(qa_teacher, layers)
+    student = DistilBertForQuestionAnswering(student_config(qa_teacher.config, len(layers)))
+    _copy_encoder(qa_teacher.bert, student.distilbert, layers)
+    _copy(student.qa_outputs, qa_teacher.qa_outputs)
     return student, layers
 
 
