@@ -72,8 +72,9 @@ class EpochCurve:
     """The QA teacher's learning curve: after each epoch, EM/F1 on the evaluation sets (the first
     one decides); converged once one more epoch moved its F1 by less than qa.converge_f1."""
 
-    def __init__(self, model, tok, sets: dict, cfg, device, stops: bool = True):
+    def __init__(self, model, tok, sets: dict, cfg, device, stops: bool = True, name: str = "teacher"):
         self.model, self.tok, self.sets, self.cfg, self.device, self.stops = model, tok, sets, cfg, device, stops
+        self.name = name
         self.curve, self.t0 = [], time.time()
 
     def converged(self) -> bool:
@@ -89,7 +90,7 @@ class EpochCurve:
         self.curve.append({"epoch": len(self.curve) + 1, "steps": step, "seconds": round(time.time() - self.t0, 1),
                            "scores": scores})
         self.t0 = time.time()
-        log(f"qa_finetune: {'teacher' if self.stops else 'student'} epoch {len(self.curve)}: " +
+        log(f"qa_finetune: {self.name} epoch {len(self.curve)}: " +
             ", ".join(f"{ds} F1 {sc['f1']:.1f}" for ds, sc in scores.items()))
         return self.converged()
 

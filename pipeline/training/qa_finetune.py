@@ -104,7 +104,7 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
     if teacher_dir is not None:
         map_dir = source if (source / "init.json").is_file() else source.parent
         teacher_logits, live = _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir, map_dir)
-    curve = EpochCurve(model, tok, curve_sets, cfg, device, stops) if curve_sets else None
+    curve = EpochCurve(model, tok, curve_sets, cfg, device, stops, name) if curve_sets else None
     epochs = cfg.qa.teacher_epochs if stops and curve else cfg.qa.distil_epochs if teacher_dir is not None else 0
     info = train(model, feats, cfg, device, f"qa {name}", teacher_logits, ckpt=work / f"{name}.ckpt.pt", key=key,
                  teacher=live, epochs=epochs or None, on_epoch=curve)
