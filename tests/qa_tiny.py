@@ -74,6 +74,7 @@ def cfg(tmp: Path, **over):
             "run.precision": "fp32",  # hand computations in fp32 on every CPU, bf16-capable or not
             "qa.train_examples": 40, "qa.dev_examples": 12, "qa.epochs": 1.0, "qa.teacher_epochs": 1,
             "qa.distil_epochs": 0.0,  # the (D) step follows qa.epochs, not the demo's longer (D) schedule
+            "qa.distil_init": "student",  # the paper's (D) from the distilled student; a test sets qa_teacher
             "qa.batch_size": 8,
             "qa.max_seq_length": 64, "qa.doc_stride": 16, "qa.max_query_length": 24,
             "qa.natural_train": False,  # the shipped ~700 natural questions would slow every tiny fine-tune
