@@ -211,12 +211,12 @@ def test_calibration_windows_are_deterministic_train_windows(exported):
 def test_int8_keep_float_names_a_real_module(exported, tmp_path):
     from pipeline.export import export
     from pipeline.export.export_model import export_forward
-    cfg = _cfg(tmp_path, **{"export.int8_keep_float": ["blocks.9.ffn2"]})
+    cfg = _cfg(tmp_path, **{"export.int8_keep_float": ["blocks.9.ffn2"], "export.precisions": ["int8"]})
     with pytest.raises(UserError, match=r"export.int8_keep_float: no module \['blocks.9.ffn2'\] in teacher.*blocks.0.ffn2"):
         export._quant_inputs(cfg, "teacher", exported["qa"] / "teacher", [], SEQ,
                              export_forward(exported["qa"] / "teacher"))
     # student:blocks.9.ffn2 names a module of the student only: the teacher keeps none, and is not refused
-    one = _cfg(tmp_path, **{"export.int8_keep_float": ["student:blocks.9.ffn2", "blocks.0.ffn2"]})
+    one = _cfg(tmp_path, **{"export.int8_keep_float": ["student:blocks.9.ffn2", "blocks.0.ffn2"], "export.precisions": ["int8"]})
     assert export.kept_float(one, "teacher") == ["blocks.0.ffn2"]
     assert export.kept_float(one, "student") == ["blocks.9.ffn2", "blocks.0.ffn2"]
     quant = export._quant_inputs(one, "teacher", exported["qa"] / "teacher", [], SEQ,
