@@ -128,6 +128,8 @@ class DistillCfg:
     alpha_hidden: float = f(0.0, "weight of the hidden-state loss on mapped layers (pipeline/training/layer_losses.py)",
                             check=NON_NEGATIVE)
     hidden_loss: str = f("mse", "hidden-state loss: mse or cos (1 - cosine)", ["mse", "cos"])
+    layer_match: str = f("copied", "layer terms' map: copied (student layer i to the teacher layer it was copied "
+                         "from) or block_end (to the last layer of its block of teacher layers)", ["copied", "block_end"])
     alpha_attn: float = f(0.0, "weight of the attention KL loss on mapped layers (switches to eager attention)",
                           check=NON_NEGATIVE)
     alpha_emb: float = f(0.0, "weight of the embedding-output MSE loss", check=NON_NEGATIVE)
@@ -204,6 +206,9 @@ class QACfg:
     alpha_hidden: float = f(0.0, "(D) step: weight of the hidden-state loss on mapped layers; > 0 runs the QA "
                             "teacher on the fly", check=NON_NEGATIVE)
     hidden_loss: str = f("mse", "(D) step: hidden-state loss, mse or cos (1 - cosine)", ["mse", "cos"])
+    layer_match: str = f("copied", "(D) step: layer terms' map, copied (student layer i to the teacher layer it was "
+                         "copied from) or block_end (to the last layer of its block of teacher layers)",
+                         ["copied", "block_end"])
     alpha_attn: float = f(0.0, "(D) step: weight of the attention KL loss on mapped layers (eager attention)",
                           check=NON_NEGATIVE)
     alpha_emb: float = f(0.0, "(D) step: weight of the embedding-output MSE loss", check=NON_NEGATIVE)
@@ -236,6 +241,12 @@ class ExportCfg:
                                    "float, e.g. blocks.2.ffn2 "
                                    "in every model or student:blocks.2.ffn2 in one (recorded in the sidecar)",
                                    check=MODULE_NAME, empty_ok=True)
+    int8_static_keep_float: list[str] = f([], "int8-static only: modules left in float besides export.int8_keep_float's "
+                                          "(same syntax; static activation ranges suit fewer layers than dynamic ones)",
+                                          check=MODULE_NAME, empty_ok=True)
+    calibration_observer: str = f("histogram", "int8-static: how calibration sets activation ranges: histogram (the "
+                                  "quantizers' default, clips outliers to minimise the L2 error) or minmax (keeps "
+                                  "the whole observed range)", ["histogram", "minmax"])
 
 
 @dataclass

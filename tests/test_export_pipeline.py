@@ -86,7 +86,8 @@ def exported(tmp_path_factory):
     arts = json.loads((tmp / "export" / "artifacts.json").read_text())
     int8 = _cfg(tmp, **{"export.formats": ["coreml", "executorch", "tflite", "executorch-coreml"],
                         "export.precisions": ["int8", "int8-static", "fp16"], "export.calibration_windows": 6,
-                        "export.int8_keep_float": ["blocks.1.ffn2"]})
+                        "export.int8_keep_float": ["blocks.1.ffn2"], "export.int8_static_keep_float": ["blocks.0.ffn2"],
+                        "export.calibration_observer": "minmax"})
     from tqdm import tqdm
     from pipeline.data.qa_data import load_squad_file
     train = load_squad_file(_dev_json(tmp / "train.json", n=8), "reject")
@@ -154,8 +155,11 @@ def test_int8_sidecar_records_calibration_and_layers_kept_float(exported):
     sc = json.loads((exported["out"] / f"teacher.executorch.int8-static.{SEQ}.pte.json").read_text())
     q = sc["precision"], sc["quantization"]
     assert q[0] == "int8-static" and q[1]["calibration"]["windows"] == 6
-    assert q[1]["kept_float"] == [{"module": "blocks.1.ffn2", "reason": export.KEEP_FLOAT_REASON}]
+    assert [k["module"] for k in q[1]["kept_float"]] == ["blocks.1.ffn2", "blocks.0.ffn2"]  # static keeps one more
+    assert q[1]["kept_float"][0] == {"module": "blocks.1.ffn2", "reason": export.KEEP_FLOAT_REASON}
+    assert q[1]["calibration"]["observer"] == "minmax"
     dyn = json.loads((exported["out"] / f"teacher.executorch.int8.{SEQ}.pte.json").read_text())["quantization"]
+    assert [k["module"] for k in dyn["kept_float"]] == ["blocks.1.ffn2"]
     assert "calibration" not in dyn and "dynamic" in dyn["activations"]
     assert "embedding_byte" in dyn["embeddings"] and "embedding_byte" in q[1]["embeddings"]
     tfl = json.loads((exported["out"] / f"teacher.tflite.int8-static.{SEQ}.tflite.json").read_text())["quantization"]
@@ -183,14 +187,17 @@ def _fc_weight_dtypes(path) -> dict:
 @pytest.mark.parametrize("precision", ["int8", "int8-static"])
 def test_litert_int8_leaves_the_kept_module_in_float(exported, precision):
     """export.int8_keep_float reaches LiteRT's int8 files too, dynamic and static: that one FFN projection keeps
-    float32 weights, its twin in the other block and the block's other linears are int8, the sidecar says why."""
+    float32 weights, the block's other linears are int8, the sidecar says why; its twin in the other block stays
+    float in the static file only (export.int8_static_keep_float)."""
     from pipeline.export import export
     path = exported["out"] / f"teacher.tflite.{precision}.{SEQ}.tflite"
     weights = _fc_weight_dtypes(path)
-    assert weights["1", "ffn2"] == np.float32 and weights["0", "ffn2"] == np.int8, weights
-    assert weights["1", "ffn1"] == np.int8
+    twin = np.float32 if precision == "int8-static" else np.int8
+    assert weights["1", "ffn2"] == np.float32 and weights["0", "ffn2"] == twin, weights
+    assert weights["1", "ffn1"] == np.int8 and weights["0", "ffn1"] == np.int8
     sc = json.loads(path.with_name(path.name + ".json").read_text())["quantization"]
-    assert sc["kept_float"] == [{"module": "blocks.1.ffn2", "reason": export.KEEP_FLOAT_REASON}]
+    assert sc["kept_float"][0] == {"module": "blocks.1.ffn2", "reason": export.KEEP_FLOAT_REASON}
+    assert [k["module"] for k in sc["kept_float"]] == ["blocks.1.ffn2"] + (["blocks.0.ffn2"] if twin == np.float32 else [])
 
 
 def test_calibration_windows_are_deterministic_train_windows(exported):
@@ -217,11 +224,21 @@ def test_int8_keep_float_names_a_real_module(exported, tmp_path):
                              export_forward(exported["qa"] / "teacher"))
     # student:blocks.9.ffn2 names a module of the student only: the teacher keeps none, and is not refused
     one = _cfg(tmp_path, **{"export.int8_keep_float": ["student:blocks.9.ffn2", "blocks.0.ffn2"], "export.precisions": ["int8"]})
-    assert export.kept_float(one, "teacher") == ["blocks.0.ffn2"]
-    assert export.kept_float(one, "student") == ["blocks.9.ffn2", "blocks.0.ffn2"]
+    assert export.kept_float(one.export.int8_keep_float, "teacher") == ["blocks.0.ffn2"]
+    assert export.kept_float(one.export.int8_keep_float, "student") == ["blocks.9.ffn2", "blocks.0.ffn2"]
     quant = export._quant_inputs(one, "teacher", exported["qa"] / "teacher", [], SEQ,
                                  export_forward(exported["qa"] / "teacher"))
     assert quant["keep_float"] == ["blocks.0.ffn2"]
+    # int8_static_keep_float adds modules for int8-static only
+    two = _cfg(tmp_path, **{"export.int8_keep_float": ["blocks.0.ffn2"], "export.precisions": ["int8"],
+                            "export.int8_static_keep_float": ["blocks.1.ffn2", "blocks.0.ffn2"]})
+    quant = export._quant_inputs(two, "teacher", exported["qa"] / "teacher", [], SEQ,
+                                 export_forward(exported["qa"] / "teacher"))
+    assert export.kept_modules(quant, "int8") == ["blocks.0.ffn2"]
+    assert export.kept_modules(quant, "int8-static") == ["blocks.0.ffn2", "blocks.1.ffn2"]
+    bad = _cfg(tmp_path, **{"export.int8_static_keep_float": ["blocks.9.ffn1"], "export.precisions": ["int8"]})
+    with pytest.raises(UserError, match=r"export.int8_static_keep_float: no module \['blocks.9.ffn1'\]"):
+        export._quant_inputs(bad, "teacher", exported["qa"] / "teacher", [], SEQ, export_forward(exported["qa"] / "teacher"))
 
 
 def test_xnnpack_takes_every_heavy_op(exported):
@@ -430,3 +447,16 @@ def test_sidecar_example_has_what_the_export_writes(exported, tmp_path):
         if isinstance(value, list) and value and isinstance(value[0], dict):
             assert [set(v) for v in example[key]] == [set(v) for v in value], key
     assert _app_sidecar_keys() - {"strip_accents", "tokenize_chinese_chars", "vocab"} <= set(real)
+
+
+def test_minmax_observer_replaces_the_static_activation_observers():
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import get_symmetric_quantization_config
+    from torchao.quantization.pt2e.observer import HistogramObserver, MinMaxObserver
+    from pipeline.export import export
+    base = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
+    assert export._with_observer(base, "histogram") is base
+    mm = export._with_observer(base, "minmax")
+    for spec in (mm.input_activation, mm.output_activation):
+        assert spec.observer_or_fake_quant_ctr.p.func is MinMaxObserver and spec.qscheme == torch.per_tensor_affine
+    assert base.input_activation.observer_or_fake_quant_ctr.p.func is HistogramObserver
+    assert mm.weight == base.weight

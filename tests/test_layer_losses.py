@@ -48,6 +48,15 @@ def test_layer_map_follows_the_copied_layers():
     assert m["attentions"] == [[0, 0], [1, 2], [2, 4], [3, 7], [4, 9], [5, 11]]
 
 
+def test_block_end_map_matches_the_last_layer_of_each_block():
+    """Three student layers of a six-layer teacher: outputs to teacher hidden states 2, 4, 6 (the last one is
+    what the head reads), attentions to teacher layers 1, 3, 5, whichever layers were copied."""
+    m = layer_losses.layer_map([0, 2, 4], "block_end", 6)
+    assert m["match"] == "block_end" and m["teacher_layers"] == [0, 2, 4]
+    assert m["hidden_states"] == [[0, 0], [1, 2], [2, 4], [3, 6]]
+    assert m["attentions"] == [[0, 1], [1, 3], [2, 5]]
+
+
 def test_each_term_matches_a_hand_computation(pair):
     teacher, student, ids, attn = pair
     s_out, t_out = _outputs(teacher, student, ids, attn)
@@ -136,7 +145,10 @@ def test_map_lookup_and_width_check(tmp_path, pair):
     assert layer_losses.find_layer_map(tmp_path, 4, 2)["teacher_layers"] == LAYERS
     (tmp_path / "layer_map.json").write_text(json.dumps(layer_losses.layer_map([0, 3])))
     assert layer_losses.find_layer_map(tmp_path, 4, 2)["teacher_layers"] == [0, 3]  # distill's record wins
-    assert layer_losses.find_layer_map(tmp_path / "none", 4, 2)["teacher_layers"] == [0, 2]  # default choice
+    assert layer_losses.find_layer_map(tmp_path / "model", 4, 2)["teacher_layers"] == [0, 3]  # the stage's record
+    assert layer_losses.find_layer_map(tmp_path / "model", 4, 2, match="block_end")["hidden_states"] == [[0, 0], [1, 2],
+                                                                                                       [2, 4]]
+    assert layer_losses.find_layer_map(tmp_path / "a" / "b", 4, 2)["teacher_layers"] == [0, 2]  # default choice
     with pytest.raises(UserError, match="does not fit"):
         layer_losses.find_layer_map(tmp_path, 4, 3)
     assert layer_losses.find_layer_map(tmp_path, 4, 3, strict=False) is None

@@ -1,6 +1,7 @@
 """QA fine-tune stage on tiny random models: (D) loss, saved checkpoints, results, resume."""
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -306,3 +307,20 @@ def test_distil_init_qa_teacher_starts_d_from_the_qa_teachers_layers_and_head(st
     assert d["init"] == "qa_teacher" and d["layer_map"]["teacher_layers"] == [1]
     assert first["training"]["student_d"]["init"] == "student"
     assert again["training"]["student"] == first["training"]["student"]
+
+
+def test_the_qa_teacher_start_is_built_once_per_teacher_and_layer_choice(stage_run, tmp_path):
+    import shutil
+    cfg, ctx, _ = stage_run
+    work = tmp_path / "work"
+    shutil.copytree(ctx.work, work)
+    one = qa_tiny.cfg(ctx.run_dir, **{"qa.distil_init": "qa_teacher", "qa.distil_init_layers": [1]})
+    start = qa_finetune._distil_start(one, Path("unused"), work, "teacher-key")
+    stamp = (start / "config.json").stat().st_mtime_ns
+    assert qa_finetune._distil_start(one, Path("unused"), work, "teacher-key") == start
+    assert (start / "config.json").stat().st_mtime_ns == stamp  # reused, not rebuilt
+    other = qa_tiny.cfg(ctx.run_dir, **{"qa.distil_init": "qa_teacher", "qa.distil_init_layers": [0]})
+    qa_finetune._distil_start(other, Path("unused"), work, "teacher-key")
+    assert json.loads((start / "init.json").read_text())["copied_layers"] == [0]
+    qa_finetune._distil_start(other, Path("unused"), work, "retrained-teacher")
+    assert json.loads((start / "init.json").read_text())["teacher_key"] == "retrained-teacher"

@@ -12,6 +12,7 @@ the Core ML-delegated ExecuTorch program is <model>.executorch-coreml.fp16.384.p
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import random
@@ -59,6 +60,24 @@ def size_bytes(path: Path) -> int:
 
 
 # ---------------------------------------------------------------- converters
+def kept_modules(quant: dict, precision: str) -> list[str]:
+    """The modules an int8 artifact leaves float: export.int8_keep_float, plus int8_static_keep_float for int8-static."""
+    return quant.get("keep_float", []) + (quant.get("keep_float_static", []) if precision == "int8-static" else [])
+
+
+def _with_observer(config, observer: str | None):
+    """A static quantization config whose activation observers follow export.calibration_observer."""
+    if observer in (None, "histogram"):
+        return config
+    from torchao.quantization.pt2e.observer import MinMaxObserver
+    ctr = MinMaxObserver.with_args(eps=2 ** -12)  # the quantizers' own eps
+
+    def swap(spec):
+        return spec and dataclasses.replace(spec, observer_or_fake_quant_ctr=ctr)
+    return dataclasses.replace(config, input_activation=swap(config.input_activation),
+                               output_activation=swap(config.output_activation))
+
+
 def _xnnpack_quantize(ep, args, precision, quant: dict):
     """PT2E with the XNNPACK quantizer: per-channel int8 linear weights; dynamic int8 activations,
     or (int8-static) activation ranges observed on the calibration windows."""
@@ -67,11 +86,12 @@ def _xnnpack_quantize(ep, args, precision, quant: dict):
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
     from torchao.quantization.pt2e.quantizer.utils import get_module_name_filter
     static = precision == "int8-static"
+    config = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=not static)
     # Linear layers only: set_global would also quantize the adds, and one per-tensor int8 scale
     # for "scores + mask" (mask -10000) wipes out the attention scores (9% answer agreement).
     quantizer = XNNPACKQuantizer().set_operator_type(
-        torch.ops.aten.linear.default, get_symmetric_quantization_config(is_per_channel=True, is_dynamic=not static))
-    kept = [get_module_name_filter(n) for n in quant.get("keep_float", [])]
+        torch.ops.aten.linear.default, _with_observer(config, quant.get("observer")) if static else config)
+    kept = [get_module_name_filter(n) for n in kept_modules(quant, precision)]
     if kept:
         quantizer.set_filter_function(lambda node: not any(k(node) for k in kept))
     if quant.get("embeddings"):
@@ -198,7 +218,8 @@ def _litert_static(module, args, input_names, quant: dict):
     from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
     from litert_torch.quantize.quant_config import QuantConfig
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
-    config = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
+    config = _with_observer(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False),
+                            quant.get("observer"))
     quantizer = PT2EQuantizer()
     # Its module-type filter compares against the exported graph's nn_module_stack, which this torch
     # records as qualified type names (strings), so the name is given beside the class. The QA heads
@@ -206,7 +227,7 @@ def _litert_static(module, args, input_names, quant: dict):
     for tp in (torch.nn.Linear, "torch.nn.modules.linear.Linear"):
         quantizer.set_module_type(tp, config)
     named = _NamedOutputs(module).eval()
-    with _typed_apart(module, quant.get("keep_float", [])):  # the types are read from the exported graph
+    with _typed_apart(module, kept_modules(quant, "int8-static")):  # the types are read from the exported graph
         ep = torch.export.export(named, (), dict(zip(input_names, args)), strict=False)
     gm = prepare_pt2e(ep.module(), quantizer)
     with torch.no_grad():
@@ -400,7 +421,7 @@ def quantization_facts(cfg, fmt: str, precision: str, quant: dict) -> dict:
     if fmt == "tflite" and precision == "int8":
         facts.update(weights="int8 per channel (litert_torch full_dynamic_recipe)", embeddings="as the recipe leaves them")
     if fmt in ("executorch", "tflite"):
-        facts["kept_float"] = [{"module": m, "reason": KEEP_FLOAT_REASON} for m in quant["keep_float"]]
+        facts["kept_float"] = [{"module": m, "reason": KEEP_FLOAT_REASON} for m in kept_modules(quant, precision)]
     if fmt == "coreml":
         facts["weights"] = "int8 symmetric per output channel (coremltools.optimize linear_quantize_weights)"
         facts["activations"] = "int8, ranges calibrated by Core ML predictions" if static else \
@@ -408,7 +429,8 @@ def quantization_facts(cfg, fmt: str, precision: str, quant: dict) -> dict:
         # parity cannot run a Core ML file off macOS: the accuracy gate is open until it does.
         facts["gate"] = "not run on host (Core ML predicts on macOS only)"
     if static:
-        facts["calibration"] = {"windows": len(quant["calibration"]), "source": "qa_data train.json, seed 0"}
+        facts["calibration"] = {"windows": len(quant["calibration"]), "source": "qa_data train.json, seed 0",
+                                "observer": quant.get("observer", "histogram")}
     return {"quantization": facts}
 
 
@@ -461,10 +483,10 @@ def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar, train
     return artifacts, failures
 
 
-def kept_float(cfg, model: str) -> list[str]:
-    """export.int8_keep_float's modules for one model: plain names apply to every model, model:name to one."""
+def kept_float(entries: list[str], model: str) -> list[str]:
+    """An int8 keep-float list's modules for one model: plain names apply to every model, model:name to one."""
     kept = []
-    for entry in cfg.export.int8_keep_float:
+    for entry in entries:
         owner, _, module = entry.rpartition(":")
         if owner in ("", model):
             kept.append(module)
@@ -473,13 +495,16 @@ def kept_float(cfg, model: str) -> list[str]:
 
 def _quant_inputs(cfg, model: str, folder: Path, train, seq_len: int, module) -> dict:
     known = dict(module.named_modules())
-    keep = kept_float(cfg, model)
-    unknown = [m for m in keep if m not in known]
-    if unknown:
-        raise UserError(f"export.int8_keep_float: no module {unknown} in {model}'s export forward "
-                        f"(e.g. {', '.join(n for n in known if n.endswith('ffn2'))})")
+    keep = kept_float(cfg.export.int8_keep_float, model)
+    keep_static = [m for m in kept_float(cfg.export.int8_static_keep_float, model) if m not in keep]
+    for option, names in (("int8_keep_float", keep), ("int8_static_keep_float", keep_static)):
+        unknown = [m for m in names if m not in known]
+        if unknown:
+            raise UserError(f"export.{option}: no module {unknown} in {model}'s export forward "
+                            f"(e.g. {', '.join(n for n in known if n.endswith('ffn2'))})")
     static = "int8-static" in [p for _, p in plan(cfg)]
-    return {"keep_float": keep, "embeddings": cfg.export.int8_embeddings,
+    return {"keep_float": keep, "keep_float_static": keep_static, "observer": cfg.export.calibration_observer,
+            "embeddings": cfg.export.int8_embeddings,
             "calibration": calibration_windows(cfg, folder, train, seq_len, module) if static else []}
 
 

@@ -124,7 +124,7 @@ def _prepare(cfg, d, teacher_dir: Path, student_dir: Path, corpus_dir: Path) -> 
         raise UserError(f"corpus has {len(train)} sequences: fewer than one optimizer step "
                         f"({per_step} micro-batches of {d.batch_size})")
     total = d.steps or max(1, int(d.epochs * n_micro // per_step))
-    lmap = layer_losses.prepare(d, student_dir.parent, student, teacher)
+    lmap = layer_losses.prepare(d, student_dir, student, teacher)
     model = loss_module = StudentLoss(student, d, lmap)
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(

@@ -7,10 +7,15 @@ teacher outputs requested):
                 row, on mapped layers (TinyBERT / MiniLM style); needs eager attention
   alpha_emb     MSE between the embedding-layer outputs, real tokens only
 
-Layer map: student_init copies teacher layer L[i] into student layer i, so student hidden state
-i + 1 (output of layer i) is matched to teacher hidden state L[i] + 1, and student attention i to
-teacher attention L[i]; hidden state 0 (the embeddings) to hidden state 0. Each term is the mean
-over its mapped layers, so a weight does not grow with depth.
+Layer map (layer_match): student_init copies teacher layer L[i] into student layer i. "copied" matches
+student hidden state i + 1 (output of layer i) to teacher hidden state L[i] + 1 and student attention i
+to teacher attention L[i]. "block_end" (PKD / TinyBERT's uniform map) gives each student layer a block of
+n_teacher / n_student teacher layers and matches its output to the block's last output, hidden state
+(i + 1) * n_teacher // n_student, and its attention to that block's last layer: the student's last layer
+is matched to the teacher's last hidden state, which its span or MLM head reads (with "copied" and
+L = [0, 2, 4] it is matched to teacher layer 4's output instead). Hidden state 0 (the embeddings) is
+matched to hidden state 0 either way. Each term is the mean over its mapped layers, so a weight does
+not grow with depth.
 """
 from __future__ import annotations
 
@@ -31,39 +36,53 @@ def weights(c) -> dict:
     return {k: v for k, v in w.items() if v > 0}
 
 
-def layer_map(teacher_layers: list[int]) -> dict:
-    """The recorded map: copied teacher layers and the hidden-state / attention index pairs."""
-    return {"teacher_layers": list(teacher_layers),
-            "hidden_states": [[0, 0]] + [[i + 1, t + 1] for i, t in enumerate(teacher_layers)],
-            "attentions": [[i, t] for i, t in enumerate(teacher_layers)]}
+MATCHES = ("copied", "block_end")
 
 
-def find_layer_map(folder: Path, n_teacher: int, n_student: int, strict: bool = True) -> dict | None:
-    """The map of the student in `folder`'s stage: its layer_map.json (distill), its init.json
-    (student_init), else the default choice when the depths fit it (a student built elsewhere).
+def layer_map(teacher_layers: list[int], match: str = "copied", n_teacher: int | None = None) -> dict:
+    """The recorded map: copied teacher layers, the match rule and the hidden-state / attention index pairs."""
+    layers = list(teacher_layers)
+    if match == "block_end":
+        ends = [(i + 1) * n_teacher // len(layers) for i in range(len(layers))]
+        hidden, attn = [[i + 1, e] for i, e in enumerate(ends)], [[i, e - 1] for i, e in enumerate(ends)]
+    else:
+        hidden, attn = [[i + 1, t + 1] for i, t in enumerate(layers)], [[i, t] for i, t in enumerate(layers)]
+    return {"teacher_layers": layers, "match": match, "hidden_states": [[0, 0]] + hidden, "attentions": attn}
+
+
+def _recorded_layers(folder: Path) -> list[int] | None:
+    """Teacher layers recorded for the student in folder or in its stage folder (folder's parent): a
+    layer_map.json (distill) or an init.json (student_init, the QA-teacher start of the (D) step)."""
+    for d in (folder, folder.parent):
+        if (d / "layer_map.json").is_file():
+            return json.loads((d / "layer_map.json").read_text())["teacher_layers"]
+        if (d / "init.json").is_file():
+            return json.loads((d / "init.json").read_text())["copied_layers"]
+    return None
+
+
+def find_layer_map(folder: Path, n_teacher: int, n_student: int, strict: bool = True,
+                   match: str = "copied") -> dict | None:
+    """The map of the student checkpoint in `folder`: the layers recorded beside it or in its stage folder,
+    else the default choice when the depths fit it (a student built elsewhere), matched by `match`.
     A map that does not fit is an input error when strict (a layer term needs it), else None."""
     from pipeline.training.student_init import default_layers
-    folder = Path(folder)
-    if (folder / "layer_map.json").is_file():
-        layers = json.loads((folder / "layer_map.json").read_text())["teacher_layers"]
-    elif (folder / "init.json").is_file():
-        layers = json.loads((folder / "init.json").read_text())["copied_layers"]
-    else:
-        layers = default_layers(n_teacher)
+    layers = _recorded_layers(Path(folder)) or default_layers(n_teacher)
     if len(layers) != n_student or not all(0 <= t < n_teacher for t in layers):
         if not strict:
             return None
         raise UserError(f"layer map {layers} does not fit a {n_student}-layer student of a {n_teacher}-layer "
                         f"teacher; rebuild the student with student_init")
-    return layer_map(layers)
+    return layer_map(layers, match, n_teacher)
 
 
 def prepare(c, folder: Path, student, teacher) -> dict | None:
-    """The layer map for this student/teacher pair (None if it has none and no term needs one);
+    """The layer map for the student checkpoint in folder and its teacher (None if it has none and no term needs one);
     with a term switched on, checks the widths and, for the attention term, switches both models to
     eager attention (SDPA returns no attention probabilities)."""
     sc, tc = student.config, teacher.config
-    lmap = find_layer_map(folder, tc.num_hidden_layers, sc.num_hidden_layers, strict=bool(weights(c)))
+    lmap = find_layer_map(folder, tc.num_hidden_layers, sc.num_hidden_layers, strict=bool(weights(c)),
+                          match=c.layer_match)
     if weights(c) and sc.hidden_size != tc.hidden_size:
         raise UserError(f"layer losses need equal hidden sizes (student {sc.hidden_size}, teacher "
                         f"{tc.hidden_size}); no projection is provided")

@@ -37,7 +37,7 @@ from pipeline.training.qa_eval import EpochCurve, featurize, load_qa_model, scor
 from pipeline.training.qa_loop import LiveTeacher, train, window_logits
 
 
-def _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir: Path, map_dir: Path):
+def _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir: Path, source: Path):
     """(teacher_logits, None), precomputed once, or (None, LiveTeacher) when a layer term is on; the
     live teacher's token types travel in the student's windows as teacher_token_type_ids."""
     teacher, ttok = load_qa_model(teacher_dir)
@@ -45,7 +45,7 @@ def _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir: Path, map
     if [f["input_ids"] for f in tfeats] != [f["input_ids"] for f in feats]:
         raise UserError("teacher and student tokenizers split the QA data differently; (D) needs a shared vocabulary")
     if layer_losses.weights(cfg.qa):
-        lmap = layer_losses.prepare(cfg.qa, map_dir, model, teacher)
+        lmap = layer_losses.prepare(cfg.qa, source, model, teacher)
         for f, tf in zip(feats, tfeats):
             if "token_type_ids" in tf:
                 f["teacher_token_type_ids"] = tf["token_type_ids"]
@@ -62,19 +62,25 @@ def _extra_examples(data: Path) -> list[dict]:
     return load_squad_file(data / "extra.json", "reject") if (data / "extra.json").is_file() else []
 
 
-def _distil_start(cfg, distilled: Path, work: Path) -> Path:
+def _distil_start(cfg, distilled: Path, work: Path, teacher_key: str) -> Path:
     """The checkpoint the (D) step starts from (qa.distil_init): the distilled student, or a student made of the
-    fine-tuned QA teacher's layers (qa.distil_init_layers) and span head, written to work/student_d_init/ with
-    its init.json (the layer map the layer terms read)."""
+    fine-tuned QA teacher's layers (qa.distil_init_layers) and span head, kept in work/student_d_init/ with its
+    init.json (the layer map the layer terms read) and rebuilt only when the teacher or the layers change."""
     if cfg.qa.distil_init == "student":
         return distilled
     from pipeline.training.student_init import build_qa_student, save_student
+    out, tmp = work / "student_d_init", work / ".student_d_init.tmp"
+    record = {"init": "qa_teacher", "requested_layers": cfg.qa.distil_init_layers, "teacher_key": teacher_key}
+    if (out / "init.json").is_file() and {k: v for k, v in json.loads((out / "init.json").read_text()).items()
+                                          if k != "copied_layers"} == record:
+        return out
     teacher, _ = load_qa_model(work / "teacher")
     student, layers = build_qa_student(teacher, cfg.qa.distil_init_layers)
-    out = work / "student_d_init"
+    shutil.rmtree(tmp, ignore_errors=True)
+    save_student(student, work / "teacher", tmp)
+    write_json_atomic(tmp / "init.json", {"copied_layers": layers, **record})
     shutil.rmtree(out, ignore_errors=True)
-    save_student(student, work / "teacher", out)
-    write_json_atomic(out / "init.json", {"copied_layers": layers, "init": "qa_teacher"})
+    tmp.rename(out)
     log(f"qa_finetune: student (D) starts from the QA teacher's layers {layers} and span head")
     return out
 
@@ -102,8 +108,7 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
         f["id"] = i
     teacher_logits = live = None
     if teacher_dir is not None:
-        map_dir = source if (source / "init.json").is_file() else source.parent
-        teacher_logits, live = _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir, map_dir)
+        teacher_logits, live = _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir, source)
     curve = EpochCurve(model, tok, curve_sets, cfg, device, stops, name) if curve_sets else None
     epochs = cfg.qa.teacher_epochs if stops and curve else cfg.qa.distil_epochs if teacher_dir is not None else 0
     info = train(model, feats, cfg, device, f"qa {name}", teacher_logits, ckpt=work / f"{name}.ckpt.pt", key=key,
@@ -137,7 +142,7 @@ def write_curve(path: Path, scale: dict, info: dict) -> None:
 # Options that only shape the (D) step, and only the teacher: changing one of them retrains just the models
 # it touches (a (D) trial keeps the trained teacher and plain student).
 D_ONLY = ("distil_epochs", "distil_init", "distil_init_layers", "temperature", "alpha_distil", "alpha_hidden",
-          "hidden_loss", "alpha_attn", "alpha_emb", "extra_examples", "augment_share", "augment_mask_prob",
+          "hidden_loss", "layer_match", "alpha_attn", "alpha_emb", "extra_examples", "augment_share", "augment_mask_prob",
           "augment_ngram_prob")
 TEACHER_ONLY = ("teacher_epochs", "converge_f1")
 EVAL_ONLY = ("student_curve",)  # scores taken in eval mode between epochs change no weight
@@ -179,9 +184,9 @@ def run(cfg, ctx) -> dict:
     student_curve = dict(curve_sets=curve_sets, stops=False) if cfg.qa.student_curve else {}
     training["student"] = _finetune_one("student", sources["student"], train_ex, cfg, device, ctx.work, keys["student"],
                                         **student_curve)
-    training["student_d"] = _finetune_one("student_d", _distil_start(cfg, sources["student"], ctx.work), train_ex, cfg,
-                                          device, ctx.work, keys["student_d"], teacher_dir=ctx.work / "teacher",
-                                          extra=_extra_examples(data), **student_curve)
+    d_start = _distil_start(cfg, sources["student"], ctx.work, keys["teacher"])
+    training["student_d"] = _finetune_one("student_d", d_start, train_ex, cfg, device, ctx.work, keys["student_d"],
+                                          teacher_dir=ctx.work / "teacher", extra=_extra_examples(data), **student_curve)
     results = {ds: [] for ds in evals}
     (ctx.out / "predictions").mkdir()
     for name in MODELS:
