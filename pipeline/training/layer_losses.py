@@ -36,9 +36,6 @@ def weights(c) -> dict:
     return {k: v for k, v in w.items() if v > 0}
 
 
-MATCHES = ("copied", "block_end")
-
-
 def layer_map(teacher_layers: list[int], match: str = "copied", n_teacher: int | None = None) -> dict:
     """The recorded map: copied teacher layers, the match rule and the hidden-state / attention index pairs."""
     layers = list(teacher_layers)
