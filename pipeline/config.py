@@ -50,8 +50,9 @@ NON_NEGATIVE = (lambda v: v >= 0, ">= 0")
 FRACTION = (lambda v: 0 <= v < 1, "in [0, 1)")
 OPEN_FRACTION = (lambda v: 0 < v < 1, "in (0, 1)")
 HALF_FRACTION = (lambda v: 0 <= v < 0.5, "in [0, 0.5)")
-MODULE_NAME = (lambda v: bool(re.fullmatch(rf"(({'|'.join(registry_names('models'))}):)?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*", v)),
-               "a dotted module name such as blocks.2.ffn2, for one model only as student:blocks.2.ffn2")
+MODULE_NAME = (lambda v: bool(re.fullmatch(rf"(({'|'.join(registry_names('models'))}):)?[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z0-9_]+|\*))*", v)),
+               "a dotted module name such as blocks.2.ffn2 (blocks.*.ffn2: every block's), for one model only as "
+               "student:blocks.2.ffn2")
 
 
 @dataclass

@@ -236,6 +236,10 @@ def test_int8_keep_float_names_a_real_module(exported, tmp_path):
                                  export_forward(exported["qa"] / "teacher"))
     assert export.kept_modules(quant, "int8") == ["blocks.0.ffn2"]
     assert export.kept_modules(quant, "int8-static") == ["blocks.0.ffn2", "blocks.1.ffn2"]
+    every = _cfg(tmp_path, **{"export.int8_static_keep_float": ["blocks.*.ffn2"], "export.precisions": ["int8"]})
+    quant = export._quant_inputs(every, "teacher", exported["qa"] / "teacher", [], SEQ,
+                                 export_forward(exported["qa"] / "teacher"))
+    assert quant["keep_float_static"] == ["blocks.0.ffn2", "blocks.1.ffn2"]  # '*' is one dotted part
     bad = _cfg(tmp_path, **{"export.int8_static_keep_float": ["blocks.9.ffn1"], "export.precisions": ["int8"]})
     with pytest.raises(UserError, match=r"export.int8_static_keep_float: no module \['blocks.9.ffn1'\]"):
         export._quant_inputs(bad, "teacher", exported["qa"] / "teacher", [], SEQ, export_forward(exported["qa"] / "teacher"))

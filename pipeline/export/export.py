@@ -493,15 +493,24 @@ def kept_float(entries: list[str], model: str) -> list[str]:
     return kept
 
 
-def _quant_inputs(cfg, model: str, folder: Path, train, seq_len: int, module) -> dict:
-    known = dict(module.named_modules())
-    keep = kept_float(cfg.export.int8_keep_float, model)
-    keep_static = [m for m in kept_float(cfg.export.int8_static_keep_float, model) if m not in keep]
-    for option, names in (("int8_keep_float", keep), ("int8_static_keep_float", keep_static)):
-        unknown = [m for m in names if m not in known]
-        if unknown:
-            raise UserError(f"export.{option}: no module {unknown} in {model}'s export forward "
+def _matching(names: list[str], known: list[str], option: str, model: str) -> list[str]:
+    """The modules that names give ('*' stands for one dotted part: blocks.*.ffn2), each at least one."""
+    out = []
+    for name in names:
+        rx = re.compile(re.escape(name).replace(r"\*", r"[^.]+"))
+        hits = [k for k in known if rx.fullmatch(k)]
+        if not hits:
+            raise UserError(f"export.{option}: no module {[name]} in {model}'s export forward "
                             f"(e.g. {', '.join(n for n in known if n.endswith('ffn2'))})")
+        out += [h for h in hits if h not in out]
+    return out
+
+
+def _quant_inputs(cfg, model: str, folder: Path, train, seq_len: int, module) -> dict:
+    known = [n for n, _ in module.named_modules()]
+    keep = _matching(kept_float(cfg.export.int8_keep_float, model), known, "int8_keep_float", model)
+    keep_static = [m for m in _matching(kept_float(cfg.export.int8_static_keep_float, model), known,
+                                        "int8_static_keep_float", model) if m not in keep]
     static = "int8-static" in [p for _, p in plan(cfg)]
     return {"keep_float": keep, "keep_float_static": keep_static, "observer": cfg.export.calibration_observer,
             "embeddings": cfg.export.int8_embeddings,
