@@ -285,7 +285,7 @@ def to_tflite(module, args, precision, path: Path, input_names, quant: dict | No
         recipe = full_fp16_recipe()
     edge = litert_torch.convert(model, sample_kwargs=dict(zip(input_names, args)), quant_config=recipe)
     if precision == "int8":
-        path.write_bytes(_litert_dynamic(edge.model_content(), module, (quant or {}).get("keep_float", [])))
+        path.write_bytes(_litert_dynamic(edge.model_content(), module, kept_modules(quant or {}, precision)))
     else:
         edge.export(str(path))
     from ai_edge_litert.interpreter import Interpreter
