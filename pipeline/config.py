@@ -62,6 +62,8 @@ class RunCfg:
     seed: int = f(0, "seed for data order, masking and initialisation", check=NON_NEGATIVE)
     device: str = f("auto", "torch device: auto, cpu, cuda", ["auto", "cpu", "cuda"])
     threads: int = f(0, "torch CPU threads; 0 keeps torch's default", check=NON_NEGATIVE)
+    workers: int = f(0, "processes for stages made of independent jobs (export: one model each); 0 = one per CPU "
+                     "core, 1 = in this process. The converters run mostly on one core", check=NON_NEGATIVE)
     precision: str = f("auto", "autocast: auto (GPU: bf16 if supported, else fp16; CPU: bf16 with AMX or AVX512-BF16, "
                        "else fp32), bf16, fp16 (GPU only), fp32",
                        ["auto", "bf16", "fp16", "fp32"])
@@ -329,7 +331,7 @@ SECTIONS = [fl.name for fl in dataclasses.fields(Config) if fl.name != "preset"]
 
 # What any stage may read without declaring it: where things go, what the manifest already keys
 # on (the seed), and the provenance that results files carry.
-ALWAYS_READABLE = {"run.run_dir", "run.results_dir", "run.seed", "run.device", "run.threads",
+ALWAYS_READABLE = {"run.run_dir", "run.results_dir", "run.seed", "run.device", "run.threads", "run.workers",
                    "teacher.model", "corpus.source"}
 
 

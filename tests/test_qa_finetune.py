@@ -197,33 +197,61 @@ def test_training_stopped_midway_resumes_to_the_same_weights(tmp_path):
         qa_finetune.train(fresh()[0], feats, cfg, torch.device("cpu"), "other", ckpt=ckpt, key="other")
 
 
-def test_live_teacher_loss_is_the_d_loss_plus_the_layer_terms(tmp_path):
-    """(D) with a layer term: the teacher runs per batch (with its own token types); the loss is
-    alpha * KL + (1 - alpha) * span + alpha_hidden * MSE(student hidden 1, teacher hidden 1) + alpha_emb * MSE(embeddings)."""
-    from pipeline.training import layer_losses
+def _d_setup(tmp_path, **overrides):
+    """A tiny (D) setup: the student in eval mode, its windows, what _teacher_targets gave, and a batch of 4
+    windows as the teacher sees them (its own token types)."""
     teacher_dir, student_dir = qa_tiny.save_models(tmp_path)
-    cfg = qa_tiny.cfg(tmp_path, **{"qa.alpha_hidden": 2.0, "qa.alpha_emb": 0.5})
+    cfg = qa_tiny.cfg(tmp_path, **overrides)
     train, _ = qa_data.generate(sorted(qa_tiny.DOCS.items()), 6, 2, seed=0)
     model, tok = qa_eval.load_qa_model(student_dir)
     feats = qa_eval.featurize(tok, train, cfg, token_type_ids=False, labels=True)
-    logits, live = qa_finetune._teacher_targets(model, feats, train, cfg, torch.device("cpu"), teacher_dir,
-                                                tmp_path / "no_map")
-    assert logits is None and live.lmap == layer_losses.layer_map([0]) and "teacher_token_type_ids" in feats[0]
-    model.eval()
-    batch = qa_loop.collate(feats[:4], torch.device("cpu"))
+    for i, f in enumerate(feats):
+        f["id"] = i
+    logits, teacher = qa_finetune._teacher_targets(model, feats, train, cfg, torch.device("cpu"), teacher_dir,
+                                                   tmp_path / "no_map")
+    t_model, t_tok = qa_eval.load_qa_model(teacher_dir)
+    t_batch = qa_loop.collate(qa_eval.featurize(t_tok, train, cfg, token_type_ids=True, labels=False)[:4],
+                              torch.device("cpu"))
+    return cfg, model.eval(), feats, logits, teacher, t_model.eval(), t_batch
+
+
+def test_cached_teacher_loss_is_the_d_loss_plus_the_layer_terms(tmp_path):
+    """(D) with hidden and embedding terms: the teacher's logits and hidden states are computed once per window;
+    the loss is alpha * KL + (1 - alpha) * span + alpha_hidden * MSE(student hidden 1, teacher hidden 1)
+    + alpha_emb * MSE(embeddings), the teacher's side computed here by a fresh forward with its token types."""
+    from pipeline.training import layer_losses
+    cfg, model, feats, logits, teacher, t_model, t_batch = _d_setup(tmp_path, **{"qa.alpha_hidden": 2.0,
+                                                                                  "qa.alpha_emb": 0.5})
+    assert isinstance(teacher, qa_loop.CachedTeacher) and teacher.lmap == layer_losses.layer_map([0])
+    assert teacher.layers == [0, 1] and feats[0]["teacher_hidden"].shape[:2] == (2, len(feats[0]["input_ids"]))
+    assert t_batch["token_type_ids"].any()  # the BERT teacher's passage tokens are type 1
+    batch = qa_loop.collate(feats[:4], torch.device("cpu"), logits)
     with torch.no_grad():
-        got = qa_loop._loss(model, batch, cfg, torch.device("cpu"), None, live)
+        got = qa_loop._loss(model, batch, cfg, torch.device("cpu"), logits, teacher)
         s_start, s_end, s = qa_loop.forward(model, batch, output_hidden_states=True)
-        t_batch = {k: batch[k] for k in ("input_ids", "attention_mask")}
-        t_batch["token_type_ids"] = batch["teacher_token_type_ids"]
-        t_start, t_end, t = qa_loop.forward(live.model, t_batch, output_hidden_states=True)
+        t_start, t_end, t = qa_loop.forward(t_model, t_batch, output_hidden_states=True)
     real = batch["attention_mask"].bool()
     mse = lambda a, b: ((a[real] - b[real]) ** 2).mean().item()  # noqa: E731
     d = qa_loop.qa_distillation_loss(s_start, s_end, t_start, t_end, cfg.qa.temperature).item()
     span = qa_loop.span_loss(s_start, s_end, batch).item()
     want = 0.5 * d + 0.5 * span + 2.0 * mse(s.hidden_states[1], t.hidden_states[1]) \
         + 0.5 * mse(s.hidden_states[0], t.hidden_states[0])
-    assert got.item() == pytest.approx(want, rel=1e-5)
+    assert got.item() == pytest.approx(want, rel=1e-3)  # the cache keeps hidden states in fp16
+
+
+def test_cached_and_live_teachers_give_the_same_loss(tmp_path):
+    """The cache is only a speed-up: the same teacher run per batch gives the same (D) loss; with the attention
+    term on, _teacher_targets hands over such a live teacher and caches nothing."""
+    cfg, model, feats, logits, cached, t_model, t_batch = _d_setup(tmp_path, **{"qa.alpha_hidden": 1.0})
+    batch = qa_loop.collate(feats[:4], torch.device("cpu"), logits)
+    live_batch = dict(qa_loop.collate(feats[:4], torch.device("cpu")), teacher_token_type_ids=t_batch["token_type_ids"])
+    with torch.no_grad():
+        got = qa_loop._loss(model, batch, cfg, torch.device("cpu"), logits, cached)
+        want = qa_loop._loss(model, live_batch, cfg, torch.device("cpu"), None, qa_loop.LiveTeacher(t_model, cached.lmap))
+    assert got.item() == pytest.approx(want.item(), rel=1e-3)
+    _, _, attn_feats, none, live, _, _ = _d_setup(tmp_path / "attn", **{"qa.alpha_hidden": 1.0, "qa.alpha_attn": 1.0})
+    assert none is None and isinstance(live, qa_loop.LiveTeacher) and "teacher_hidden" not in attn_feats[0]
+    assert "teacher_token_type_ids" in attn_feats[0]
 
 
 def test_d_step_trains_on_extra_examples_with_the_live_teacher(stage_run, tmp_path):

@@ -522,6 +522,36 @@ def load_train(ctx) -> list[dict]:
     return load_squad_file(path, "reject") if path.is_file() else []
 
 
+def _export_worker(cfg, name: str, folder: Path, out: Path, vers: dict, train, threads: int) -> tuple[list, list]:
+    """export_model in a worker process: its own thread share, progress shown by the parent per model."""
+    torch.set_num_threads(threads)
+    with tqdm(disable=True) as bar:
+        return export_model(cfg, name, folder, out, vers, bar, train)
+
+
+def _export_all(cfg, models: list[str], src: Path, out: Path, vers: dict, train, bar) -> dict:
+    """{model: (artifacts, failures)}. The converters spend most of their time in single-threaded Python
+    (tracing, graph passes, serialising), so with several cores each model gets its own process."""
+    import os
+    workers = min(len(models), cfg.run.workers or os.cpu_count() or 1)
+    if workers == 1:
+        return {name: export_model(cfg, name, src / name, out, vers, bar, train) for name in models}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    threads = max(1, (cfg.run.threads or torch.get_num_threads()) // workers)
+    files = len(plan(cfg)) * len(cfg.export.seq_lens)
+    done = {}
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        # the largest model first, so that the others fill the second worker meanwhile
+        order = sorted(models, key=lambda m: -size_bytes(src / m))
+        jobs = {pool.submit(_export_worker, cfg, name, src / name, out, vers, train, threads): name for name in order}
+        bar.set_postfix_str(f"{workers} processes: {', '.join(order)}")
+        for job in as_completed(jobs):
+            done[jobs[job]] = job.result()
+            bar.update(files)
+    return {name: done[name] for name in models}
+
+
 def run(cfg, ctx) -> dict:
     src = Path(ctx.inputs["qa_finetune"])
     models = [m for m in cfg.export.models if (src / m).is_dir()]
@@ -533,8 +563,7 @@ def run(cfg, ctx) -> dict:
     jobs = len(plan(cfg)) * len(cfg.export.seq_lens) * len(models)
     artifacts, failures = [], [dict(model=m, error="no checkpoint folder") for m in missing]
     with tqdm(total=jobs, desc="export", unit="file") as bar:
-        for name in models:
-            a, f = export_model(cfg, name, src / name, ctx.out, vers, bar, train)
+        for a, f in _export_all(cfg, models, src, ctx.out, vers, train, bar).values():
             artifacts += a
             failures += f
     if not artifacts:

@@ -123,6 +123,13 @@ def layer_terms(c, lmap: dict, s_out, t_out, attn_mask: torch.Tensor) -> dict:
     return terms
 
 
+def teacher_hidden_states(c, lmap: dict) -> list[int]:
+    """The teacher hidden-state indices that layer_terms reads for the hidden and embedding terms of c."""
+    w = weights(c)
+    wanted = {j for _, j in lmap["hidden_states"][1:]} if "hidden" in w else set()
+    return sorted(wanted | ({0} if "emb" in w else set()))
+
+
 def weighted(c, terms: dict) -> torch.Tensor | float:
     w = weights(c)
     return sum(w[k] * terms[k] for k in TERMS if k in terms)

@@ -5,8 +5,8 @@ train split with the ordinary start/end cross-entropy. Student (D) adds the pape
 distillation step: KL between the fine-tuned teacher's and the student's start (and end)
 distributions at temperature T, times T^2, averaged over start and end, mixed
 alpha * KL + (1 - alpha) * span loss, plus the intermediate-layer terms of layer_losses.py when
-qa.alpha_hidden / alpha_attn / alpha_emb > 0: then the fine-tuned teacher runs on the fly per batch
-(eval mode, no grad) and gives the start/end targets too; otherwise its logits are computed once.
+qa.alpha_hidden / alpha_attn / alpha_emb > 0. The teacher's logits and the hidden states those terms read
+are computed once per window; only the attention term runs the teacher per batch (eval mode, no grad).
 (D) also trains on qa_data's extra.json when there is one. The BERT teacher sees token_type_ids, DistilBERT
 does not. The loop itself (batches, losses, resumable steps) is qa_loop.py; scoring and the
 per-epoch curve are qa_eval.py.
@@ -34,18 +34,20 @@ from pipeline.core.runs import log, write_json_atomic
 from pipeline.data.qa_data import load_squad_file
 from pipeline.training import layer_losses
 from pipeline.training.qa_eval import EpochCurve, featurize, load_qa_model, score
-from pipeline.training.qa_loop import LiveTeacher, train, window_logits
+from pipeline.training.qa_loop import CachedTeacher, LiveTeacher, train, window_outputs
 
 
 def _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir: Path, source: Path):
-    """(teacher_logits, None), precomputed once, or (None, LiveTeacher) when a layer term is on; the
-    live teacher's token types travel in the student's windows as teacher_token_type_ids."""
+    """(teacher_logits, teacher for the layer terms). The logits are computed once; so are the hidden states
+    the layer terms read (CachedTeacher, in each window as teacher_hidden), except that the attention term
+    needs a LiveTeacher run per batch (every window's attention maps would not fit in memory), whose token
+    types travel in the student's windows as teacher_token_type_ids."""
     teacher, ttok = load_qa_model(teacher_dir)
     tfeats = featurize(ttok, train_ex, cfg, uses_token_types(teacher), labels=True)
     if [f["input_ids"] for f in tfeats] != [f["input_ids"] for f in feats]:
         raise UserError("teacher and student tokenizers split the QA data differently; (D) needs a shared vocabulary")
-    if layer_losses.weights(cfg.qa):
-        lmap = layer_losses.prepare(cfg.qa, source, model, teacher)
+    lmap = layer_losses.prepare(cfg.qa, source, model, teacher) if layer_losses.weights(cfg.qa) else None
+    if lmap and cfg.qa.alpha_attn > 0:
         for f, tf in zip(feats, tfeats):
             if "token_type_ids" in tf:
                 f["teacher_token_type_ids"] = tf["token_type_ids"]
@@ -54,7 +56,12 @@ def _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir: Path, sou
         return None, LiveTeacher(teacher.to(device).eval(), lmap)
     for i, f in enumerate(tfeats):
         f["id"] = i
-    return window_logits(teacher, tfeats, device, 2 * cfg.qa.batch_size, "teacher logits"), None
+    layers = layer_losses.teacher_hidden_states(cfg.qa, lmap) if lmap else []
+    logits, hidden = window_outputs(teacher, tfeats, device, 2 * cfg.qa.batch_size, "teacher outputs", layers)
+    for i, f in enumerate(feats):  # the same windows in the same order (checked above)
+        if layers:
+            f["teacher_hidden"] = hidden[i]
+    return logits, CachedTeacher(lmap, layers) if lmap else None
 
 
 def _extra_examples(data: Path) -> list[dict]:
@@ -106,19 +113,20 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
     feats = featurize(tok, train_ex, cfg, uses_token_types(model), labels=True)
     for i, f in enumerate(feats):
         f["id"] = i
-    teacher_logits = live = None
+    teacher_logits = layer_teacher = None
     if teacher_dir is not None:
-        teacher_logits, live = _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir, source)
+        teacher_logits, layer_teacher = _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir, source)
     curve = EpochCurve(model, tok, curve_sets, cfg, device, stops, name) if curve_sets else None
     epochs = cfg.qa.teacher_epochs if stops and curve else cfg.qa.distil_epochs if teacher_dir is not None else 0
     info = train(model, feats, cfg, device, f"qa {name}", teacher_logits, ckpt=work / f"{name}.ckpt.pt", key=key,
-                 teacher=live, epochs=epochs or None, on_epoch=curve)
+                 teacher=layer_teacher, epochs=epochs or None, on_epoch=curve)
     info["epochs"] = epochs or cfg.qa.epochs
     if curve:
         info.update(curve.summary())
     if teacher_dir is not None:
         info.update(init=cfg.qa.distil_init, extra_examples=len(extra), layer_losses=layer_losses.weights(cfg.qa),
-                    layer_map=live.lmap if live else None)
+                    layer_map=layer_teacher.lmap if layer_teacher else None,
+                    teacher_outputs="live" if isinstance(layer_teacher, LiveTeacher) else "cached")
     tmp = work / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)

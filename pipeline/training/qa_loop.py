@@ -3,7 +3,8 @@
 qa_finetune.py (the stage) calls train() for each model and window_logits() to score and label windows.
 Batches are padded to their longest window only; padded positions are masked out of every softmax
 (logit NEG). (D) mixes alpha * KL(teacher || student at temperature T) x T^2 with (1 - alpha) * span loss, and
-adds layer_losses' terms when a LiveTeacher (the fine-tuned QA teacher, run per batch) is given.
+adds layer_losses' terms: against hidden states computed once per window (CachedTeacher), or, for the attention
+term, against a LiveTeacher (the fine-tuned QA teacher, run per batch).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +31,19 @@ class LiveTeacher:
     lmap: dict
 
 
+@dataclass
+class CachedTeacher:
+    """The fine-tuned QA teacher's hidden states `layers` for the layer terms, computed once per window before
+    training (window_outputs) and padded into batch["teacher_hidden"] by collate: the (D) step then runs no
+    teacher forward per batch, which was about 40% of its step time. The logits come as teacher_logits."""
+    lmap: dict
+    layers: list[int]
+
+    def outputs(self, batch) -> SimpleNamespace:
+        """What layer_losses.layer_terms reads of a teacher's output: hidden_states[j] for the cached j."""
+        return SimpleNamespace(hidden_states=dict(zip(self.layers, batch["teacher_hidden"].float().unbind(1))))
+
+
 def collate(feats: list[dict], device, teacher_logits=None) -> dict:
     width = max(len(f["input_ids"]) for f in feats)
     batch = {}
@@ -43,6 +58,12 @@ def collate(feats: list[dict], device, teacher_logits=None) -> dict:
         for i, f in enumerate(feats):
             t[i, :, : teacher_logits[f["id"]].shape[1]] = teacher_logits[f["id"]]
         batch["teacher"] = t.to(device)
+    if "teacher_hidden" in feats[0]:  # (layers, n, H) per window, zero-padded: the layer terms read real tokens only
+        k, _, h = feats[0]["teacher_hidden"].shape
+        t = torch.zeros(len(feats), k, width, h, dtype=feats[0]["teacher_hidden"].dtype)
+        for i, f in enumerate(feats):
+            t[i, :, : f["teacher_hidden"].shape[1]] = f["teacher_hidden"]
+        batch["teacher_hidden"] = t.to(device)
     return batch
 
 
@@ -76,25 +97,27 @@ def _teacher_inputs(batch) -> dict:
     return inputs
 
 
-def _loss(model, batch, cfg, device, teacher_logits, teacher: LiveTeacher | None = None) -> torch.Tensor:
-    """Span loss, mixed with the QA distillation loss when the teacher's logits are given (D); a live
-    teacher gives its logits from the same forward that feeds the layer terms, which are added."""
+def _loss(model, batch, cfg, device, teacher_logits, teacher: LiveTeacher | CachedTeacher | None = None):
+    """Span loss, mixed with the QA distillation loss when the teacher's logits are given (D), plus the layer
+    terms with a teacher: a live one gives its logits from the same forward that feeds them."""
     from pipeline.training.hardware import autocast
-    q = cfg.qa
+    q, live = cfg.qa, isinstance(teacher, LiveTeacher)
     with autocast(cfg, device):
         if teacher is None:
             start, end = forward(model, batch)
         else:
             start, end, s_out = forward(model, batch, **layer_losses.outputs_kwargs(q))
+        if live:
             with torch.no_grad():
                 t_start, t_end, t_out = forward(teacher.model, _teacher_inputs(batch), **layer_losses.outputs_kwargs(q))
     loss = span_loss(start, end, batch)
-    if teacher is None and teacher_logits is not None:
+    if not live and teacher_logits is not None:
         t_start, t_end = batch["teacher"][:, 0], batch["teacher"][:, 1]
-    if teacher is not None or teacher_logits is not None:
+    if live or teacher_logits is not None:
         distil = qa_distillation_loss(start, end, t_start, t_end, q.temperature)
         loss = q.alpha_distil * distil + (1 - q.alpha_distil) * loss
     if teacher is not None:
+        t_out = t_out if live else teacher.outputs(batch)
         loss = loss + layer_losses.weighted(q, layer_losses.layer_terms(q, teacher.lmap, s_out, t_out,
                                                                         batch["attention_mask"]))
     return loss
@@ -121,10 +144,10 @@ def epoch_order(feats: list[dict], batch_size: int, seed: int, by_length: bool) 
 
 
 def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None, ckpt: Path | None = None,
-          key: str = "", on_step: kit.OnStep | None = None, teacher: LiveTeacher | None = None,
+          key: str = "", on_step: kit.OnStep | None = None, teacher: LiveTeacher | CachedTeacher | None = None,
           epochs: float | None = None, on_epoch=None) -> dict:
-    """Fine-tune in place for `epochs` (default qa.epochs); (D) with teacher_logits (precomputed) or a
-    live teacher. With `ckpt`, the training state is saved every qa.checkpoint_every steps and a run
+    """Fine-tune in place for `epochs` (default qa.epochs); (D) with teacher_logits (precomputed), and with a
+    cached or live teacher for the layer terms. With `ckpt`, the training state is saved every qa.checkpoint_every steps and a run
     stopped midway resumes from the last save (a checkpoint under another key is refused).
     on_step(n) is called after optimizer step n; on_epoch(n) (an EpochCurve) after each whole epoch,
     and training stops early when it returns True."""
@@ -174,16 +197,29 @@ def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None,
             "first_loss": round(losses[0], 4), "final_loss": round(sum(losses[-10:]) / len(losses[-10:]), 4)}
 
 
-@torch.no_grad()
 def window_logits(model, feats: list[dict], device, batch_size: int, desc: str) -> dict:
     """Start/end logits of every window (trimmed to its real length), by window id."""
+    return window_outputs(model, feats, device, batch_size, desc)[0]
+
+
+@torch.no_grad()
+def window_outputs(model, feats: list[dict], device, batch_size: int, desc: str,
+                   hidden: list[int] = ()) -> tuple[dict, dict]:
+    """(logits, hidden states) of every window, trimmed to its real length, by window id: logits (2, n) and,
+    for the hidden-state indices in `hidden`, a (len(hidden), n, H) fp16 tensor (fp16 halves the memory and
+    keeps about three decimal digits, more than the bf16 autocast that training runs in)."""
     model.to(device).eval()
     order = sorted(range(len(feats)), key=lambda i: len(feats[i]["input_ids"]))  # little padding per batch
-    out = {}
+    logits, states = {}, {}
     for i in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch", mininterval=2):
         chunk = [feats[j] for j in order[i:i + batch_size]]
-        start, end = forward(model, collate(chunk, device))
+        if hidden:
+            start, end, out = forward(model, collate(chunk, device), output_hidden_states=True)
+        else:
+            start, end = forward(model, collate(chunk, device))
         for k, f in enumerate(chunk):
             n = len(f["input_ids"])
-            out[f["id"]] = torch.stack([start[k, :n], end[k, :n]]).cpu()
-    return out
+            logits[f["id"]] = torch.stack([start[k, :n], end[k, :n]]).cpu()
+            if hidden:
+                states[f["id"]] = torch.stack([out.hidden_states[j][k, :n] for j in hidden]).to(torch.float16).cpu()
+    return logits, states
