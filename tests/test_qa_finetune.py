@@ -122,6 +122,25 @@ def test_a_d_only_change_retrains_only_student_d(stage_run, monkeypatch, tmp_pat
     assert again["training"]["student"] == first["training"]["student"]
 
 
+def test_a_finished_stage_keeps_its_models_for_the_next_run(stage_run, monkeypatch, tmp_path):
+    """After the stage has committed (its work folder gone), a (D)-only change retrains only the student (D):
+    the teacher and the plain student come from the stage's previous output."""
+    import shutil
+    cfg, ctx, first = stage_run
+    run_dir = tmp_path / "run"
+    shutil.copytree(ctx.out, run_dir / "qa_finetune")
+    trained = []
+    real_train = qa_finetune.train
+    monkeypatch.setattr(qa_finetune, "train", lambda m, f, c, d, desc, *a, **k: trained.append(desc) or real_train(m, f, c, d, desc, *a, **k))
+    cfg2 = qa_tiny.cfg(ctx.run_dir, **{"qa.temperature": 3.0})
+    out2, work = tmp_path / "out", tmp_path / "work"
+    out2.mkdir()
+    again = qa_finetune.run(cfg2, StageContext(cfg2, "qa_finetune", run_dir, out2, work, "next-key", ctx.inputs))
+    assert trained == ["qa student_d"]
+    assert again["training"]["teacher"] == first["training"]["teacher"]
+    assert again["training"]["student"] == first["training"]["student"]
+
+
 def test_span_labels_point_at_the_answer_or_cls(tmp_path):
     tok = qa_tiny.tokenizer(tmp_path)
     cfg = qa_tiny.cfg(tmp_path, **{"qa.max_seq_length": 24, "qa.doc_stride": 4})

@@ -176,6 +176,16 @@ def model_keys(cfg, ctx) -> dict:
             "student_d": key(qa=qa_all, student=student, teacher=teacher, extra=files["extra"])}
 
 
+def _seed_work(ctx) -> None:
+    """Put the models of the stage's last finished run (its output folder, replaced only when this run commits)
+    into the work folder, where _finetune_one reuses each one whose key still matches: a finished stage's work
+    folder is gone, and without this a changed (D)-only option would retrain the teacher and the plain student."""
+    previous = Path(ctx.run_dir) / ctx.name
+    for name in MODELS:
+        if (previous / name / "train.json").is_file() and not (ctx.work / name).exists():
+            shutil.copytree(previous / name, ctx.work / name)
+
+
 def run(cfg, ctx) -> dict:
     from pipeline.training.hardware import pick_device
     device = pick_device(cfg)
@@ -187,6 +197,7 @@ def run(cfg, ctx) -> dict:
     curve_sets = {ds: ex for ds, ex in evals.items() if ds != meta.get("handwritten", {}).get("name", "handwritten")}
     sources = {"teacher": ctx.inputs["teacher"] / "model", "student": ctx.inputs["distill"] / "model"}
     keys, training = model_keys(cfg, ctx), {}
+    _seed_work(ctx)
     training["teacher"] = _finetune_one("teacher", sources["teacher"], train_ex, cfg, device, ctx.work,
                                         keys["teacher"], curve_sets=curve_sets)
     student_curve = dict(curve_sets=curve_sets, stops=False) if cfg.qa.student_curve else {}
