@@ -35,7 +35,8 @@ class LiveTeacher:
 class CachedTeacher:
     """The fine-tuned QA teacher's hidden states `layers` for the layer terms, computed once per window before
     training (window_outputs) and padded into batch["teacher_hidden"] by collate: the (D) step then runs no
-    teacher forward per batch, which was about 40% of its step time. The logits come as teacher_logits."""
+    teacher forward per batch (session 17: 1.18 s a (D) step against the plain student's 1.07; with the live
+    teacher, session 12 measured 0.94 against 0.80). The logits come as teacher_logits."""
     lmap: dict
     layers: list[int]
 
