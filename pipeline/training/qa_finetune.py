@@ -58,9 +58,8 @@ def _teacher_targets(model, feats, train_ex, cfg, device, teacher_dir: Path, sou
         f["id"] = i
     layers = layer_losses.teacher_hidden_states(cfg.qa, lmap) if lmap else []
     logits, hidden = window_outputs(teacher, tfeats, device, 2 * cfg.qa.batch_size, "teacher outputs", layers)
-    for i, f in enumerate(feats):  # the same windows in the same order (checked above)
-        if layers:
-            f["teacher_hidden"] = hidden[i]
+    for i in hidden:  # the same windows in the same order (checked above)
+        feats[i]["teacher_hidden"] = hidden[i]
     return logits, CachedTeacher(lmap, layers) if lmap else None
 
 
