@@ -507,6 +507,9 @@ def _matching(names: list[str], known: list[str], option: str, model: str) -> li
 
 
 def _quant_inputs(cfg, model: str, folder: Path, train, seq_len: int, module) -> dict:
+    # an fp32/fp16 export does not read the int8 options, so a keep-float list tuned for other models cannot stop it
+    if not any(p in registry.QUANTIZED for _, p in plan(cfg)):
+        return {"keep_float": [], "keep_float_static": [], "calibration": []}
     known = [n for n, _ in module.named_modules()]
     keep = _matching(kept_float(cfg.export.int8_keep_float, model), known, "int8_keep_float", model)
     keep_static = [m for m in _matching(kept_float(cfg.export.int8_static_keep_float, model), known,
