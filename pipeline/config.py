@@ -50,9 +50,19 @@ NON_NEGATIVE = (lambda v: v >= 0, ">= 0")
 FRACTION = (lambda v: 0 <= v < 1, "in [0, 1)")
 OPEN_FRACTION = (lambda v: 0 < v < 1, "in (0, 1)")
 HALF_FRACTION = (lambda v: 0 <= v < 0.5, "in [0, 0.5)")
-MODULE_NAME = (lambda v: bool(re.fullmatch(rf"(({'|'.join(registry_names('models'))}):)?[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z0-9_]+|\*))*", v)),
-               "a dotted module name such as blocks.2.ffn2 (blocks.*.ffn2: every block's), for one model only as "
-               "student:blocks.2.ffn2")
+MODULE_NAME = (lambda v: _keep_float_entry(v),
+               "a dotted module name such as blocks.2.ffn2 (blocks.*.ffn2: every block's), for one model or "
+               "format only as student:blocks.2.ffn2, tflite:blocks.2.ffn2 or tflite:student:blocks.2.ffn2")
+
+
+def _keep_float_entry(entry: str) -> bool:
+    """[format:][model:]module, the format one whose int8 files keep modules float (executorch, tflite)."""
+    *scopes, module = entry.split(":")
+    formats = registry_names("keep_float_formats")
+    models = registry_names("models")
+    shape = [("format" if s in formats else "model" if s in models else "?") for s in scopes]
+    return shape in ([], ["format"], ["model"], ["format", "model"]) and \
+        bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z0-9_]+|\*))*", module))
 
 
 @dataclass
@@ -242,7 +252,8 @@ class ExportCfg:
                               "runtime's quantized kernels)")
     int8_keep_float: list[str] = f([], "int8 ExecuTorch and LiteRT (dynamic and static): export-forward modules left in "
                                    "float, e.g. blocks.2.ffn2 "
-                                   "in every model or student:blocks.2.ffn2 in one (recorded in the sidecar)",
+                                   "in every model, student:blocks.2.ffn2 in one, tflite:blocks.2.ffn2 in one format's "
+                                   "files (recorded in the sidecar)",
                                    check=MODULE_NAME, empty_ok=True)
     int8_static_keep_float: list[str] = f([], "int8-static only: modules left in float besides export.int8_keep_float's "
                                           "(same syntax; static activation ranges suit fewer layers than dynamic ones)",
@@ -462,7 +473,8 @@ def _coerce(value: Any, typ, where: str, meta: dict):
 
 def registry_names(table: str) -> tuple:
     from pipeline.core.registry import ABLATION_VARIANTS, FORMATS, MODELS, PRECISIONS, RUNTIMES
-    return {"models": tuple(MODELS), "formats": tuple(FORMATS), "precisions": tuple(PRECISIONS),
+    return {"models": tuple(MODELS), "formats": tuple(FORMATS),
+            "keep_float_formats": tuple(n for n, f in FORMATS.items() if f.keeps_float), "precisions": tuple(PRECISIONS),
             "runtimes": tuple(RUNTIMES), "ablation_variants": (*ABLATION_VARIANTS, "all")}[table]
 
 

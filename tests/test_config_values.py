@@ -16,6 +16,8 @@ BAD_VALUES = [
     (["--export.int8_max_f1_drop_handwritten", "x"], "as float"),
     (["--export.int8_keep_float", "blocks.2.ffn2,ffn 2"], "dotted module name"),
     (["--export.int8_keep_float", "studnet:blocks.2.ffn2"], "dotted module name"),
+    (["--export.int8_static_keep_float", "coreml:blocks.2.ffn2"], "tflite:student:blocks.2.ffn2"),
+    (["--export.int8_keep_float", "student:tflite:blocks.2.ffn2"], "dotted module name"),
     (["--apps.models", "teachr"], "unknown 'teachr'"),
     (["--distill.temperature", "-1"], "must be > 0"),
     (["--run.threads", "-3"], "run.threads"),

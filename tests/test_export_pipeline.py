@@ -88,7 +88,8 @@ def exported(tmp_path_factory):
     arts = json.loads((tmp / "export" / "artifacts.json").read_text())
     int8 = _cfg(tmp, **{"export.formats": ["coreml", "executorch", "tflite", "executorch-coreml"],
                         "export.precisions": ["int8", "int8-static", "fp16"], "export.calibration_windows": 6,
-                        "export.int8_keep_float": ["blocks.1.ffn2"], "export.int8_static_keep_float": ["blocks.0.ffn2"],
+                        "export.int8_keep_float": ["blocks.1.ffn2"],
+                        "export.int8_static_keep_float": ["blocks.0.ffn2", "executorch:teacher:blocks.0.ffn1"],
                         "export.calibration_observer": "minmax"})
     from tqdm import tqdm
     from pipeline.data.qa_data import load_squad_file
@@ -157,7 +158,8 @@ def test_int8_sidecar_records_calibration_and_layers_kept_float(exported):
     sc = json.loads((exported["out"] / f"teacher.executorch.int8-static.{SEQ}.pte.json").read_text())
     q = sc["precision"], sc["quantization"]
     assert q[0] == "int8-static" and q[1]["calibration"]["windows"] == 6
-    assert [k["module"] for k in q[1]["kept_float"]] == ["blocks.1.ffn2", "blocks.0.ffn2"]  # static keeps one more
+    # static keeps two more, one of them scoped to ExecuTorch's files (LiteRT's keep it int8: the test below)
+    assert [k["module"] for k in q[1]["kept_float"]] == ["blocks.1.ffn2", "blocks.0.ffn2", "blocks.0.ffn1"]
     assert q[1]["kept_float"][0] == {"module": "blocks.1.ffn2", "reason": export.KEEP_FLOAT_REASON}
     assert q[1]["calibration"]["observer"] == "minmax"
     dyn = json.loads((exported["out"] / f"teacher.executorch.int8.{SEQ}.pte.json").read_text())["quantization"]
@@ -190,7 +192,8 @@ def _fc_weight_dtypes(path) -> dict:
 def test_litert_int8_leaves_the_kept_module_in_float(exported, precision):
     """export.int8_keep_float reaches LiteRT's int8 files too, dynamic and static: that one FFN projection keeps
     float32 weights, the block's other linears are int8, the sidecar says why; its twin in the other block stays
-    float in the static file only (export.int8_static_keep_float)."""
+    float in the static file only (export.int8_static_keep_float), and blocks.0.ffn1, kept float for ExecuTorch
+    alone (executorch:teacher:blocks.0.ffn1), stays int8 here."""
     from pipeline.export import export
     path = exported["out"] / f"teacher.tflite.{precision}.{SEQ}.tflite"
     weights = _fc_weight_dtypes(path)
@@ -226,22 +229,28 @@ def test_int8_keep_float_names_a_real_module(exported, tmp_path):
                              export_forward(exported["qa"] / "teacher"))
     # student:blocks.9.ffn2 names a module of the student only: the teacher keeps none, and is not refused
     one = _cfg(tmp_path, **{"export.int8_keep_float": ["student:blocks.9.ffn2", "blocks.0.ffn2"], "export.precisions": ["int8"]})
-    assert export.kept_float(one.export.int8_keep_float, "teacher") == ["blocks.0.ffn2"]
-    assert export.kept_float(one.export.int8_keep_float, "student") == ["blocks.9.ffn2", "blocks.0.ffn2"]
+    assert export.kept_float(one.export.int8_keep_float, "teacher", "executorch") == ["blocks.0.ffn2"]
+    assert export.kept_float(one.export.int8_keep_float, "student", "tflite") == ["blocks.9.ffn2", "blocks.0.ffn2"]
     quant = export._quant_inputs(one, "teacher", exported["qa"] / "teacher", [], SEQ,
                                  export_forward(exported["qa"] / "teacher"))
-    assert quant["keep_float"] == ["blocks.0.ffn2"]
+    assert quant["keep_float"] == {"executorch": ["blocks.0.ffn2"], "tflite": ["blocks.0.ffn2"]}
+    # tflite:name keeps it in LiteRT's files only, tflite:student:name in the student's LiteRT files only
+    scoped = ["tflite:blocks.1.ffn2", "tflite:student:blocks.0.ffn1", "executorch:teacher:blocks.0.o"]
+    assert export.kept_float(scoped, "teacher", "tflite") == ["blocks.1.ffn2"]
+    assert export.kept_float(scoped, "student", "tflite") == ["blocks.1.ffn2", "blocks.0.ffn1"]
+    assert export.kept_float(scoped, "teacher", "executorch") == ["blocks.0.o"]
+    assert export.kept_float(scoped, "student", "executorch") == []
     # int8_static_keep_float adds modules for int8-static only
     two = _cfg(tmp_path, **{"export.int8_keep_float": ["blocks.0.ffn2"], "export.precisions": ["int8"],
                             "export.int8_static_keep_float": ["blocks.1.ffn2", "blocks.0.ffn2"]})
     quant = export._quant_inputs(two, "teacher", exported["qa"] / "teacher", [], SEQ,
                                  export_forward(exported["qa"] / "teacher"))
-    assert export.kept_modules(quant, "int8") == ["blocks.0.ffn2"]
-    assert export.kept_modules(quant, "int8-static") == ["blocks.0.ffn2", "blocks.1.ffn2"]
+    assert export.kept_modules(quant, "int8", "tflite") == ["blocks.0.ffn2"]
+    assert export.kept_modules(quant, "int8-static", "tflite") == ["blocks.0.ffn2", "blocks.1.ffn2"]
     every = _cfg(tmp_path, **{"export.int8_static_keep_float": ["blocks.*.ffn2"], "export.precisions": ["int8"]})
     quant = export._quant_inputs(every, "teacher", exported["qa"] / "teacher", [], SEQ,
                                  export_forward(exported["qa"] / "teacher"))
-    assert quant["keep_float_static"] == ["blocks.0.ffn2", "blocks.1.ffn2"]  # '*' is one dotted part
+    assert quant["keep_float_static"]["executorch"] == ["blocks.0.ffn2", "blocks.1.ffn2"]  # '*' is one dotted part
     bad = _cfg(tmp_path, **{"export.int8_static_keep_float": ["blocks.9.ffn1"], "export.precisions": ["int8"]})
     with pytest.raises(UserError, match=r"export.int8_static_keep_float: no module \['blocks.9.ffn1'\]"):
         export._quant_inputs(bad, "teacher", exported["qa"] / "teacher", [], SEQ, export_forward(exported["qa"] / "teacher"))

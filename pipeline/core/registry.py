@@ -37,6 +37,7 @@ class Format:
     backend: str              # the sidecar's "backend"
     ext: str
     precisions: tuple         # precisions this exporter supports
+    keeps_float: bool = False # its int8 files honour export.int8_keep_float (named modules left float)
 
     @property
     def artifact(self) -> tuple[str, str]:
@@ -45,9 +46,9 @@ class Format:
 
 FORMATS = {f.name: f for f in (
     Format("coreml", "coreml", "coreml", "mlpackage", ("fp16", "fp32", "int8", "int8-static")),
-    Format("executorch", "executorch", "xnnpack", "pte", ("fp32", "int8", "int8-static")),
+    Format("executorch", "executorch", "xnnpack", "pte", ("fp32", "int8", "int8-static"), keeps_float=True),
     Format("executorch-coreml", "executorch", "coreml", "pte", ("fp16",)),
-    Format("tflite", "tflite", "tflite", "tflite", ("fp32", "fp16", "int8", "int8-static")),
+    Format("tflite", "tflite", "tflite", "tflite", ("fp32", "fp16", "int8", "int8-static"), keeps_float=True),
     Format("onnx", "onnx", "onnxruntime", "onnx", ("fp32", "int8")),
 )}
 

@@ -60,9 +60,11 @@ def size_bytes(path: Path) -> int:
 
 
 # ---------------------------------------------------------------- converters
-def kept_modules(quant: dict, precision: str) -> list[str]:
-    """The modules an int8 artifact leaves float: export.int8_keep_float, plus int8_static_keep_float for int8-static."""
-    return quant.get("keep_float", []) + (quant.get("keep_float_static", []) if precision == "int8-static" else [])
+def kept_modules(quant: dict, precision: str, fmt: str) -> list[str]:
+    """The modules an int8 file of one format leaves float: export.int8_keep_float, plus int8_static_keep_float
+    for int8-static."""
+    static = quant.get("keep_float_static", {}).get(fmt, []) if precision == "int8-static" else []
+    return quant.get("keep_float", {}).get(fmt, []) + static
 
 
 def _with_observer(config, observer: str | None):
@@ -91,7 +93,7 @@ def _xnnpack_quantize(ep, args, precision, quant: dict):
     # for "scores + mask" (mask -10000) wipes out the attention scores (9% answer agreement).
     quantizer = XNNPACKQuantizer().set_operator_type(
         torch.ops.aten.linear.default, _with_observer(config, quant.get("observer")) if static else config)
-    kept = [get_module_name_filter(n) for n in kept_modules(quant, precision)]
+    kept = [get_module_name_filter(n) for n in kept_modules(quant, precision, "executorch")]
     if kept:
         quantizer.set_filter_function(lambda node: not any(k(node) for k in kept))
     if quant.get("embeddings"):
@@ -227,7 +229,7 @@ def _litert_static(module, args, input_names, quant: dict):
     for tp in (torch.nn.Linear, "torch.nn.modules.linear.Linear"):
         quantizer.set_module_type(tp, config)
     named = _NamedOutputs(module).eval()
-    with _typed_apart(module, kept_modules(quant, "int8-static")):  # the types are read from the exported graph
+    with _typed_apart(module, kept_modules(quant, "int8-static", "tflite")):  # the types are read from the exported graph
         ep = torch.export.export(named, (), dict(zip(input_names, args)), strict=False)
     gm = prepare_pt2e(ep.module(), quantizer)
     with torch.no_grad():
@@ -285,7 +287,7 @@ def to_tflite(module, args, precision, path: Path, input_names, quant: dict | No
         recipe = full_fp16_recipe()
     edge = litert_torch.convert(model, sample_kwargs=dict(zip(input_names, args)), quant_config=recipe)
     if precision == "int8":
-        path.write_bytes(_litert_dynamic(edge.model_content(), module, kept_modules(quant or {}, precision)))
+        path.write_bytes(_litert_dynamic(edge.model_content(), module, kept_modules(quant or {}, precision, "tflite")))
     else:
         edge.export(str(path))
     from ai_edge_litert.interpreter import Interpreter
@@ -421,7 +423,7 @@ def quantization_facts(cfg, fmt: str, precision: str, quant: dict) -> dict:
     if fmt == "tflite" and precision == "int8":
         facts.update(weights="int8 per channel (litert_torch full_dynamic_recipe)", embeddings="as the recipe leaves them")
     if fmt in ("executorch", "tflite"):
-        facts["kept_float"] = [{"module": m, "reason": KEEP_FLOAT_REASON} for m in kept_modules(quant, precision)]
+        facts["kept_float"] = [{"module": m, "reason": KEEP_FLOAT_REASON} for m in kept_modules(quant, precision, fmt)]
     if fmt == "coreml":
         facts["weights"] = "int8 symmetric per output channel (coremltools.optimize linear_quantize_weights)"
         facts["activations"] = "int8, ranges calibrated by Core ML predictions" if static else \
@@ -483,12 +485,13 @@ def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar, train
     return artifacts, failures
 
 
-def kept_float(entries: list[str], model: str) -> list[str]:
-    """An int8 keep-float list's modules for one model: plain names apply to every model, model:name to one."""
+def kept_float(entries: list[str], model: str, fmt: str) -> list[str]:
+    """An int8 keep-float list's modules for one model's files in one format: a plain name applies to every
+    model and format, student:name to one model, tflite:name to one format, tflite:student:name to both."""
     kept = []
     for entry in entries:
-        owner, _, module = entry.rpartition(":")
-        if owner in ("", model):
+        *scopes, module = entry.split(":")
+        if all(scope in (model, fmt) for scope in scopes):
             kept.append(module)
     return kept
 
@@ -509,11 +512,13 @@ def _matching(names: list[str], known: list[str], option: str, model: str) -> li
 def _quant_inputs(cfg, model: str, folder: Path, train, seq_len: int, module) -> dict:
     # an fp32/fp16 export does not read the int8 options, so a keep-float list tuned for other models cannot stop it
     if not any(p in registry.QUANTIZED for _, p in plan(cfg)):
-        return {"keep_float": [], "keep_float_static": [], "calibration": []}
+        return {"keep_float": {}, "keep_float_static": {}, "calibration": []}
     known = [n for n, _ in module.named_modules()]
-    keep = _matching(kept_float(cfg.export.int8_keep_float, model), known, "int8_keep_float", model)
-    keep_static = [m for m in _matching(kept_float(cfg.export.int8_static_keep_float, model), known,
-                                        "int8_static_keep_float", model) if m not in keep]
+    keep, keep_static = {}, {}
+    for fmt in dict.fromkeys(f for f, _ in plan(cfg) if registry.FORMATS[f].keeps_float):
+        keep[fmt] = _matching(kept_float(cfg.export.int8_keep_float, model, fmt), known, "int8_keep_float", model)
+        keep_static[fmt] = [m for m in _matching(kept_float(cfg.export.int8_static_keep_float, model, fmt), known,
+                                                 "int8_static_keep_float", model) if m not in keep[fmt]]
     static = "int8-static" in [p for _, p in plan(cfg)]
     return {"keep_float": keep, "keep_float_static": keep_static, "observer": cfg.export.calibration_observer,
             "embeddings": cfg.export.int8_embeddings,
