@@ -56,7 +56,7 @@ MODULE_NAME = (lambda v: _keep_float_entry(v),
 
 
 def _keep_float_entry(entry: str) -> bool:
-    """[format:][model:]module, the format one whose int8 files keep modules float (executorch, tflite)."""
+    """[format:][model:]module; format is one whose int8 files can keep modules float (executorch, tflite)."""
     *scopes, module = entry.split(":")
     formats = registry_names("keep_float_formats")
     models = registry_names("models")

@@ -422,7 +422,7 @@ def quantization_facts(cfg, fmt: str, precision: str, quant: dict) -> dict:
                                if quant.get("embeddings") else "float (not quantized)")
     if fmt == "tflite" and precision == "int8":
         facts.update(weights="int8 per channel (litert_torch full_dynamic_recipe)", embeddings="as the recipe leaves them")
-    if fmt in ("executorch", "tflite"):
+    if registry.FORMATS[fmt].keeps_float:
         facts["kept_float"] = [{"module": m, "reason": KEEP_FLOAT_REASON} for m in kept_modules(quant, precision, fmt)]
     if fmt == "coreml":
         facts["weights"] = "int8 symmetric per output channel (coremltools.optimize linear_quantize_weights)"
