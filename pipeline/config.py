@@ -74,8 +74,8 @@ class RunCfg:
     threads: int = f(0, "torch CPU threads; 0 keeps torch's default", check=NON_NEGATIVE)
     workers: int = f(0, "processes for stages made of independent jobs (export: one model each); 0 = one per CPU "
                      "core, 1 = in this process. The converters run mostly on one core", check=NON_NEGATIVE)
-    precision: str = f("auto", "autocast: auto (GPU: bf16 if supported, else fp16; CPU: bf16 with AMX or AVX512-BF16, "
-                       "else fp32), bf16, fp16 (GPU only), fp32",
+    precision: str = f("auto", "autocast: auto (GPU: bf16 if supported, else fp16; CPU: bf16 where a probe at start measures "
+                       "it 1.2x faster than fp32, else fp32), bf16, fp16 (GPU only), fp32",
                        ["auto", "bf16", "fp16", "fp32"])
 
 
@@ -180,6 +180,8 @@ class QACfg:
                             "dev does not use, plus augmented copies of training examples", check=NON_NEGATIVE)
     augment_share: float = f(0.5, "share of extra.json that is augmented copies of training examples (the rest "
                              "is more generated questions)", check=(lambda v: 0 <= v <= 1, "in [0, 1]"))
+    augment_from: str = f("train", "what the augmented copies in extra.json copy: every training example ('train') or "
+                          "only the shipped natural-question training set ('natural')", ["train", "natural"])
     augment_mask_prob: float = f(0.1, "augmentation: chance that a passage word outside the answer becomes "
                                  "[MASK] (Tang et al. 2019)", check=FRACTION)
     augment_ngram_prob: float = f(0.25, "augmentation: chance that a copy keeps only a window of 1-5 passage "

@@ -96,20 +96,31 @@ def test_checkpoint_rules(tmp_path):
         kit.Checkpoint(tmp_path / "old.pt", "k").load()
 
 
-def test_auto_precision_trains_in_bf16_only_on_cpus_with_bf16_matmul(monkeypatch):
+def test_auto_precision_trains_in_bf16_only_where_the_probe_measured_it_faster(monkeypatch):
     from pipeline.training import hardware
-    cpu = torch.device("cpu")
-    monkeypatch.setattr(hardware, "cpu_has_bf16_matmul", lambda: True)
+    cpu, cpu_cfg = torch.device("cpu"), {"run.device": "cpu"}
+    monkeypatch.setattr(hardware, "cpu_bf16_speedup", lambda: 1.8)
     assert hardware.autocast_precision(config_mod.load("demo", {}), cpu) == "bf16"
     assert hardware.autocast_precision(config_mod.load("demo", {"run.precision": "fp32"}), cpu) == "fp32"
     with hardware.autocast(config_mod.load("demo", {}), cpu):
         assert torch.mm(torch.ones(2, 2), torch.ones(2, 2)).dtype == torch.bfloat16
-    monkeypatch.setattr(hardware, "cpu_has_bf16_matmul", lambda: False)
+    assert "measured 1.80x the speed of fp32" in hardware.precision_line(config_mod.load("demo", cpu_cfg))
+    monkeypatch.setattr(hardware, "cpu_bf16_speedup", lambda: 0.8)  # bf16 instructions, slower all the same
     assert hardware.autocast_precision(config_mod.load("demo", {}), cpu) == "fp32"
     assert hardware.autocast_precision(config_mod.load("demo", {"run.precision": "bf16"}), cpu) == "bf16"
-    # the run's first line says so, and why it matters for the wall times
-    cpu_cfg = {"run.device": "cpu"}
+    assert hardware.precision_line(config_mod.load("demo", cpu_cfg)).startswith(
+        "training precision: fp32: bf16 autocast measured 0.80x")
+    monkeypatch.setattr(hardware, "cpu_bf16_speedup", lambda: 0.0)
     assert "neither AMX nor AVX512-BF16" in hardware.precision_line(config_mod.load("demo", cpu_cfg))
-    monkeypatch.setattr(hardware, "cpu_has_bf16_matmul", lambda: True)
-    assert hardware.precision_line(config_mod.load("demo", cpu_cfg)) == \
-        "training precision: bf16 autocast on cpu (run.precision auto)"
+
+
+def test_bf16_probe_times_both_precisions_once_per_process(monkeypatch):
+    from pipeline.training import hardware
+    hardware.cpu_bf16_speedup.cache_clear()
+    monkeypatch.setattr(hardware, "cpu_has_bf16_instructions", lambda: True)
+    first = hardware.cpu_bf16_speedup()
+    assert first > 0 and hardware.cpu_bf16_speedup() == first
+    hardware.cpu_bf16_speedup.cache_clear()
+    monkeypatch.setattr(hardware, "cpu_has_bf16_instructions", lambda: False)
+    assert hardware.cpu_bf16_speedup() == 0.0
+    hardware.cpu_bf16_speedup.cache_clear()

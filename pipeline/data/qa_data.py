@@ -258,15 +258,17 @@ def _check_disjoint(train: list, dev: list, natural_dev: list, cfg) -> None:
         assert not train_ctx & {e["context"] for e in dev}, "train and generated dev share passages"
 
 
-def _extra(cfg, train: list, used: set[str], docs_fn) -> list[dict]:
-    """extra.json: more generated questions plus augmented copies of the training examples (only the
-    copies when the training questions are not generated from a corpus: there is none to draw from)."""
+def _extra(cfg, train: list, natural: list, used: set[str], docs_fn) -> list[dict]:
+    """extra.json: more generated questions plus augmented copies of the training examples, or of its natural
+    questions alone (qa.augment_from; only the copies when the training questions are not generated from a corpus:
+    there is none to draw from)."""
     n = cfg.qa.extra_examples
     n_aug = round(n * cfg.qa.augment_share)
     from_corpus = n > n_aug and cfg.qa.train_source == "generated"
     extra = more_questions(docs_fn(), n - n_aug, cfg.run.seed, cfg.qa.questions, used) if from_corpus else []
     n_aug = n - len(extra)  # a small corpus runs out of documents: augmentation makes up the rest
-    extra += augment.augmented_copies(train, n_aug, cfg.run.seed, cfg.qa.augment_mask_prob,
+    originals = natural if cfg.qa.augment_from == "natural" and natural else train
+    extra += augment.augmented_copies(originals, n_aug, cfg.run.seed, cfg.qa.augment_mask_prob,
                                       cfg.qa.augment_ngram_prob)
     return extra
 
@@ -300,7 +302,8 @@ def run(cfg, ctx) -> dict:
         raise UserError(f"no dev questions from {cfg.qa.dev_source!r}")
     _check_disjoint(train, dev, natural_dev, cfg)
     used = natural_docs | {e["title"] for e in train + dev} | {e["context"] for e in train + dev}
-    extra = _extra(cfg, train, used, docs_fn) if cfg.qa.extra_examples else []
+    natural = nat_train if cfg.qa.natural_train and cfg.qa.train_source == "generated" else []
+    extra = _extra(cfg, train, natural, used, docs_fn) if cfg.qa.extra_examples else []
     sets = {"train": train, "dev": dev, "natural_dev": natural_dev, "handwritten": hand, "extra": extra}
     for name, exs in sets.items():
         _write(ctx.out, name, exs)

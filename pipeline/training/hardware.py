@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import random
+import time
 
 import numpy as np
 import torch
@@ -23,21 +25,46 @@ def pick_device(cfg) -> torch.device:
     return torch.device(want)
 
 
-def cpu_has_bf16_matmul() -> bool:
-    """AMX tiles or AVX512-BF16 make bf16 matrix products cheaper than fp32 ones (a QA teacher step, batch 16
-    x 240 tokens, went from 2.5 to 1.4 s on the 2-core AVX512-BF16 EPYC); without them CPU autocast only adds casts."""
+def cpu_has_bf16_instructions() -> bool:
     probes = (getattr(torch.cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
     return any(bool(probe and probe()) for probe in probes)
 
 
+BF16_MIN_SPEEDUP = 1.2  # a margin, so that a noisy probe on a borderline CPU cannot flip between runs
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_bf16_speedup() -> float:
+    """fp32 time over bf16-autocast time of a transformer FFN's forward and backward (384 -> 1536 -> 384 on 2,048
+    tokens), best of 3 each, at the current thread count. Measured, because the instruction flags do not decide it:
+    bf16 made a QA teacher step 1.8x faster on the 2-core AVX512-BF16 EPYC and 1.25x slower (2.71 s against 2.16 s)
+    on the 2-core AVX512-BF16 Xeon without AMX. 0.0 where the CPU has neither AMX nor AVX512-BF16 (not timed)."""
+    if not cpu_has_bf16_instructions():
+        return 0.0
+    gen = torch.Generator().manual_seed(0)
+    ffn = torch.nn.Sequential(torch.nn.Linear(384, 1536), torch.nn.GELU(), torch.nn.Linear(1536, 384))
+    x = torch.randn(2048, 384, generator=gen)
+
+    def best(enabled: bool) -> float:
+        times = []
+        for _ in range(4):  # the first is a warm-up
+            t = time.perf_counter()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled):
+                y = ffn(x)
+            y.float().square().mean().backward()
+            times.append(time.perf_counter() - t)
+        return min(times[1:])
+    return best(False) / best(True)
+
+
 def autocast_precision(cfg, device: torch.device) -> str:
-    """The precision training runs in: bf16/fp16 autocast on a GPU; bf16 on CPUs with AMX or AVX512-BF16 (a
-    teacher-fit step went from 2.0 to 1.6 s on the 2-core Xeon); fp32 on other CPUs, where autocast is slower."""
+    """The precision training runs in: bf16/fp16 autocast on a GPU; on a CPU bf16 where run.precision says so, or
+    with "auto" where the probe measured bf16 at least BF16_MIN_SPEEDUP faster; else fp32."""
     prec = cfg.run.precision
     if prec == "fp32":
         return "fp32"
     if device.type != "cuda":
-        return "bf16" if prec == "bf16" or (prec == "auto" and cpu_has_bf16_matmul()) else "fp32"
+        return "bf16" if prec == "bf16" or (prec == "auto" and cpu_bf16_speedup() >= BF16_MIN_SPEEDUP) else "fp32"
     if prec == "auto":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     return prec
@@ -47,12 +74,15 @@ def precision_line(cfg) -> str:
     """One line for the start of a run: what training computes in and why, since it decides the wall times."""
     device = pick_device(cfg)
     prec = autocast_precision(cfg, device)
-    if device.type == "cuda" or prec == "bf16":
-        return f"training precision: {prec} autocast on {device.type} (run.precision {cfg.run.precision})"
     if cfg.run.precision == "fp32":
         return "training precision: fp32 (run.precision fp32)"
-    return ("training precision: fp32: this CPU has neither AMX nor AVX512-BF16 (where it has, bf16 autocast made "
-            "a QA teacher step 1.8x faster; README's default-run wall times were measured on such a CPU)")
+    if device.type == "cuda" or cfg.run.precision != "auto":
+        return f"training precision: {prec} autocast on {device.type} (run.precision {cfg.run.precision})"
+    speedup = cpu_bf16_speedup()
+    if not speedup:
+        return "training precision: fp32: this CPU has neither AMX nor AVX512-BF16"
+    return (f"training precision: {prec}: bf16 autocast measured {speedup:.2f}x the speed of fp32 on this CPU "
+            f"(bf16 from {BF16_MIN_SPEEDUP}x; run.precision fp32 or bf16 chooses)")
 
 
 def autocast(cfg, device: torch.device):
