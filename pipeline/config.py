@@ -51,17 +51,19 @@ FRACTION = (lambda v: 0 <= v < 1, "in [0, 1)")
 OPEN_FRACTION = (lambda v: 0 < v < 1, "in (0, 1)")
 HALF_FRACTION = (lambda v: 0 <= v < 0.5, "in [0, 0.5)")
 MODULE_NAME = (lambda v: _keep_float_entry(v),
-               "a dotted module name such as blocks.2.ffn2 (blocks.*.ffn2: every block's), for one model or "
-               "format only as student:blocks.2.ffn2, tflite:blocks.2.ffn2 or tflite:student:blocks.2.ffn2")
+               "a dotted module name such as blocks.2.ffn2 (blocks.*.ffn2: every block's), for one model, "
+               "format or window length only as student:blocks.2.ffn2, tflite:blocks.2.ffn2, 384:blocks.2.ffn2, "
+               "or several of them in that order (tflite:student:384:blocks.2.ffn2)")
 
 
 def _keep_float_entry(entry: str) -> bool:
-    """[format:][model:]module; format is one whose int8 files can keep modules float (executorch, tflite)."""
+    """[format:][model:][seq_len:]module; format is one whose int8 files can keep modules float (executorch,
+    tflite)."""
     *scopes, module = entry.split(":")
     formats = registry_names("keep_float_formats")
     models = registry_names("models")
-    shape = [("format" if s in formats else "model" if s in models else "?") for s in scopes]
-    return shape in ([], ["format"], ["model"], ["format", "model"]) and \
+    order = [0 if s in formats else 1 if s in models else 2 if s.isdigit() and int(s) > 0 else 9 for s in scopes]
+    return 9 not in order and order == sorted(set(order)) and \
         bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z0-9_]+|\*))*", module))
 
 

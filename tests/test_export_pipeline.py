@@ -240,6 +240,15 @@ def test_int8_keep_float_names_a_real_module(exported, tmp_path):
     assert export.kept_float(scoped, "student", "tflite") == ["blocks.1.ffn2", "blocks.0.ffn1"]
     assert export.kept_float(scoped, "teacher", "executorch") == ["blocks.0.o"]
     assert export.kept_float(scoped, "student", "executorch") == []
+    # 384:name keeps it in one window length's files only, so a fix for one file need not cost its twin
+    by_len = ["tflite:student:384:blocks.0.o", "128:blocks.1.ffn2"]
+    assert export.kept_float(by_len, "student", "tflite", 384) == ["blocks.0.o"]
+    assert export.kept_float(by_len, "student", "tflite", 128) == ["blocks.1.ffn2"]
+    assert export.kept_float(by_len, "teacher", "tflite", 384) == []
+    quant = export._quant_inputs(_cfg(tmp_path, **{"export.int8_keep_float": [f"{SEQ}:blocks.1.ffn2", "999:blocks.0.o"],
+                                                   "export.precisions": ["int8"]}),
+                                 "teacher", exported["qa"] / "teacher", [], SEQ, export_forward(exported["qa"] / "teacher"))
+    assert quant["keep_float"]["tflite"] == ["blocks.1.ffn2"]
     # int8_static_keep_float adds modules for int8-static only
     two = _cfg(tmp_path, **{"export.int8_keep_float": ["blocks.0.ffn2"], "export.precisions": ["int8"],
                             "export.int8_static_keep_float": ["blocks.1.ffn2", "blocks.0.ffn2"]})

@@ -485,13 +485,14 @@ def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar, train
     return artifacts, failures
 
 
-def kept_float(entries: list[str], model: str, fmt: str) -> list[str]:
-    """An int8 keep-float list's modules for one model's files in one format: a plain name applies to every
-    model and format, student:name to one model, tflite:name to one format, tflite:student:name to both."""
+def kept_float(entries: list[str], model: str, fmt: str, seq_len: int | None = None) -> list[str]:
+    """An int8 keep-float list's modules for one model's files in one format (at one window length): a plain name
+    applies to every model, format and length, student:name to one model, tflite:name to one format, 384:name to
+    one window length, and tflite:student:384:name to all three (a fix for one file need not cost its twins)."""
     kept = []
     for entry in entries:
         *scopes, module = entry.split(":")
-        if all(scope in (model, fmt) for scope in scopes):
+        if all(scope in (model, fmt, str(seq_len)) for scope in scopes):
             kept.append(module)
     return kept
 
@@ -516,8 +517,9 @@ def _quant_inputs(cfg, model: str, folder: Path, train, seq_len: int, module) ->
     known = [n for n, _ in module.named_modules()]
     keep, keep_static = {}, {}
     for fmt in dict.fromkeys(f for f, _ in plan(cfg) if registry.FORMATS[f].keeps_float):
-        keep[fmt] = _matching(kept_float(cfg.export.int8_keep_float, model, fmt), known, "int8_keep_float", model)
-        keep_static[fmt] = [m for m in _matching(kept_float(cfg.export.int8_static_keep_float, model, fmt), known,
+        keep[fmt] = _matching(kept_float(cfg.export.int8_keep_float, model, fmt, seq_len), known, "int8_keep_float",
+                              model)
+        keep_static[fmt] = [m for m in _matching(kept_float(cfg.export.int8_static_keep_float, model, fmt, seq_len), known,
                                                  "int8_static_keep_float", model) if m not in keep[fmt]]
     static = "int8-static" in [p for _, p in plan(cfg)]
     return {"keep_float": keep, "keep_float_static": keep_static, "observer": cfg.export.calibration_observer,
