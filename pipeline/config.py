@@ -211,9 +211,14 @@ class QACfg:
     student_curve: bool = f(False, "score the two students on the dev sets after each epoch too (their curves go to "
                             "their train.json; they never stop early): costs one evaluation per epoch")
     batch_size: int = f(16, "fine-tuning batch size", check=POSITIVE)
+    freeze_embeddings: list[str] = f([], "QA models whose word-embedding table stays as it starts (teacher, student, "
+                                     "student_d): the table is most of a student's weights and the least of its "
+                                     "compute, and its gradient and AdamW update cost a sixth of a student's step on "
+                                     "2 cores", items="models", empty_ok=True)
     group_by_length: bool = f(True, "batch windows of similar length together (less padding, as transformers' "
                               "group_by_length); false: plain shuffle")
     lr: float = f(5e-5, "fine-tuning learning rate", check=POSITIVE)
+    teacher_lr: float = f(0.0, "the QA teacher's learning rate; 0 = qa.lr", check=NON_NEGATIVE)
     warmup_frac: float = f(0.1, "share of steps for warm-up", check=FRACTION)
     temperature: float = f(2.0, "QA distillation temperature", check=POSITIVE)
     alpha_distil: float = f(0.5, "weight of the distillation loss in the (D) step; the span loss gets 1 - alpha",

@@ -78,6 +78,8 @@ def cfg(tmp: Path, **over):
             "qa.batch_size": 8,
             "qa.max_seq_length": 64, "qa.doc_stride": 16, "qa.max_query_length": 24,
             "qa.natural_train": False,  # the shipped ~700 natural questions would slow every tiny fine-tune
-            "qa.extra_examples": 0}
+            "qa.extra_examples": 0,
+            "qa.freeze_embeddings": [],  # every weight trains, as in the paper; a test freezes one model's table
+            "qa.teacher_lr": 0.0}  # the teacher at qa.lr like the students
     base.update(over)
     return config_mod.load("demo", base)

@@ -122,6 +122,30 @@ def test_a_d_only_change_retrains_only_student_d(stage_run, monkeypatch, tmp_pat
     assert again["training"]["student"] == first["training"]["student"]
 
 
+def test_frozen_word_embeddings_stay_as_they_start_and_retrain_only_that_model(stage_run, monkeypatch, tmp_path):
+    import shutil
+    from safetensors.torch import load_file
+    cfg, ctx, first = stage_run
+    work = tmp_path / "work"
+    shutil.copytree(ctx.work, work)
+    trained = []
+    real_train = qa_finetune.train
+    monkeypatch.setattr(qa_finetune, "train", lambda m, f, c, d, desc, *a, **k: trained.append(desc) or real_train(m, f, c, d, desc, *a, **k))
+    cfg2 = qa_tiny.cfg(ctx.run_dir, **{"qa.freeze_embeddings": ["student_d"]})
+    out2 = tmp_path / "out"
+    out2.mkdir()
+    again = qa_finetune.run(cfg2, StageContext(cfg2, ctx.name, ctx.run_dir, out2, work, "another-stage-key", ctx.inputs))
+    assert trained == ["qa student_d"]
+    assert again["training"]["student_d"]["frozen_word_embeddings"] and not first["training"]["student_d"]["frozen_word_embeddings"]
+    start = load_file(work / "student_d_init" / "model.safetensors") if cfg.qa.distil_init == "qa_teacher" else \
+        load_file(ctx.inputs["distill"] / "model" / "model.safetensors")
+    end, before = load_file(out2 / "student_d" / "model.safetensors"), load_file(ctx.out / "student_d" / "model.safetensors")
+    emb = next(k for k in end if k.endswith("word_embeddings.weight"))
+    assert torch.equal(end[emb], start[emb]) and not torch.equal(before[emb], start[emb])
+    moved = [k for k in end if k in start and "layer.0." in k and k.endswith("weight")]
+    assert moved and all(not torch.equal(end[k], start[k]) for k in moved)
+
+
 def test_a_finished_stage_keeps_its_models_for_the_next_run(stage_run, monkeypatch, tmp_path):
     """After the stage has committed (its work folder gone), a (D)-only change retrains only the student (D):
     the teacher and the plain student come from the stage's previous output."""

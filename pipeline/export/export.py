@@ -146,8 +146,12 @@ def to_executorch_coreml(module, args, precision, path: Path) -> dict:
 
 
 def to_coreml(module, args, precision, path: Path, input_names, quant: dict | None = None) -> dict:
+    import platform
     import coremltools as ct
     import numpy as np
+    if precision == "int8-static" and platform.system() != "Darwin":  # refused before a conversion that cannot finish
+        raise NotImplementedError("Core ML int8-static (w8a8): linear_quantize_activations calibrates by "
+                                  "predicting with Core ML, which runs on macOS only")
     ep = torch.export.export(module, args, strict=False).run_decompositions()
     inputs = [ct.TensorType(name=n, shape=tuple(a.shape), dtype=np.int32) for n, a in zip(input_names, args)]
     mlmodel = ct.convert(ep, inputs=inputs, outputs=[ct.TensorType(name=n, dtype=np.float32) for n in OUTPUT_NAMES],
@@ -165,12 +169,8 @@ def to_coreml(module, args, precision, path: Path, input_names, quant: dict | No
 def _coreml_quantize(mlmodel, precision: str, input_names, quant: dict):
     """int8: int8 symmetric per-channel weights (coremltools.optimize); int8-static: activations
     too (w8a8), their ranges calibrated by running the model, which only Core ML on macOS can do."""
-    import platform
     import coremltools.optimize as cto
     if precision == "int8-static":
-        if platform.system() != "Darwin":
-            raise NotImplementedError("Core ML int8-static (w8a8): linear_quantize_activations calibrates by "
-                                      "predicting with Core ML, which runs on macOS only")
         samples = [{n: t.numpy() for n, t in zip(input_names, window)} for window in quant["calibration"]]
         act = cto.coreml.OptimizationConfig(global_config=cto.coreml.OpLinearQuantizerConfig(mode="linear_symmetric"))
         mlmodel = cto.coreml.linear_quantize_activations(mlmodel, act, samples)

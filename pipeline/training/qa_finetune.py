@@ -108,6 +108,8 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
             return info
     seed_everything(cfg.run.seed)
     model, tok = load_qa_model(source)
+    frozen = name in cfg.qa.freeze_embeddings
+    model.get_input_embeddings().weight.requires_grad_(not frozen)
     train_ex = list(train_ex) + list(extra)
     feats = featurize(tok, train_ex, cfg, uses_token_types(model), labels=True)
     for i, f in enumerate(feats):
@@ -118,8 +120,9 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
     curve = EpochCurve(model, tok, curve_sets, cfg, device, stops, name) if curve_sets else None
     epochs = cfg.qa.teacher_epochs if stops and curve else cfg.qa.distil_epochs if teacher_dir is not None else 0
     info = train(model, feats, cfg, device, f"qa {name}", teacher_logits, ckpt=work / f"{name}.ckpt.pt", key=key,
-                 teacher=layer_teacher, epochs=epochs or None, on_epoch=curve)
-    info["epochs"] = epochs or cfg.qa.epochs
+                 teacher=layer_teacher, epochs=epochs or None, on_epoch=curve,
+                 lr=cfg.qa.teacher_lr if name == "teacher" else None)
+    info.update(epochs=epochs or cfg.qa.epochs, frozen_word_embeddings=frozen)
     if curve:
         info.update(curve.summary())
     if teacher_dir is not None:
@@ -151,8 +154,9 @@ def write_curve(path: Path, scale: dict, info: dict) -> None:
 D_ONLY = ("distil_epochs", "distil_init", "distil_init_layers", "temperature", "alpha_distil", "alpha_hidden",
           "hidden_loss", "layer_match", "alpha_attn", "alpha_emb", "extra_examples", "augment_share", "augment_from", "augment_mask_prob",
           "augment_ngram_prob")
-TEACHER_ONLY = ("teacher_epochs", "converge_f1")
+TEACHER_ONLY = ("teacher_epochs", "converge_f1", "teacher_lr")
 EVAL_ONLY = ("student_curve",)  # scores taken in eval mode between epochs change no weight
+PER_MODEL = ("freeze_embeddings",)  # keyed by whether it names the model, so one model's entry retrains that one
 
 
 def model_keys(cfg, ctx) -> dict:
@@ -163,16 +167,20 @@ def model_keys(cfg, ctx) -> dict:
     data = ctx.inputs["qa_data"]
     sums = checksums(data)
     files = {n: sums.get(f"{n}.json") for n in ("train", "dev", "natural_dev", "extra")}
-    qa_all = {k: v for k, v in cfg.section("qa").items() if k not in EVAL_ONLY}
+    qa_all = {k: v for k, v in cfg.section("qa").items() if k not in EVAL_ONLY + PER_MODEL}
     qa = {k: v for k, v in qa_all.items() if k not in D_ONLY}
 
-    def key(**parts) -> str:
+    def key(model: str, **parts) -> str:
         parts.update(seed=cfg.run.seed, precision=precision, train=files["train"])
+        if model in cfg.qa.freeze_embeddings:  # absent otherwise: keys of runs before the option stay valid
+            parts["frozen_word_embeddings"] = True
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    teacher = key(qa=qa, source=checksums(ctx.inputs["teacher"] / "model"), dev=[files["dev"], files["natural_dev"]])
-    student = key(qa={k: v for k, v in qa.items() if k not in TEACHER_ONLY}, source=checksums(ctx.inputs["distill"]))
+    teacher = key("teacher", qa=qa, source=checksums(ctx.inputs["teacher"] / "model"),
+                  dev=[files["dev"], files["natural_dev"]])
+    student = key("student", qa={k: v for k, v in qa.items() if k not in TEACHER_ONLY},
+                  source=checksums(ctx.inputs["distill"]))
     return {"teacher": teacher, "student": student,
-            "student_d": key(qa=qa_all, student=student, teacher=teacher, extra=files["extra"])}
+            "student_d": key("student_d", qa=qa_all, student=student, teacher=teacher, extra=files["extra"])}
 
 
 def _seed_work(ctx) -> None:

@@ -146,18 +146,18 @@ def epoch_order(feats: list[dict], batch_size: int, seed: int, by_length: bool) 
 
 def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None, ckpt: Path | None = None,
           key: str = "", on_step: kit.OnStep | None = None, teacher: LiveTeacher | CachedTeacher | None = None,
-          epochs: float | None = None, on_epoch=None) -> dict:
+          epochs: float | None = None, on_epoch=None, lr: float | None = None) -> dict:
     """Fine-tune in place for `epochs` (default qa.epochs); (D) with teacher_logits (precomputed), and with a
     cached or live teacher for the layer terms. With `ckpt`, the training state is saved every qa.checkpoint_every steps and a run
     stopped midway resumes from the last save (a checkpoint under another key is refused).
     on_step(n) is called after optimizer step n; on_epoch(n) (an EpochCurve) after each whole epoch,
-    and training stops early when it returns True."""
+    and training stops early when it returns True. lr: the peak learning rate (default qa.lr)."""
     from pipeline.training.hardware import autocast_precision, needs_grad_scaler
     q = cfg.qa
     scaler = kit.grad_scaler(needs_grad_scaler(cfg, device))
     per_epoch = math.ceil(len(feats) / q.batch_size)
     total = max(1, round((epochs or q.epochs) * per_epoch))
-    opt = torch.optim.AdamW(kit.decay_groups(model, 0.01), lr=q.lr)
+    opt = torch.optim.AdamW(kit.decay_groups(model, 0.01), lr=lr or q.lr)
     sched = kit.warmup_linear(opt, total, int(q.warmup_frac * total), first_step_at_zero=True)
     model.to(device).train()
     checkpoint = kit.Checkpoint(ckpt, key) if ckpt is not None else None
