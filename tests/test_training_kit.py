@@ -124,3 +124,8 @@ def test_bf16_probe_times_both_precisions_once_per_process(monkeypatch):
     monkeypatch.setattr(hardware, "cpu_has_bf16_instructions", lambda: False)
     assert hardware.cpu_bf16_speedup() == 0.0
     hardware.cpu_bf16_speedup.cache_clear()
+    # under torchrun a rank takes rank 0's figure, whatever its own probe measured
+    from pipeline.core import distributed
+    monkeypatch.setattr(distributed, "broadcast", lambda own: 1.5)
+    assert hardware.cpu_bf16_speedup() == 1.5
+    hardware.cpu_bf16_speedup.cache_clear()

@@ -38,9 +38,13 @@ def cpu_bf16_speedup() -> float:
     """fp32 time over bf16-autocast time of a transformer FFN's forward and backward (384 -> 1536 -> 384 on 2,048
     tokens), best of 3 each, at the current thread count. Measured, because the instruction flags do not decide it:
     bf16 made a QA teacher step 1.8x faster on the 2-core AVX512-BF16 EPYC and 1.25x slower (2.71 s against 2.16 s)
-    on the 2-core AVX512-BF16 Xeon without AMX. 0.0 where the CPU has neither AMX nor AVX512-BF16 (not timed)."""
-    if not cpu_has_bf16_instructions():
-        return 0.0
+    on the 2-core AVX512-BF16 Xeon without AMX. 0.0 where the CPU has neither AMX nor AVX512-BF16 (not timed).
+    Under torchrun every rank gets rank 0's figure, so that no two ranks train in different precisions."""
+    from pipeline.core import distributed
+    return distributed.broadcast(_time_bf16_against_fp32() if cpu_has_bf16_instructions() else 0.0)
+
+
+def _time_bf16_against_fp32() -> float:
     gen = torch.Generator().manual_seed(0)
     ffn = torch.nn.Sequential(torch.nn.Linear(384, 1536), torch.nn.GELU(), torch.nn.Linear(1536, 384))
     x = torch.randn(2048, 384, generator=gen)
