@@ -103,42 +103,40 @@ def test_finished_models_are_not_retrained(stage_run, monkeypatch):
     assert again == first
 
 
-def test_a_d_only_change_retrains_only_student_d(stage_run, monkeypatch, tmp_path):
+def _rerun(stage_run, monkeypatch, tmp_path, **over) -> tuple[list, dict, "Path"]:
+    """The stage again with options changed, on a copy of the fixture's work folder: (the descs of the models it
+    trained, its result, its output folder)."""
     import shutil
-    cfg, ctx, first = stage_run
+    cfg, ctx, _ = stage_run
     work = tmp_path / "work"
     shutil.copytree(ctx.work, work)
     trained = []
     real_train = qa_finetune.train
     monkeypatch.setattr(qa_finetune, "train", lambda m, f, c, d, desc, *a, **k: trained.append(desc) or real_train(m, f, c, d, desc, *a, **k))
-    cfg2 = qa_tiny.cfg(ctx.run_dir, **{"qa.temperature": 3.0, "qa.distil_epochs": 2.0})
+    cfg2 = qa_tiny.cfg(ctx.run_dir, **over)
     out2 = tmp_path / "out"
     out2.mkdir()
     again = qa_finetune.run(cfg2, StageContext(cfg2, ctx.name, ctx.run_dir, out2, work, "another-stage-key", ctx.inputs))
+    return trained, again, out2
+
+
+def test_a_d_only_change_retrains_only_student_d(stage_run, monkeypatch, tmp_path):
+    cfg, ctx, first = stage_run
+    trained, again, _ = _rerun(stage_run, monkeypatch, tmp_path, **{"qa.temperature": 3.0, "qa.distil_epochs": 2.0})
     assert trained == ["qa student_d"]
     d = again["training"]["student_d"]  # qa.distil_epochs: the (D) step's own epoch count
-    assert d["epochs"] == 2.0 and d["steps"] == 2 * math.ceil(d["windows"] / cfg2.qa.batch_size)
+    assert d["epochs"] == 2.0 and d["steps"] == 2 * math.ceil(d["windows"] / cfg.qa.batch_size)
     assert again["training"]["teacher"] == first["training"]["teacher"]
     assert again["training"]["student"] == first["training"]["student"]
 
 
 def test_frozen_word_embeddings_stay_as_they_start_and_retrain_only_that_model(stage_run, monkeypatch, tmp_path):
-    import shutil
     from safetensors.torch import load_file
     cfg, ctx, first = stage_run
-    work = tmp_path / "work"
-    shutil.copytree(ctx.work, work)
-    trained = []
-    real_train = qa_finetune.train
-    monkeypatch.setattr(qa_finetune, "train", lambda m, f, c, d, desc, *a, **k: trained.append(desc) or real_train(m, f, c, d, desc, *a, **k))
-    cfg2 = qa_tiny.cfg(ctx.run_dir, **{"qa.freeze_embeddings": ["student_d"]})
-    out2 = tmp_path / "out"
-    out2.mkdir()
-    again = qa_finetune.run(cfg2, StageContext(cfg2, ctx.name, ctx.run_dir, out2, work, "another-stage-key", ctx.inputs))
+    trained, again, out2 = _rerun(stage_run, monkeypatch, tmp_path, **{"qa.freeze_embeddings": ["student_d"]})
     assert trained == ["qa student_d"]
     assert again["training"]["student_d"]["frozen_word_embeddings"] and not first["training"]["student_d"]["frozen_word_embeddings"]
-    start = load_file(work / "student_d_init" / "model.safetensors") if cfg.qa.distil_init == "qa_teacher" else \
-        load_file(ctx.inputs["distill"] / "model" / "model.safetensors")
+    start = load_file(ctx.inputs["distill"] / "model" / "model.safetensors")  # qa_tiny: (D) from the distilled student
     end, before = load_file(out2 / "student_d" / "model.safetensors"), load_file(ctx.out / "student_d" / "model.safetensors")
     emb = next(k for k in end if k.endswith("word_embeddings.weight"))
     assert torch.equal(end[emb], start[emb]) and not torch.equal(before[emb], start[emb])
