@@ -74,8 +74,9 @@ class RunCfg:
     seed: int = f(0, "seed for data order, masking and initialisation", check=NON_NEGATIVE)
     device: str = f("auto", "torch device: auto, cpu, cuda", ["auto", "cpu", "cuda"])
     threads: int = f(0, "torch CPU threads; 0 keeps torch's default", check=NON_NEGATIVE)
-    workers: int = f(0, "processes for stages made of independent jobs (export: one model each); 0 = one per CPU "
-                     "core, 1 = in this process. The converters run mostly on one core", check=NON_NEGATIVE)
+    workers: int = f(0, "processes for stages made of independent jobs (export: one model each; parity: one model and "
+                     "window length each); 0 = one per CPU core, 1 = in this process. The converters run mostly on "
+                     "one core", check=NON_NEGATIVE)
     precision: str = f("auto", "autocast: auto (GPU: bf16 if supported, else fp16; CPU: bf16 where a probe at start measures "
                        "it 1.2x faster than fp32, else fp32), bf16, fp16 (GPU only), fp32",
                        ["auto", "bf16", "fp16", "fp32"])

@@ -29,6 +29,7 @@ from pipeline import quiet
 from pipeline.core import registry, results
 from pipeline.core.models import count_params
 from pipeline.core.runs import log, package_versions, write_json_atomic
+from pipeline.core.workers import run_jobs, worker_count
 from pipeline.data.qa_data import load_squad_file
 from pipeline.export.export_model import export_forward, load_qa
 
@@ -532,33 +533,23 @@ def load_train(ctx) -> list[dict]:
     return load_squad_file(path, "reject") if path.is_file() else []
 
 
-def _export_worker(cfg, name: str, folder: Path, out: Path, vers: dict, train, threads: int) -> tuple[list, list]:
-    """export_model in a worker process: its own thread share, progress shown by the parent per model."""
-    torch.set_num_threads(threads)
-    with tqdm(disable=True) as bar:
-        return export_model(cfg, name, folder, out, vers, bar, train)
+def _export_worker(cfg, name: str, folder: Path, out: Path, vers: dict, train, bar, threads: int) -> tuple[list, list]:
+    """export_model as a workers job; in a worker process (bar None) the parent shows progress per model."""
+    with contextlib.nullcontext(bar) if bar is not None else tqdm(disable=True) as shown:
+        return export_model(cfg, name, folder, out, vers, shown, train)
 
 
 def _export_all(cfg, models: list[str], src: Path, out: Path, vers: dict, train, bar) -> dict:
     """{model: (artifacts, failures)}. The converters spend most of their time in single-threaded Python
     (tracing, graph passes, serialising), so with several cores each model gets its own process."""
-    import os
-    workers = min(len(models), cfg.run.workers or os.cpu_count() or 1)
-    if workers == 1:
-        return {name: export_model(cfg, name, src / name, out, vers, bar, train) for name in models}
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    threads = max(1, (cfg.run.threads or torch.get_num_threads()) // workers)
-    files = len(plan(cfg)) * len(cfg.export.seq_lens)
-    done = {}
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        # the largest model first, so that the others fill the second worker meanwhile
-        order = sorted(models, key=lambda m: -size_bytes(src / m))
-        jobs = {pool.submit(_export_worker, cfg, name, src / name, out, vers, train, threads): name for name in order}
+    workers = worker_count(cfg, len(models))
+    inline = bar if workers == 1 else None  # a progress bar cannot cross into a worker process
+    order = sorted(models, key=lambda m: -size_bytes(src / m))  # the largest first: the others fill the rest
+    if workers > 1:
         bar.set_postfix_str(f"{workers} processes: {', '.join(order)}")
-        for job in as_completed(jobs):
-            done[jobs[job]] = job.result()
-            bar.update(files)
+    files = len(plan(cfg)) * len(cfg.export.seq_lens)
+    done = run_jobs(cfg, _export_worker, {m: (cfg, m, src / m, out, vers, train, inline) for m in order},
+                    on_done=None if inline else lambda m: bar.update(files))
     return {name: done[name] for name in models}
 
 

@@ -20,7 +20,6 @@ export: it is logged and recorded as failed, and the apps stage keeps it out.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ from tqdm import tqdm
 from pipeline.config import UserError
 from pipeline.core import registry, results
 from pipeline.core.runs import log, write_json_atomic
+from pipeline.core.workers import run_jobs
 from pipeline.data import squad_metrics
 from pipeline.data.qa_data import load_squad_file
 from pipeline.data.qa_features import best_answers, prepare_features
@@ -172,6 +172,13 @@ def natural_set(qa: Path) -> tuple[str, list[dict]]:
     return "none", []
 
 
+def _check_group(cfg, folder: Path, exp: Path, group: list[dict], sets: dict, threads: int) -> list[dict]:
+    """The reference rows of one model at one window length, then a check row per artifact (a workers job)."""
+    refs = group_refs(cfg, folder, group, sets)
+    rows = [reference_row(group[0]["model"], group[0]["seq_len"], r, r.get("question_set", k)) for k, r in refs.items()]
+    return rows + [check(cfg, sc, exp / sc["file"], refs, threads) for sc in group]
+
+
 def run(cfg, ctx) -> dict:
     exp, ckpts, qa = Path(ctx.inputs["export"]), Path(ctx.inputs["qa_finetune"]), Path(ctx.inputs["qa_data"])
     dev_all = load_dev(qa / "dev.json", 0)
@@ -183,20 +190,16 @@ def run(cfg, ctx) -> dict:
                       key=lambda s: (s["model"], s["seq_len"], s["format"], s["backend"], s["precision"]))
     if not sidecars:
         raise UserError(f"parity: no artifact sidecars in {exp}; run the export stage")
-    checks, groups = [], {}
+    groups = {}
     for sc in sidecars:
         groups.setdefault((sc["model"], sc["seq_len"]), []).append(sc)
-    # Parity is about values, not speed: use every core unless run.threads caps it.
-    threads = cfg.run.threads or os.cpu_count() or 1
-    torch.set_num_threads(threads)
+    # Parity is about values, not speed: every core, a model and window length per worker process. The teacher's
+    # long windows first, so that the smaller groups fill the other workers meanwhile.
+    order = sorted(groups, key=lambda g: (g[0] != "teacher", -g[1], g[0]))
     with tqdm(total=len(sidecars), desc="parity", unit="artifact") as bar:
-        for (model_name, seq_len), group in groups.items():
-            refs = group_refs(cfg, ckpts / model_name, group, sets)
-            checks += [reference_row(model_name, seq_len, r, r.get("question_set", k)) for k, r in refs.items()]
-            for sc in group:
-                bar.set_postfix_str(sc["file"])
-                checks.append(check(cfg, sc, exp / sc["file"], refs, threads))
-                bar.update(1)
+        done = run_jobs(cfg, _check_group, {g: (cfg, ckpts / g[0], exp, groups[g], sets) for g in order},
+                        on_done=lambda g: bar.update(len(groups[g])))
+    checks = [row for g in groups for row in done[g]]
     result = results.document("parity", results.run_scale(cfg, results.host_label()), checks=checks,
                               gates={"max_abs_diff_fp32": cfg.export.max_abs_diff_fp32, "agreement_fp32": 1.0,
                                      "agreement_fp16": cfg.export.min_agreement_quantized,
