@@ -220,6 +220,7 @@ class QACfg:
                               "group_by_length); false: plain shuffle")
     lr: float = f(5e-5, "fine-tuning learning rate", check=POSITIVE)
     teacher_lr: float = f(0.0, "the QA teacher's learning rate; 0 = qa.lr", check=NON_NEGATIVE)
+    distil_lr: float = f(0.0, "the (D) step's learning rate; 0 = qa.lr", check=NON_NEGATIVE)
     warmup_frac: float = f(0.1, "share of steps for warm-up", check=FRACTION)
     temperature: float = f(2.0, "QA distillation temperature", check=POSITIVE)
     alpha_distil: float = f(0.5, "weight of the distillation loss in the (D) step; the span loss gets 1 - alpha",

@@ -80,6 +80,6 @@ def cfg(tmp: Path, **over):
             "qa.natural_train": False,  # the shipped ~700 natural questions would slow every tiny fine-tune
             "qa.extra_examples": 0,
             "qa.freeze_embeddings": [],  # every weight trains, as in the paper; a test freezes one model's table
-            "qa.teacher_lr": 0.0}  # the teacher at qa.lr like the students
+            "qa.teacher_lr": 0.0, "qa.distil_lr": 0.0}  # every model at qa.lr
     base.update(over)
     return config_mod.load("demo", base)

@@ -122,10 +122,12 @@ def _rerun(stage_run, monkeypatch, tmp_path, **over) -> tuple[list, dict, "Path"
 
 def test_a_d_only_change_retrains_only_student_d(stage_run, monkeypatch, tmp_path):
     cfg, ctx, first = stage_run
-    trained, again, _ = _rerun(stage_run, monkeypatch, tmp_path, **{"qa.temperature": 3.0, "qa.distil_epochs": 2.0})
+    trained, again, _ = _rerun(stage_run, monkeypatch, tmp_path, **{"qa.temperature": 3.0, "qa.distil_epochs": 2.0,
+                                                                   "qa.distil_lr": 3e-4})
     assert trained == ["qa student_d"]
-    d = again["training"]["student_d"]  # qa.distil_epochs: the (D) step's own epoch count
+    d = again["training"]["student_d"]  # qa.distil_epochs and qa.distil_lr: the (D) step's own
     assert d["epochs"] == 2.0 and d["steps"] == 2 * math.ceil(d["windows"] / cfg.qa.batch_size)
+    assert d["lr"] == 3e-4 and first["training"]["student_d"]["lr"] == cfg.qa.lr
     assert again["training"]["teacher"] == first["training"]["teacher"]
     assert again["training"]["student"] == first["training"]["student"]
 

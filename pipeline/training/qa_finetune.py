@@ -121,7 +121,7 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
     epochs = cfg.qa.teacher_epochs if stops and curve else cfg.qa.distil_epochs if teacher_dir is not None else 0
     info = train(model, feats, cfg, device, f"qa {name}", teacher_logits, ckpt=work / f"{name}.ckpt.pt", key=key,
                  teacher=layer_teacher, epochs=epochs or None, on_epoch=curve,
-                 lr=cfg.qa.teacher_lr if name == "teacher" else None)
+                 lr={"teacher": cfg.qa.teacher_lr, "student_d": cfg.qa.distil_lr}.get(name) or None)
     info.update(epochs=epochs or cfg.qa.epochs, frozen_word_embeddings=frozen)
     if curve:
         info.update(curve.summary())
@@ -151,7 +151,7 @@ def write_curve(path: Path, scale: dict, info: dict) -> None:
 
 # Options that only shape the (D) step, and only the teacher: changing one of them retrains just the models
 # it touches (a (D) trial keeps the trained teacher and plain student).
-D_ONLY = ("distil_epochs", "distil_init", "distil_init_layers", "temperature", "alpha_distil", "alpha_hidden",
+D_ONLY = ("distil_epochs", "distil_lr", "distil_init", "distil_init_layers", "temperature", "alpha_distil", "alpha_hidden",
           "hidden_loss", "layer_match", "alpha_attn", "alpha_emb", "extra_examples", "augment_share", "augment_from", "augment_mask_prob",
           "augment_ngram_prob")
 TEACHER_ONLY = ("teacher_epochs", "converge_f1", "teacher_lr")

@@ -193,7 +193,8 @@ def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None,
     bar.close()
     secs = time.time() - t0
     ran = max(1, last - first)
-    return {"steps": last, "windows": len(feats), "seconds": round(secs, 1), "s_per_step": round(secs / ran, 3),
+    return {"steps": last, "windows": len(feats), "lr": lr or q.lr, "seconds": round(secs, 1),
+            "s_per_step": round(secs / ran, 3),
             "autocast": autocast_precision(cfg, device),
             "first_loss": round(losses[0], 4), "final_loss": round(sum(losses[-10:]) / len(losses[-10:]), 4)}
 
