@@ -118,7 +118,11 @@ def test_bf16_probe_times_both_precisions_once_per_process(monkeypatch):
     from pipeline.training import hardware
     hardware.cpu_bf16_speedup.cache_clear()
     monkeypatch.setattr(hardware, "cpu_has_bf16_instructions", lambda: True)
+    torch.manual_seed(7)
     first = hardware.cpu_bf16_speedup()
+    after_probe = torch.rand(3)
+    torch.manual_seed(7)
+    assert torch.equal(torch.rand(3), after_probe)  # the probe leaves the global RNG where it was
     assert first > 0 and hardware.cpu_bf16_speedup() == first
     hardware.cpu_bf16_speedup.cache_clear()
     monkeypatch.setattr(hardware, "cpu_has_bf16_instructions", lambda: False)
