@@ -33,16 +33,14 @@ def run_jobs(cfg, fn: Callable, jobs: dict, on_done: Callable | None = None) -> 
     in spawned processes sharing the threads, the jobs submitted in the order given (largest first, so the
     small ones fill the other workers meanwhile). on_done(name) is called as each job finishes; a job's
     exception is raised here."""
-    workers = worker_count(cfg, len(jobs))
+    workers, done = worker_count(cfg, len(jobs)), {}
     if workers == 1:
-        done = {}
         for name, args in jobs.items():
             done[name] = _call(fn, args, all_threads(cfg))
             if on_done:
                 on_done(name)
         return done
     threads = max(1, all_threads(cfg) // workers)
-    done = {}
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(_call, fn, args, threads): name for name, args in jobs.items()}
         for future in as_completed(futures):
