@@ -183,8 +183,9 @@ class QACfg:
                             "dev does not use, plus augmented copies of training examples", check=NON_NEGATIVE)
     augment_share: float = f(0.5, "share of extra.json that is augmented copies of training examples (the rest "
                              "is more generated questions)", check=(lambda v: 0 <= v <= 1, "in [0, 1]"))
-    augment_from: str = f("train", "what the augmented copies in extra.json copy: every training example ('train') or "
-                          "only the shipped natural-question training set ('natural')", ["train", "natural"])
+    augment_from: str = f("train", "what the augmented copies in extra.json copy: every training example ('train'), "
+                          "only the shipped natural-question training set ('natural'), or only its questions over "
+                          "the project-written prose passages ('written')", ["train", "natural", "written"])
     augment_mask_prob: float = f(0.1, "augmentation: chance that a passage word outside the answer becomes "
                                  "[MASK] (Tang et al. 2019)", check=FRACTION)
     augment_ngram_prob: float = f(0.25, "augmentation: chance that a copy keeps only a window of 1-5 passage "

@@ -129,6 +129,16 @@ def test_augmented_copies_can_come_from_the_natural_questions_alone(tmp_path):
     assert len(extra) == 30 and {e["id"].rsplit("-aug", 1)[0] for e in extra} <= shipped
 
 
+def test_augmented_copies_can_come_from_the_written_passages_alone(tmp_path):
+    cfg, ctx, out = _stage(tmp_path, **{"qa.natural_train": True, "qa.extra_examples": 30, "qa.augment_share": 1.0,
+                                        "qa.augment_from": "written"})
+    qa_data.run(cfg, ctx)
+    written = {p["title"] for p in json.loads(qa_data.WRITTEN.read_text())}
+    shipped = {e["id"] for e in qa_data.load_squad_file(qa_data.NATURAL_TRAIN, "reject") if e["title"] in written}
+    extra = qa_data.parse_squad(json.loads((out / "extra.json").read_text()), "extra", "reject")
+    assert len(extra) == 30 and {e["id"].rsplit("-aug", 1)[0] for e in extra} <= shipped
+
+
 def test_wh_doc_mode_adds_docstring_template_questions():
     text = "Return the sum of the values.\n\nArgs:\nvalues (`list`, *optional*, defaults to `None`):\nThe numbers to add."
     qs = qa_data.cloze_questions("numpy:m.py:total:1", text, random.Random(0), "wh+doc")

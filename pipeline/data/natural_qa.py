@@ -22,9 +22,8 @@ import random
 from pathlib import Path
 
 from pipeline.data import questions as Q
-from pipeline.data.qa_data import HANDWRITTEN, NATURAL_DEV as DEV, NATURAL_TRAIN as TRAIN, read_documents
+from pipeline.data.qa_data import HANDWRITTEN, NATURAL_DEV as DEV, NATURAL_TRAIN as TRAIN, WRITTEN, read_documents
 
-WRITTEN = Path(__file__).resolve().parent / "written_passages.json"
 PROJECT_LICENCE = "project-written; DistilKit's licence"
 LICENCES = {"stdlib": "PSF-2.0 (Python documentation)", "pydoc": "PSF-2.0 (Python documentation)",
             "numpy": "BSD-3-Clause", "torch": "BSD-3-Clause", "matplotlib": "Matplotlib licence (PSF-based)",

@@ -29,6 +29,7 @@ from pipeline.core.runs import log, read_json
 HANDWRITTEN = Path(__file__).resolve().parent / "handwritten_qa.json"
 NATURAL_TRAIN = Path(__file__).resolve().parent / "natural_qa_train.json"  # built by pipeline/data/natural_qa.py
 NATURAL_DEV = Path(__file__).resolve().parent / "natural_qa_dev.json"
+WRITTEN = Path(__file__).resolve().parent / "written_passages.json"  # the project's own passages, in both sets
 
 # --------------------------------------------------------------------------- SQuAD reading
 
@@ -259,15 +260,18 @@ def _check_disjoint(train: list, dev: list, natural_dev: list, cfg) -> None:
 
 
 def _extra(cfg, train: list, natural: list, used: set[str], docs_fn) -> list[dict]:
-    """extra.json: more generated questions plus augmented copies of the training examples, or of its natural
-    questions alone (qa.augment_from; only the copies when the training questions are not generated from a corpus:
-    there is none to draw from)."""
+    """extra.json: more generated questions plus augmented copies of the training examples, of its natural
+    questions alone, or of those over the project-written passages (qa.augment_from; only the copies when the
+    training questions are not generated from a corpus: there is none to draw from)."""
     n = cfg.qa.extra_examples
     n_aug = round(n * cfg.qa.augment_share)
     from_corpus = n > n_aug and cfg.qa.train_source == "generated"
     extra = more_questions(docs_fn(), n - n_aug, cfg.run.seed, cfg.qa.questions, used) if from_corpus else []
     n_aug = n - len(extra)  # a small corpus runs out of documents: augmentation makes up the rest
-    originals = natural if cfg.qa.augment_from == "natural" and natural else train
+    if cfg.qa.augment_from == "written":
+        titles = {p["title"] for p in json.loads(WRITTEN.read_text())}
+        natural = [e for e in natural if e["title"] in titles]
+    originals = natural if cfg.qa.augment_from != "train" and natural else train
     extra += augment.augmented_copies(originals, n_aug, cfg.run.seed, cfg.qa.augment_mask_prob,
                                       cfg.qa.augment_ngram_prob)
     return extra
