@@ -380,6 +380,21 @@ def test_distil_init_qa_teacher_starts_d_from_the_qa_teachers_layers_and_head(st
     assert again["training"]["student"] == first["training"]["student"]
 
 
+def test_a_d_from_the_qa_teacher_does_not_depend_on_the_distilled_student(stage_run, tmp_path):
+    import shutil
+    _, ctx, _ = stage_run
+    other = tmp_path / "distill"
+    shutil.copytree(ctx.inputs["distill"], other)
+    (other / "note.txt").write_text("another distilled student")
+    for init, d_changes in (("student", True), ("qa_teacher", False)):
+        cfg = qa_tiny.cfg(ctx.run_dir, **{"qa.distil_init": init})
+        keys = [qa_finetune.model_keys(cfg, StageContext(cfg, ctx.name, ctx.run_dir, ctx.out, ctx.work, "k",
+                                                         {**ctx.inputs, "distill": d}))
+                for d in (ctx.inputs["distill"], other)]
+        assert keys[0]["teacher"] == keys[1]["teacher"] and keys[0]["student"] != keys[1]["student"]
+        assert (keys[0]["student_d"] != keys[1]["student_d"]) == d_changes
+
+
 def test_the_qa_teacher_start_is_built_once_per_teacher_and_layer_choice(stage_run, tmp_path):
     import shutil
     cfg, ctx, _ = stage_run

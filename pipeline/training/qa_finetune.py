@@ -179,8 +179,11 @@ def model_keys(cfg, ctx) -> dict:
                   dev=[files["dev"], files["natural_dev"]])
     student = key("student", qa={k: v for k, v in qa.items() if k not in TEACHER_ONLY},
                   source=checksums(ctx.inputs["distill"]))
+    # A (D) made from the QA teacher's layers owes nothing to the distilled student: a new distilled student
+    # retrains only the plain one.
+    start = student if cfg.qa.distil_init == "student" else "qa_teacher"
     return {"teacher": teacher, "student": student,
-            "student_d": key("student_d", qa=qa_all, student=student, teacher=teacher, extra=files["extra"])}
+            "student_d": key("student_d", qa=qa_all, student=start, teacher=teacher, extra=files["extra"])}
 
 
 def _seed_work(ctx) -> None:
