@@ -120,23 +120,17 @@ def test_stage_adds_natural_train_and_keeps_dev_passages_out_of_train(tmp_path):
     assert (out / "extra.json").read_text() == first  # deterministic for the seed
 
 
-def test_augmented_copies_can_come_from_the_natural_questions_alone(tmp_path):
+@pytest.mark.parametrize("source", ["natural", "written"])
+def test_augmented_copies_can_come_from_part_of_the_natural_set_alone(tmp_path, source):
     cfg, ctx, out = _stage(tmp_path, **{"qa.natural_train": True, "qa.extra_examples": 30, "qa.augment_share": 1.0,
-                                        "qa.augment_from": "natural"})
-    qa_data.run(cfg, ctx)
-    shipped = {e["id"] for e in qa_data.load_squad_file(qa_data.NATURAL_TRAIN, "reject")}
-    extra = qa_data.parse_squad(json.loads((out / "extra.json").read_text()), "extra", "reject")
-    assert len(extra) == 30 and {e["id"].rsplit("-aug", 1)[0] for e in extra} <= shipped
-
-
-def test_augmented_copies_can_come_from_the_written_passages_alone(tmp_path):
-    cfg, ctx, out = _stage(tmp_path, **{"qa.natural_train": True, "qa.extra_examples": 30, "qa.augment_share": 1.0,
-                                        "qa.augment_from": "written"})
+                                        "qa.augment_from": source})
     qa_data.run(cfg, ctx)
     written = {p["title"] for p in json.loads(qa_data.WRITTEN.read_text())}
-    shipped = {e["id"] for e in qa_data.load_squad_file(qa_data.NATURAL_TRAIN, "reject") if e["title"] in written}
+    shipped = {e["id"] for e in qa_data.load_squad_file(qa_data.NATURAL_TRAIN, "reject")
+               if source == "natural" or e["title"] in written}
     extra = qa_data.parse_squad(json.loads((out / "extra.json").read_text()), "extra", "reject")
     assert len(extra) == 30 and {e["id"].rsplit("-aug", 1)[0] for e in extra} <= shipped
+    assert json.loads((out / "meta.json").read_text())["extra"]["source"].endswith(f"copies of {source}")
 
 
 def test_wh_doc_mode_adds_docstring_template_questions():

@@ -315,7 +315,8 @@ def run(cfg, ctx) -> dict:
             "dev": {"name": dev_name, "source": cfg.qa.dev_source, "n": len(dev)},
             "natural_dev": {"name": "natural_dev", "source": NATURAL_DEV.name, "n": len(natural_dev)},
             "handwritten": {"name": "handwritten", "source": str(HANDWRITTEN.name), "n": len(hand)},
-            "extra": {"name": "extra", "source": f"generated ({cfg.qa.questions}) + augmented copies of {cfg.qa.augment_from}", "n": len(extra)}}
+            "extra": {"name": "extra", "n": len(extra),
+                      "source": f"generated ({cfg.qa.questions}) + augmented copies of {cfg.qa.augment_from}"}}
     (ctx.out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     log(f"qa_data: {len(train)} train ({train_name}), {len(dev)} dev ({dev_name}), {len(natural_dev)} natural dev, "
         f"{len(hand)} hand-written, {len(extra)} extra")
