@@ -186,6 +186,9 @@ class QACfg:
     augment_from: str = f("train", "what the augmented copies in extra.json copy: every training example ('train'), "
                           "only the shipped natural-question training set ('natural'), or only its questions over "
                           "the project-written prose passages ('written')", ["train", "natural", "written"])
+    prose_questions: int = f(0, "extra.json also gets up to this many generated questions over the project-written "
+                             "prose passages that natural training questions use (pipeline/data/written_passages.json; "
+                             "new seeds draw new answers, about 100 distinct in all)", check=NON_NEGATIVE)
     augment_mask_prob: float = f(0.1, "augmentation: chance that a passage word outside the answer becomes "
                                  "[MASK] (Tang et al. 2019)", check=FRACTION)
     augment_ngram_prob: float = f(0.25, "augmentation: chance that a copy keeps only a window of 1-5 passage "

@@ -133,6 +133,21 @@ def test_augmented_copies_can_come_from_part_of_the_natural_set_alone(tmp_path, 
     assert json.loads((out / "meta.json").read_text())["extra"]["source"].endswith(f"copies of {source}")
 
 
+def test_prose_questions_are_distinct_and_over_written_training_passages_only(tmp_path):
+    cfg, ctx, out = _stage(tmp_path, **{"qa.natural_train": True, "qa.prose_questions": 80})
+    qa_data.run(cfg, ctx)
+    written = {p["title"] for p in json.loads(qa_data.WRITTEN.read_text())}
+    train_passages = {e["context"] for e in qa_data.load_squad_file(qa_data.NATURAL_TRAIN, "reject")
+                      if e["title"] in written}
+    extra = qa_data.parse_squad(json.loads((out / "extra.json").read_text()), "extra", "reject")
+    assert len(extra) == 80 and {e["context"] for e in extra} <= train_passages
+    assert len({(e["context"], e["question"]) for e in extra}) == 80 == len({e["id"] for e in extra})
+    assert len({e["context"] for e in extra}) > 10  # drawn over every passage, not one passage's many draws
+    first = (out / "extra.json").read_text()
+    qa_data.run(cfg, ctx)
+    assert (out / "extra.json").read_text() == first  # deterministic for the seed
+
+
 def test_wh_doc_mode_adds_docstring_template_questions():
     text = "Return the sum of the values.\n\nArgs:\nvalues (`list`, *optional*, defaults to `None`):\nThe numbers to add."
     qs = qa_data.cloze_questions("numpy:m.py:total:1", text, random.Random(0), "wh+doc")

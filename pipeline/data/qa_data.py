@@ -230,6 +230,22 @@ def more_questions(docs: list[tuple[str, str]], n: int, seed: int, questions: st
     return out[:n]
 
 
+def prose_questions(examples: list[dict], n: int, seed: int) -> list[dict]:
+    """Up to n distinct generated questions over the passages of `examples`. The generator asks at most one
+    question a sentence, so each further seed is one more draw of answers over the same few passages."""
+    passages = sorted({(e["title"], e["context"]) for e in examples})
+    out, seen = [], set()
+    for draw in range(100):
+        if len(out) >= n:
+            break
+        for title, context in passages:
+            for q in cloze_questions(title, context, random.Random(f"{seed}:{title}:{draw}"), "wh"):
+                if (q["context"], q["question"]) not in seen and len(out) < n:
+                    seen.add((q["context"], q["question"]))
+                    out.append({**q, "id": f"{q['id']}-p{draw}"})
+    return out
+
+
 # --------------------------------------------------------------------------- the stage
 
 
@@ -262,15 +278,20 @@ def _check_disjoint(train: list, dev: list, natural_dev: list, cfg) -> None:
 def _extra(cfg, train: list, natural: list, used: set[str], docs_fn) -> list[dict]:
     """extra.json: more generated questions plus augmented copies of the training examples, of its natural
     questions alone, or of those over the project-written passages (qa.augment_from; only the copies when the
-    training questions are not generated from a corpus: there is none to draw from)."""
+    training questions are not generated from a corpus: there is none to draw from), and qa.prose_questions
+    generated questions over those passages."""
     n = cfg.qa.extra_examples
     n_aug = round(n * cfg.qa.augment_share)
     from_corpus = n > n_aug and cfg.qa.train_source == "generated"
     extra = more_questions(docs_fn(), n - n_aug, cfg.run.seed, cfg.qa.questions, used) if from_corpus else []
     n_aug = n - len(extra)  # a small corpus runs out of documents: augmentation makes up the rest
+    if not natural and (cfg.qa.augment_from != "train" or cfg.qa.prose_questions):
+        log("qa_data: no natural training questions (qa.natural_train is off or train is not generated): the "
+            "augmented copies copy every training example and no prose questions are generated")
+    written = {p["title"] for p in json.loads(WRITTEN.read_text())}
+    extra += prose_questions([e for e in natural if e["title"] in written], cfg.qa.prose_questions, cfg.run.seed)
     if cfg.qa.augment_from == "written":
-        titles = {p["title"] for p in json.loads(WRITTEN.read_text())}
-        natural = [e for e in natural if e["title"] in titles]
+        natural = [e for e in natural if e["title"] in written]
     originals = natural if cfg.qa.augment_from != "train" and natural else train
     extra += augment.augmented_copies(originals, n_aug, cfg.run.seed, cfg.qa.augment_mask_prob,
                                       cfg.qa.augment_ngram_prob)
@@ -307,7 +328,7 @@ def run(cfg, ctx) -> dict:
     _check_disjoint(train, dev, natural_dev, cfg)
     used = natural_docs | {e["title"] for e in train + dev} | {e["context"] for e in train + dev}
     natural = nat_train if cfg.qa.natural_train and cfg.qa.train_source == "generated" else []
-    extra = _extra(cfg, train, natural, used, docs_fn) if cfg.qa.extra_examples else []
+    extra = _extra(cfg, train, natural, used, docs_fn) if cfg.qa.extra_examples or cfg.qa.prose_questions else []
     sets = {"train": train, "dev": dev, "natural_dev": natural_dev, "handwritten": hand, "extra": extra}
     for name, exs in sets.items():
         _write(ctx.out, name, exs)
@@ -316,7 +337,8 @@ def run(cfg, ctx) -> dict:
             "natural_dev": {"name": "natural_dev", "source": NATURAL_DEV.name, "n": len(natural_dev)},
             "handwritten": {"name": "handwritten", "source": str(HANDWRITTEN.name), "n": len(hand)},
             "extra": {"name": "extra", "n": len(extra),
-                      "source": f"generated ({cfg.qa.questions}) + augmented copies of {cfg.qa.augment_from}"}}
+                      "source": f"generated ({cfg.qa.questions}) + augmented copies of {cfg.qa.augment_from}"
+                                + (" + generated prose questions" if cfg.qa.prose_questions else "")}}
     (ctx.out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     log(f"qa_data: {len(train)} train ({train_name}), {len(dev)} dev ({dev_name}), {len(natural_dev)} natural dev, "
         f"{len(hand)} hand-written, {len(extra)} extra")

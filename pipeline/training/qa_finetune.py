@@ -153,7 +153,7 @@ def write_curve(path: Path, scale: dict, info: dict) -> None:
 # it touches (a (D) trial keeps the trained teacher and plain student).
 D_ONLY = ("distil_epochs", "distil_lr", "distil_init", "distil_init_layers", "temperature", "alpha_distil",
           "alpha_hidden", "hidden_loss", "layer_match", "alpha_attn", "alpha_emb", "extra_examples",
-          "augment_share", "augment_from", "augment_mask_prob", "augment_ngram_prob")
+          "augment_share", "augment_from", "prose_questions", "augment_mask_prob", "augment_ngram_prob")
 TEACHER_ONLY = ("teacher_epochs", "converge_f1", "teacher_lr")
 EVAL_ONLY = ("student_curve",)  # scores taken in eval mode between epochs change no weight
 PER_MODEL = ("freeze_embeddings",)  # keyed by whether it names the model, so one model's entry retrains that one
