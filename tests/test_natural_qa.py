@@ -118,6 +118,14 @@ def test_builder_is_deterministic_and_keeps_the_project_passages():
     shipped = {e["id"]: e for e in _examples(natural_qa.TRAIN) + _examples(natural_qa.DEV)}
     own = [e for e in tr + dv if e["id"].startswith(("nat-", "hand-")) and ":" not in e["id"]]
     assert own and all(shipped[e["id"]] == e for e in own)
+    # Passages marked for training go there alone, and the rest still split half and half.
+    passages = json.loads(qa_data.WRITTEN.read_text())
+    train_only = {p["title"] for p in passages if p.get("split") == "train"}
+    assert {p.get("split", "both") for p in passages} == {"both", "train"}
+    assert train_only <= {e["title"] for e in tr} and not train_only & {e["title"] for e in dv}
+    written = [{e["title"] for e in exs if e["id"].startswith("nat-") and ":" not in e["id"]} for exs in (tr, dv)]
+    halves = [titles - train_only for titles in written]
+    assert len(halves[0]) == len(halves[1]) == sum("split" not in p for p in passages) // 2
 
 
 def test_augmented_copies_keep_answers_valid_and_are_deterministic():

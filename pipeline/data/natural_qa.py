@@ -8,7 +8,8 @@ them; it only reads them):
 
 Passages come from three places, each article records its "source" and "licence":
 * passages the project wrote (written_passages.json, plain-English general knowledge, 4-6 questions each),
-  split between train and dev;
+  split between train and dev, except those marked "split": "train" (added later, so that the dev half
+  stays the same questions), which go to train;
 * corpus docstrings, with questions from their own structure (questions.docstring_questions) and
   translated wh-questions from their prose (questions.sentence_questions, translated ones only);
 * the 50 hand-written questions (handwritten_qa.json, the apps' demo content), dev only.
@@ -115,9 +116,11 @@ def to_squad_with_sources(examples: list[dict]) -> dict:
 def build(docs: list[tuple[str, str]], seed: int = 0, n_corpus_train: int = 650,
           n_corpus_dev: int = 60) -> tuple[dict, dict]:
     """(train, dev) SQuAD JSON of the natural sets; a pure function of (docs, seed)."""
-    titles = sorted(p["title"] for p in json.loads(WRITTEN.read_text()))
+    passages = json.loads(WRITTEN.read_text())
+    titles = sorted(p["title"] for p in passages if "split" not in p)
     random.Random(seed).shuffle(titles)
     half = len(titles) // 2
+    train_only = [p["title"] for p in passages if p.get("split") == "train"]
     c_train, c_dev = _corpus_split(docs, seed, n_corpus_train, n_corpus_dev)
     hand = []
     for art in json.loads(HANDWRITTEN.read_text())["data"]:
@@ -126,7 +129,7 @@ def build(docs: list[tuple[str, str]], seed: int = 0, n_corpus_train: int = 650,
                 a = qa["answers"][0]
                 hand.append(_ex(qa["id"], art["title"], para["context"], qa["question"], a["answer_start"],
                                 a["text"], "handwritten"))
-    train = written_examples(titles[:half]) + c_train
+    train = written_examples(titles[:half] + train_only) + c_train
     dev = hand + written_examples(titles[half:]) + c_dev
     return to_squad_with_sources(train), to_squad_with_sources(dev)
 
