@@ -68,6 +68,7 @@ def test_stage_writes_three_models_predictions_and_valid_results(stage_run):
     curve, problems = results_schema.validate_file(ctx.results / "qa" / "teacher_curve.json")
     assert problems == [] and set(curve["epochs"][0]["scores"]) == {"generated_dev", "natural_dev"}
     assert metrics["training"]["teacher"]["curve"] == curve["epochs"] and "curve" not in metrics["training"]["student"]
+    assert metrics["training"]["teacher"]["epochs"] == len(curve["epochs"]) <= curve["max_epochs"]
 
 
 def test_saved_checkpoints_are_standard_qa_checkpoints(stage_run):

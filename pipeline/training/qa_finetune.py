@@ -124,7 +124,8 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
                  lr={"teacher": cfg.qa.teacher_lr, "student_d": cfg.qa.distil_lr}.get(name) or None)
     info.update(epochs=epochs or cfg.qa.epochs, frozen_word_embeddings=frozen)
     if curve:
-        info.update(curve.summary())
+        # the teacher may stop before qa.teacher_epochs: record the epochs it trained, the cap is max_epochs
+        info.update(curve.summary(), epochs=len(curve.curve))
     if teacher_dir is not None:
         info.update(init=cfg.qa.distil_init, extra_examples=len(extra), layer_losses=layer_losses.weights(cfg.qa),
                     layer_map=layer_teacher.lmap if layer_teacher else None,
