@@ -7,8 +7,10 @@
 tokenizer), or an exported artifact (.pte, .tflite, .onnx; .mlpackage on macOS) with its JSON
 sidecar and vocabulary beside it, as the export stage writes them. The question and context are
 cut into windows and the answer decoded exactly as the iOS and Android apps do (the reference in
-pipeline/qa_features.py); an artifact is read with the vocabulary and window sizes of its sidecar,
-the only things the apps get. Prints the best answer, its score (start + end logit), the other
+pipeline/data/qa_features.py); an artifact is read with the vocabulary and window sizes of its sidecar
+(pipeline/export/sidecar.py), the only things the apps get; a checkpoint folder with the QA window
+settings its run recorded (the run's manifest.json beside qa_finetune/), cut to the window length as
+export cuts them, or the built-in ones for a folder outside a run. Prints the best answer, its score (start + end logit), the other
 top-k answers, and the time the model took for all windows (ms). Bad input: one `error:` line on
 stderr and exit status 2.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -29,8 +32,6 @@ from pipeline.config import UserError
 
 ARTIFACT_SUFFIXES = (".pte", ".tflite", ".onnx", ".mlpackage")
 DEFAULT_SEQ_LEN = 384  # the apps' window length
-SIDECAR_KEYS = ("format", "backend", "seq_len", "inputs", "vocab_file", "do_lower_case", "uses_token_type_ids",
-                "max_seq_length", "doc_stride", "max_query_length", "max_answer_length")
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Model:
     run: Callable[[dict], tuple]      # one padded window -> (start_logits, end_logits)
     load_ms: float
     native: bool = field(default=False)  # a C++ runtime that may print to fd 2 itself
+    n_best: int = 20                  # start and end candidates per window, as qa.n_best
 
 
 # ---------------------------------------------------------------- error lines
@@ -60,9 +62,18 @@ def _first_line(e: BaseException) -> str:
 # ---------------------------------------------------------------- opening a model
 
 
-def _qa_defaults():
+def recorded_qa(folder: Path) -> argparse.Namespace:
+    """The QA settings a checkpoint was trained and exported with: its run's manifest (runs/<preset>/manifest.json,
+    beside qa_finetune/<model>), else, for a folder outside a run, the built-in ones (not a preset's)."""
     from pipeline import config
-    return config.load().qa
+    settings = dataclasses.asdict(config.Config().qa)
+    manifest = folder.resolve().parent.parent / "manifest.json"
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8"))["config"]["qa"]
+        settings.update({k: v for k, v in recorded.items() if k in settings})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass  # no run around the folder, or not a DistilKit manifest
+    return argparse.Namespace(**settings)
 
 
 def open_checkpoint(folder: Path, seq_len: int | None, threads: int) -> Model:
@@ -83,8 +94,8 @@ def open_checkpoint(folder: Path, seq_len: int | None, threads: int) -> Model:
                         f"use a folder that qa_finetune wrote (e.g. runs/<preset>/qa_finetune/student)")
     import torch
     from transformers import AutoTokenizer
-    from pipeline.export.export import window_params
     from pipeline.export.export_model import load_qa
+    from pipeline.export.sidecar import Window
     from pipeline.core.models import quiet_transformers, uses_token_types
     quiet_transformers()
     t0 = time.perf_counter()
@@ -103,7 +114,8 @@ def open_checkpoint(folder: Path, seq_len: int | None, threads: int) -> Model:
     length = seq_len or min(DEFAULT_SEQ_LEN, max_pos)
     if not 8 <= length <= max_pos:
         raise UserError(f"--seq-len {length}: this model takes windows of 8..{max_pos} tokens")
-    window = window_params(argparse.Namespace(qa=_qa_defaults()), length)
+    qa = recorded_qa(folder)
+    window = Window.fit(length, qa).as_dict()
     use_tt = uses_token_types(model)
     names = ["input_ids", "attention_mask"] + (["token_type_ids"] if use_tt else [])
 
@@ -114,37 +126,12 @@ def open_checkpoint(folder: Path, seq_len: int | None, threads: int) -> Model:
 
     threads_now = torch.get_num_threads()
     return Model(folder, f"pytorch {torch.__version__.split('+')[0]} (transformers eager, {threads_now} "
-                 f"thread{'s' * (threads_now != 1)})", tok, window, use_tt, run, load_ms)
-
-
-def _sidecar(path: Path) -> dict:
-    side = path.with_name(path.name + ".json")
-    if not side.is_file():
-        raise UserError(f"{path}: its sidecar {side.name} is missing (export writes one beside every artifact)")
-    try:
-        sc = json.loads(side.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"sidecar {side} is not valid JSON ({e})") from None
-    if not isinstance(sc, dict):
-        raise UserError(f"sidecar {side} is not a JSON object")
-    missing = [k for k in SIDECAR_KEYS if k not in sc]
-    if missing:
-        raise UserError(f"sidecar {side} lacks {', '.join(missing)}")
-    ints = ("seq_len", "max_seq_length", "doc_stride", "max_query_length", "max_answer_length")
-    bad = [k for k in ints if not isinstance(sc[k], int) or isinstance(sc[k], bool) or sc[k] < (0 if k == "doc_stride" else 1)]
-    if not bad and sc["max_seq_length"] != sc["seq_len"]:
-        bad = ["max_seq_length (differs from seq_len)"]
-    if not bad and sc["doc_stride"] >= sc["max_seq_length"] - sc["max_query_length"] - 3:
-        # the windows would have no room to advance (the tokenizer panics rather than raising)
-        bad = [f"doc_stride {sc['doc_stride']} (windows of {sc['max_seq_length']} with questions of "
-               f"{sc['max_query_length']} tokens do not fit)"]
-    if bad or not isinstance(sc["inputs"], list) or not all(isinstance(i, dict) and "name" in i for i in sc["inputs"]):
-        raise UserError(f"sidecar {side}: bad {', '.join(bad) or 'inputs'}")
-    return sc
+                 f"thread{'s' * (threads_now != 1)})", tok, window, use_tt, run, load_ms, n_best=qa.n_best)
 
 
 def open_artifact(path: Path, seq_len: int | None, threads: int) -> Model:
-    sc = _sidecar(path)
+    from pipeline.export import sidecar as schema
+    sc = schema.read_for(path).to_json()
     if seq_len and seq_len != sc["seq_len"]:
         parts = path.name.split(".")
         sibling = path.with_name(".".join(parts[:-2] + [str(seq_len), parts[-1]])) if len(parts) >= 3 else None
@@ -172,7 +159,7 @@ def open_artifact(path: Path, seq_len: int | None, threads: int) -> Model:
     except Exception as e:  # noqa: BLE001 - a truncated or foreign file fails in the runtime's own way
         raise UserError(f"cannot load {path} in {rt.label} ({_first_line(e)}){_last_line(native)}") from None
     load_ms = (time.perf_counter() - t0) * 1000
-    window = {k: sc[k] for k in ("max_seq_length", "doc_stride", "max_query_length", "max_answer_length")}
+    window = {k: sc[k] for k in schema.WINDOW_KEYS}
 
     def run(w: dict):
         return runner(runtimes.feed_for(sc, w))
@@ -201,7 +188,7 @@ def open_model(path, seq_len: int | None = None, threads: int = 0) -> Model:
 
 
 def answer(model: Model, question: str, context: str, top_k: int = 1) -> dict:
-    """Best spans of `context` for `question`: windows and decoding of pipeline.qa_features."""
+    """Best spans of `context` for `question`: windows and decoding of pipeline.data.qa_features."""
     import numpy as np
     from pipeline.data.qa_features import decode_spans, prepare_features
     w = model.window
@@ -230,8 +217,7 @@ def answer(model: Model, question: str, context: str, top_k: int = 1) -> dict:
             latency_ms = (time.perf_counter() - t0) * 1000
     except Exception as e:  # noqa: BLE001 - an artifact that loads but cannot run (wrong inputs, bad graph)
         raise UserError(f"{model.path.name} failed to run a window ({_first_line(e)}){_last_line(native)}") from None
-    n_best = _qa_defaults().n_best
-    spans = decode_spans(starts, ends, feats["offset_mapping"], context, n_best=n_best,
+    spans = decode_spans(starts, ends, feats["offset_mapping"], context, n_best=model.n_best,
                          max_answer_length=w["max_answer_length"])
     best = spans[0] if spans else None
     return {"answer": best["text"] if best else "", "score": best["score"] if best else None,

@@ -57,14 +57,9 @@ MODULE_NAME = (lambda v: _keep_float_entry(v),
 
 
 def _keep_float_entry(entry: str) -> bool:
-    """[format:][model:][seq_len:]module; format is one whose int8 files can keep modules float (executorch,
-    tflite)."""
-    *scopes, module = entry.split(":")
-    formats = registry_names("keep_float_formats")
-    models = registry_names("models")
-    order = [0 if s in formats else 1 if s in models else 2 if s.isdigit() and int(s) > 0 else 9 for s in scopes]
-    return 9 not in order and order == sorted(set(order)) and \
-        bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z0-9_]+|\*))*", module))
+    """[format:][model:][seq_len:]module, read by the one parser export uses too (registry.parse_keep_float)."""
+    from pipeline.core.registry import parse_keep_float
+    return parse_keep_float(entry) is not None
 
 
 @dataclass
@@ -598,8 +593,11 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"distill.betas: {d.betas!r} must be two values (beta1, beta2)")
     if len(set(cfg.student.layers)) != len(cfg.student.layers) or cfg.student.layers != sorted(cfg.student.layers):
         raise ConfigError(f"student.layers: {cfg.student.layers!r} must be increasing teacher layer indices")
-    if qa.doc_stride >= qa.max_seq_length:
-        raise ConfigError(f"qa.doc_stride ({qa.doc_stride}) must be below qa.max_seq_length ({qa.max_seq_length})")
+    from pipeline.core.registry import window_problem  # the window rule export and the sidecar readers apply
+    problem = window_problem(qa.max_seq_length, qa.max_query_length, qa.doc_stride)
+    if problem:
+        raise ConfigError(f"qa.doc_stride ({qa.doc_stride}) must be below qa.max_seq_length ({qa.max_seq_length}) "
+                          f"less the question and special tokens ({problem})")
     limit = teacher_max_positions(cfg.teacher.model)
     if limit is None:
         return

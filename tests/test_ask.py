@@ -198,7 +198,7 @@ def _bad_cases(tiny_qa, broken):
         "truncated tflite": (["--model", broken / f"student.tflite.fp32.{SEQ}.tflite", *q, *c], "cannot load"),
         "truncated onnx": (["--model", broken / good, *q, *c], "cannot load"),
         "malformed sidecar": (["--model", broken / "badjson" / good, *q, *c], "not valid JSON"),
-        "sidecar lacks fields": (["--model", broken / "nokeys" / good, *q, *c], "lacks backend"),
+        "sidecar lacks fields": (["--model", broken / "nokeys" / good, *q, *c], "lacks model, backend"),
         "sidecar missing": (["--model", broken / "nosidecar" / good, *q, *c], "sidecar .* is missing"),
         "wrong seq len for artifact": (["--model", onnx, *q, *c, "--seq-len", "128"], "takes windows of 64"),
         "seq len beyond the model": (["--model", tiny_qa["qa"] / "student", *q, *c, "--seq-len", "4096"], "8..128"),
@@ -266,3 +266,22 @@ def test_console_script_is_declared():
     import tomllib
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["distilkit-ask"] == "pipeline.ask:main"
+
+
+def test_a_checkpoint_uses_the_window_settings_its_run_recorded(tiny_qa, tmp_path):
+    """A folder inside a run: the qa settings of the run's manifest, cut to the window as export cuts them; a folder
+    outside a run: the built-in settings, not the demo preset's."""
+    import shutil
+    from pipeline import config
+    from pipeline.core import registry
+    run = tmp_path / "runs" / "mine"
+    shutil.copytree(tiny_qa["qa"] / "student", run / "qa_finetune" / "student")
+    (run / "manifest.json").write_text(json.dumps({"stages": {}, "config": {"qa": {
+        "max_query_length": 12, "doc_stride": 7, "max_answer_length": 9, "n_best": 5}}}))
+    model = ask.open_model(run / "qa_finetune" / "student", SEQ)
+    assert model.window == registry.fit_window(SEQ, 12, 7, 9) and model.n_best == 5
+    assert ask.answer(model, QUESTION, CONTEXT)["max_answer_length"] == 9
+    built_in = config.Config().qa
+    plain = ask.open_model(tiny_qa["qa"] / "student", SEQ)
+    assert plain.window == registry.fit_window(SEQ, built_in.max_query_length, built_in.doc_stride,
+                                               built_in.max_answer_length)

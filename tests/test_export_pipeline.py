@@ -154,13 +154,13 @@ def test_every_working_exporter_writes_file_and_sidecar(exported):
 
 
 def test_int8_sidecar_records_calibration_and_layers_kept_float(exported):
-    from pipeline.export import export
+    from pipeline.export import int8
     sc = json.loads((exported["out"] / f"teacher.executorch.int8-static.{SEQ}.pte.json").read_text())
     q = sc["precision"], sc["quantization"]
     assert q[0] == "int8-static" and q[1]["calibration"]["windows"] == 6
     # static keeps two more, one of them scoped to ExecuTorch's files (LiteRT's keep it int8: the test below)
     assert [k["module"] for k in q[1]["kept_float"]] == ["blocks.1.ffn2", "blocks.0.ffn2", "blocks.0.ffn1"]
-    assert q[1]["kept_float"][0] == {"module": "blocks.1.ffn2", "reason": export.KEEP_FLOAT_REASON}
+    assert q[1]["kept_float"][0] == {"module": "blocks.1.ffn2", "reason": int8.KEEP_FLOAT_REASON}
     assert q[1]["calibration"]["observer"] == "minmax"
     dyn = json.loads((exported["out"] / f"teacher.executorch.int8.{SEQ}.pte.json").read_text())["quantization"]
     assert [k["module"] for k in dyn["kept_float"]] == ["blocks.1.ffn2"]
@@ -194,75 +194,76 @@ def test_litert_int8_leaves_the_kept_module_in_float(exported, precision):
     float32 weights, the block's other linears are int8, the sidecar says why; its twin in the other block stays
     float in the static file only (export.int8_static_keep_float), and blocks.0.ffn1, kept float for ExecuTorch
     alone (executorch:teacher:blocks.0.ffn1), stays int8 here."""
-    from pipeline.export import export
+    from pipeline.export import int8
     path = exported["out"] / f"teacher.tflite.{precision}.{SEQ}.tflite"
     weights = _fc_weight_dtypes(path)
     twin = np.float32 if precision == "int8-static" else np.int8
     assert weights["1", "ffn2"] == np.float32 and weights["0", "ffn2"] == twin, weights
     assert weights["1", "ffn1"] == np.int8 and weights["0", "ffn1"] == np.int8
     sc = json.loads(path.with_name(path.name + ".json").read_text())["quantization"]
-    assert sc["kept_float"][0] == {"module": "blocks.1.ffn2", "reason": export.KEEP_FLOAT_REASON}
+    assert sc["kept_float"][0] == {"module": "blocks.1.ffn2", "reason": int8.KEEP_FLOAT_REASON}
     assert [k["module"] for k in sc["kept_float"]] == ["blocks.1.ffn2"] + (["blocks.0.ffn2"] if twin == np.float32 else [])
 
 
 def test_calibration_windows_are_deterministic_train_windows(exported):
     from pipeline.data.qa_data import load_squad_file
-    from pipeline.export import export
+    from pipeline.export import int8
     from pipeline.export.export_model import export_forward
     cfg = _cfg(exported["tmp"], **{"export.calibration_windows": 5})
     train = load_squad_file(exported["tmp"] / "train.json", "reject")
     module = export_forward(exported["qa"] / "teacher")
-    a = export.calibration_windows(cfg, exported["qa"] / "teacher", train, SEQ, module)
-    b = export.calibration_windows(cfg, exported["qa"] / "teacher", list(train), SEQ, module)
+    a = int8.calibration_windows(cfg, exported["qa"] / "teacher", train, SEQ, module)
+    b = int8.calibration_windows(cfg, exported["qa"] / "teacher", list(train), SEQ, module)
     assert len(a) == 5 and all(len(w) == 3 and w[0].shape == (1, SEQ) and w[0].dtype == torch.int32 for w in a)
     assert all(torch.equal(x, y) for wa, wb in zip(a, b) for x, y in zip(wa, wb))
     with pytest.raises(UserError, match="int8-static needs train questions"):
-        export.calibration_windows(cfg, exported["qa"] / "teacher", [], SEQ, module)
+        int8.calibration_windows(cfg, exported["qa"] / "teacher", [], SEQ, module)
 
 
 def test_int8_keep_float_names_a_real_module(exported, tmp_path):
-    from pipeline.export import export
+    from pipeline.export import export, formats, int8
     from pipeline.export.export_model import export_forward
     cfg = _cfg(tmp_path, **{"export.int8_keep_float": ["blocks.9.ffn2"], "export.precisions": ["int8"]})
     with pytest.raises(UserError, match=r"export.int8_keep_float: no module \['blocks.9.ffn2'\] in teacher.*blocks.0.ffn2"):
-        export._quant_inputs(cfg, "teacher", exported["qa"] / "teacher", [], SEQ,
+        int8.quant_inputs(cfg, export.plan(cfg), "teacher", exported["qa"] / "teacher", [], SEQ,
                              export_forward(exported["qa"] / "teacher"))
     # student:blocks.9.ffn2 names a module of the student only: the teacher keeps none, and is not refused
     one = _cfg(tmp_path, **{"export.int8_keep_float": ["student:blocks.9.ffn2", "blocks.0.ffn2"], "export.precisions": ["int8"]})
-    assert export.kept_float(one.export.int8_keep_float, "teacher", "executorch") == ["blocks.0.ffn2"]
-    assert export.kept_float(one.export.int8_keep_float, "student", "tflite") == ["blocks.9.ffn2", "blocks.0.ffn2"]
-    quant = export._quant_inputs(one, "teacher", exported["qa"] / "teacher", [], SEQ,
+    assert int8.kept_float(one.export.int8_keep_float, "teacher", "executorch") == ["blocks.0.ffn2"]
+    assert int8.kept_float(one.export.int8_keep_float, "student", "tflite") == ["blocks.9.ffn2", "blocks.0.ffn2"]
+    quant = int8.quant_inputs(one, export.plan(one), "teacher", exported["qa"] / "teacher", [], SEQ,
                                  export_forward(exported["qa"] / "teacher"))
     assert quant["keep_float"] == {"executorch": ["blocks.0.ffn2"], "tflite": ["blocks.0.ffn2"]}
     # tflite:name keeps it in LiteRT's files only, tflite:student:name in the student's LiteRT files only
     scoped = ["tflite:blocks.1.ffn2", "tflite:student:blocks.0.ffn1", "executorch:teacher:blocks.0.o"]
-    assert export.kept_float(scoped, "teacher", "tflite") == ["blocks.1.ffn2"]
-    assert export.kept_float(scoped, "student", "tflite") == ["blocks.1.ffn2", "blocks.0.ffn1"]
-    assert export.kept_float(scoped, "teacher", "executorch") == ["blocks.0.o"]
-    assert export.kept_float(scoped, "student", "executorch") == []
+    assert int8.kept_float(scoped, "teacher", "tflite") == ["blocks.1.ffn2"]
+    assert int8.kept_float(scoped, "student", "tflite") == ["blocks.1.ffn2", "blocks.0.ffn1"]
+    assert int8.kept_float(scoped, "teacher", "executorch") == ["blocks.0.o"]
+    assert int8.kept_float(scoped, "student", "executorch") == []
     # 384:name keeps it in one window length's files only, so a fix for one file need not cost its twin
     by_len = ["tflite:student:384:blocks.0.o", "128:blocks.1.ffn2"]
-    assert export.kept_float(by_len, "student", "tflite", 384) == ["blocks.0.o"]
-    assert export.kept_float(by_len, "student", "tflite", 128) == ["blocks.1.ffn2"]
-    assert export.kept_float(by_len, "teacher", "tflite", 384) == []
-    quant = export._quant_inputs(_cfg(tmp_path, **{"export.int8_keep_float": [f"{SEQ}:blocks.1.ffn2", "999:blocks.0.o"],
-                                                   "export.precisions": ["int8"]}),
-                                 "teacher", exported["qa"] / "teacher", [], SEQ, export_forward(exported["qa"] / "teacher"))
+    assert int8.kept_float(by_len, "student", "tflite", 384) == ["blocks.0.o"]
+    assert int8.kept_float(by_len, "student", "tflite", 128) == ["blocks.1.ffn2"]
+    assert int8.kept_float(by_len, "teacher", "tflite", 384) == []
+    by_seq = _cfg(tmp_path, **{"export.int8_keep_float": [f"{SEQ}:blocks.1.ffn2", "999:blocks.0.o"],
+                               "export.precisions": ["int8"]})
+    quant = int8.quant_inputs(by_seq, export.plan(by_seq), "teacher", exported["qa"] / "teacher", [], SEQ,
+                              export_forward(exported["qa"] / "teacher"))
     assert quant["keep_float"]["tflite"] == ["blocks.1.ffn2"]
     # int8_static_keep_float adds modules for int8-static only
     two = _cfg(tmp_path, **{"export.int8_keep_float": ["blocks.0.ffn2"], "export.precisions": ["int8"],
                             "export.int8_static_keep_float": ["blocks.1.ffn2", "blocks.0.ffn2"]})
-    quant = export._quant_inputs(two, "teacher", exported["qa"] / "teacher", [], SEQ,
+    quant = int8.quant_inputs(two, export.plan(two), "teacher", exported["qa"] / "teacher", [], SEQ,
                                  export_forward(exported["qa"] / "teacher"))
-    assert export.kept_modules(quant, "int8", "tflite") == ["blocks.0.ffn2"]
-    assert export.kept_modules(quant, "int8-static", "tflite") == ["blocks.0.ffn2", "blocks.1.ffn2"]
+    assert formats.kept_modules(quant, "int8", "tflite") == ["blocks.0.ffn2"]
+    assert formats.kept_modules(quant, "int8-static", "tflite") == ["blocks.0.ffn2", "blocks.1.ffn2"]
     every = _cfg(tmp_path, **{"export.int8_static_keep_float": ["blocks.*.ffn2"], "export.precisions": ["int8"]})
-    quant = export._quant_inputs(every, "teacher", exported["qa"] / "teacher", [], SEQ,
+    quant = int8.quant_inputs(every, export.plan(every), "teacher", exported["qa"] / "teacher", [], SEQ,
                                  export_forward(exported["qa"] / "teacher"))
     assert quant["keep_float_static"]["executorch"] == ["blocks.0.ffn2", "blocks.1.ffn2"]  # '*' is one dotted part
     bad = _cfg(tmp_path, **{"export.int8_static_keep_float": ["blocks.9.ffn1"], "export.precisions": ["int8"]})
     with pytest.raises(UserError, match=r"export.int8_static_keep_float: no module \['blocks.9.ffn1'\]"):
-        export._quant_inputs(bad, "teacher", exported["qa"] / "teacher", [], SEQ, export_forward(exported["qa"] / "teacher"))
+        int8.quant_inputs(bad, export.plan(bad), "teacher", exported["qa"] / "teacher", [], SEQ, export_forward(exported["qa"] / "teacher"))
 
 
 def test_xnnpack_takes_every_heavy_op(exported):
@@ -280,7 +281,8 @@ def test_failed_converter_keeps_other_formats(tmp_path, monkeypatch):
     def broken(*a, **k):
         raise RuntimeError("converter exploded")
 
-    monkeypatch.setattr(export, "to_tflite", broken)
+    from pipeline.export.formats import litert
+    monkeypatch.setattr(litert.PLUGIN, "convert", broken)
     cfg = _cfg(tmp_path, **{"export.models": ["student"], "export.formats": ["tflite", "onnx"],
                             "export.precisions": ["fp32"]})
     metrics = export.run(cfg, _ctx(cfg, tmp_path, "export", {"qa_finetune": qa}))
@@ -476,10 +478,10 @@ def test_sidecar_example_has_what_the_export_writes(exported, tmp_path):
 def test_minmax_observer_replaces_the_static_activation_observers():
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import get_symmetric_quantization_config
     from torchao.quantization.pt2e.observer import HistogramObserver, MinMaxObserver
-    from pipeline.export import export
+    from pipeline.export import formats
     base = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
-    assert export._with_observer(base, "histogram") is base
-    mm = export._with_observer(base, "minmax")
+    assert formats.base.with_observer(base, "histogram") is base
+    mm = formats.base.with_observer(base, "minmax")
     for spec in (mm.input_activation, mm.output_activation):
         assert spec.observer_or_fake_quant_ctr.p.func is MinMaxObserver and spec.qscheme == torch.per_tensor_affine
     assert base.input_activation.observer_or_fake_quant_ctr.p.func is HistogramObserver

@@ -6,6 +6,7 @@ import pytest
 
 from pipeline.devices import stage_apps
 from pipeline.config import UserError, load
+from pipeline.core import registry
 from pipeline.core.runs import StageContext
 
 
@@ -23,7 +24,8 @@ def artifact(folder: Path, model, fmt, backend, precision, seq_len, ext, vocab="
     (folder / vocab).write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n")
     meta = {"model": model, "format": fmt, "backend": backend, "precision": precision, "seq_len": seq_len,
             "file": name, "bytes": nbytes, "vocab_file": vocab, "inputs": [{"name": "input_ids"}],
-            "outputs": [{"name": "start_logits"}, {"name": "end_logits"}]}
+            "outputs": [{"name": "start_logits"}, {"name": "end_logits"}], "do_lower_case": True,
+            "uses_token_type_ids": False, **registry.fit_window(seq_len, 64, 128, 30)}
     (folder / f"{name}.json").write_text(json.dumps(meta))
     return name
 
@@ -104,6 +106,9 @@ def test_run_writes_the_manifest_and_uses_the_apps_config(export, tmp_path, monk
     (lambda ex, n: (ex / "student.vocab.txt").unlink(), "student.vocab.txt named in"),
     (lambda ex, n: (ex / n["pte"]).write_bytes(b"short"), "has 5 bytes but"),
     (lambda ex, n: (ex / f"{n['pte']}.json").write_text("{oops"), "is not valid JSON"),
+    (lambda ex, n: (ex / f"{n['pte']}.json").write_text('{"model": "student"}'), "lacks format, backend"),
+    (lambda ex, n: (ex / f"{n['pte']}.json").write_text(json.dumps(
+        json.loads((ex / f"{n['pte']}.json").read_text()) | {"doc_stride": 380})), "windows do not fit"),
 ])
 def test_broken_exports_are_refused_naming_the_file(export, tmp_path, breakage, message):
     ex, n = export

@@ -8,6 +8,7 @@ is identified everywhere by the (format, backend) pair its sidecar records.
 from __future__ import annotations
 
 import platform
+import re
 from dataclasses import dataclass
 
 # int8: dynamic int8 (weights per channel, activations quantized at run time); int8-static: int8
@@ -37,6 +38,7 @@ class Format:
     backend: str              # the sidecar's "backend"
     ext: str
     precisions: tuple         # precisions this exporter supports
+    module: str               # its plug-in (pipeline/export/formats/base.py says what one defines)
     keeps_float: bool = False # its int8 files honour export.int8_keep_float (named modules left float)
 
     @property
@@ -44,12 +46,15 @@ class Format:
         return self.file_format, self.backend
 
 
+_PLUGINS = "pipeline.export.formats."
 FORMATS = {f.name: f for f in (
-    Format("coreml", "coreml", "coreml", "mlpackage", ("fp16", "fp32", "int8", "int8-static")),
-    Format("executorch", "executorch", "xnnpack", "pte", ("fp32", "int8", "int8-static"), keeps_float=True),
-    Format("executorch-coreml", "executorch", "coreml", "pte", ("fp16",)),
-    Format("tflite", "tflite", "tflite", "tflite", ("fp32", "fp16", "int8", "int8-static"), keeps_float=True),
-    Format("onnx", "onnx", "onnxruntime", "onnx", ("fp32", "int8")),
+    Format("coreml", "coreml", "coreml", "mlpackage", ("fp16", "fp32", "int8", "int8-static"), _PLUGINS + "coreml"),
+    Format("executorch", "executorch", "xnnpack", "pte", ("fp32", "int8", "int8-static"), _PLUGINS + "executorch",
+           keeps_float=True),
+    Format("executorch-coreml", "executorch", "coreml", "pte", ("fp16",), _PLUGINS + "executorch_coreml"),
+    Format("tflite", "tflite", "tflite", "tflite", ("fp32", "fp16", "int8", "int8-static"), _PLUGINS + "litert",
+           keeps_float=True),
+    Format("onnx", "onnx", "onnxruntime", "onnx", ("fp32", "int8"), _PLUGINS + "onnx"),
 )}
 
 
@@ -66,6 +71,7 @@ class Runtime:
 
 
 RUNTIMES = {r.name: r for r in (
+    # The runner of each is its artifact's format plug-in's (format_of).
     Runtime("pytorch", "pytorch", "torch", None),
     Runtime("executorch", "executorch", "executorch", ("executorch", "xnnpack")),
     Runtime("tflite", "litert", "ai-edge-litert", ("tflite", "tflite")),
@@ -73,6 +79,11 @@ RUNTIMES = {r.name: r for r in (
     # coremltools predicts on macOS only; elsewhere parity checks a Core ML file's interface.
     Runtime("coreml", "coreml", "coremltools", ("coreml", "coreml"), systems=("Darwin",)),
 )}
+
+def format_of(artifact: tuple) -> Format:
+    """The format row that writes artifacts of this (format, backend) pair: its plug-in runs them."""
+    return next(f for f in FORMATS.values() if f.artifact == tuple(artifact))
+
 
 # The (format, backend) pairs each app has a runtime adapter for.
 APPS = {
@@ -87,3 +98,55 @@ def host_runtime(file_format: str, backend: str) -> Runtime | None:
         if rt.artifact == (file_format, backend) and rt.runs_here():
             return rt
     return None
+
+
+# ---------------------------------------------------------------- sidecar rules config and export share
+# (pipeline/export/sidecar.py is the sidecar's schema; config sits below export, so the rules live here.)
+SPECIAL_TOKENS = 3  # [CLS] question [SEP] context [SEP]
+
+
+def query_room(max_seq_length: int, max_query_length: int) -> int:
+    """Question tokens a window keeps: at most half of it (at 128 tokens the 384-token defaults cannot fit)."""
+    return min(max_query_length, max_seq_length // 2)
+
+
+def fit_window(seq_len: int, max_query_length: int, doc_stride: int, max_answer_length: int) -> dict:
+    """The window settings an artifact of seq_len tokens records: the QA settings cut to fit it."""
+    query = query_room(seq_len, max_query_length)
+    stride = min(doc_stride, (seq_len - query - SPECIAL_TOKENS) // 2)
+    return {"max_seq_length": seq_len, "max_query_length": query, "doc_stride": stride,
+            "max_answer_length": max_answer_length}
+
+
+def window_problem(max_seq_length: int, max_query_length: int, doc_stride: int) -> str | None:
+    """The one window rule: windows must advance, so the overlap (doc_stride) stays below the context tokens
+    left beside the longest question a window keeps and the special tokens. None when the settings fit."""
+    room = max_seq_length - query_room(max_seq_length, max_query_length) - SPECIAL_TOKENS
+    if 0 <= doc_stride < room:
+        return None
+    return (f"doc_stride {doc_stride} must be below max_seq_length {max_seq_length} less the question "
+            f"({query_room(max_seq_length, max_query_length)} tokens) and {SPECIAL_TOKENS} special tokens: "
+            f"{max(room, 0)}")
+
+
+KEEP_FLOAT_SCOPES = ("format", "model", "seq_len")
+_MODULE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z0-9_]+|\*))*")
+
+
+def parse_keep_float(entry: str) -> tuple[dict, str] | None:
+    """An int8 keep-float entry, [format:][model:][seq_len:]module, as ({scope kind: value}, module); None
+    when it is not one. format is one whose int8 files can keep modules float (Format.keeps_float)."""
+    *scopes, module = str(entry).split(":")
+    formats = [n for n, f in FORMATS.items() if f.keeps_float]
+    kinds = ["format" if s in formats else "model" if s in MODELS else "seq_len" if s.isdigit() and int(s) > 0
+             else None for s in scopes]
+    order = [KEEP_FLOAT_SCOPES.index(k) for k in kinds if k]
+    if None in kinds or order != sorted(set(order)) or not _MODULE_PATH.fullmatch(module):
+        return None
+    return dict(zip(kinds, scopes)), module
+
+
+def keep_float_applies(scope: dict, model: str, fmt: str, seq_len: int | None = None) -> bool:
+    """Whether a parsed entry's scope covers one model's files of one format (at one window length)."""
+    here = {"format": fmt, "model": model, "seq_len": None if seq_len is None else str(seq_len)}
+    return all(here[k] == v for k, v in scope.items())

@@ -1,7 +1,7 @@
 """Golden fixtures for the iOS (Swift) and Android (Java) ports of the QA logic.
 
-    python pipeline/fixtures.py            # rewrite mobile/fixtures/*.json and vocab.txt
-    python pipeline/fixtures.py --check    # exit 1 if the committed fixtures are stale
+    python pipeline/devices/fixtures.py            # rewrite mobile/fixtures/*.json and vocab.txt
+    python pipeline/devices/fixtures.py --check    # exit 1 if the committed fixtures are stale
 
 The expected values come from the reference implementations, never from the ports:
 tokenization from transformers' BertTokenizerFast on the embedded teacher's vocabulary,
@@ -201,10 +201,12 @@ def results_example() -> dict:
 
 
 def sidecar_example() -> dict:
-    """A sidecar as the apps stage copies it (pipeline/export.py's fields + the artifact's sha256):
-    the fields the apps read. The tests' model file is 16 zero bytes; sha256 is theirs."""
+    """A sidecar as the apps stage copies it (the schema of pipeline/export/sidecar.py + the artifact's sha256):
+    the fields the apps read, checked against that schema. The tests' model file is 16 zero bytes; sha256 is
+    theirs."""
+    from pipeline.export.sidecar import Sidecar
     seq = 384
-    return {"model": "student", "format": "tflite", "backend": "tflite", "precision": "fp32", "seq_len": seq,
+    example = {"model": "student", "format": "tflite", "backend": "tflite", "precision": "fp32", "seq_len": seq,
             "file": "student.tflite.fp32.384.tflite", "bytes": 16, "params": 66000000,
             "sha256": hashlib.sha256(bytes(16)).hexdigest(),
             "inputs": [{"name": n, "dtype": "int32", "shape": [1, seq]} for n in ("input_ids", "attention_mask")],
@@ -215,6 +217,8 @@ def sidecar_example() -> dict:
             "source_checkpoint": {"folder": "student", "sha256": "0" * 64},
             "exporter_versions": {"torch": "2.13.0", "litert-torch": "0.10.0"},
             "tflite_ops": ["FULLY_CONNECTED", "SOFTMAX"], "max_abs_diff": 2.5e-07}
+    Sidecar.from_json(example, "sidecar_example.json")  # a UserError names what the schema misses
+    return example
 
 
 def build() -> dict[str, str]:
@@ -247,7 +251,7 @@ def main(argv=None) -> int:
     if args.check:
         stale = [n for n, t in texts.items() if not (out / n).is_file() or (out / n).read_text() != t]
         if stale:
-            print(f"stale fixtures in {out}: {', '.join(stale)} (run python pipeline/fixtures.py)")
+            print(f"stale fixtures in {out}: {', '.join(stale)} (run python pipeline/devices/fixtures.py)")
             return 1
         print(f"fixtures in {out} are current")
         return 0

@@ -39,6 +39,7 @@ from tqdm import tqdm
 from pipeline.config import UserError
 from pipeline.core import registry
 from pipeline.core.runs import REPO, log, write_json_atomic
+from pipeline.export import sidecar as schema
 
 # Which artifacts each app can run: (format, backend) pairs from the sidecars.
 TARGETS = {
@@ -63,15 +64,9 @@ def read_sidecars(export_dir: Path) -> list[dict]:
         raise UserError(f"apps: export folder not found: {export_dir} (run the export stage first)")
     out = []
     for p in sorted(export_dir.glob("*.json")):
-        if p.name == "artifacts.json":
+        if not schema.is_sidecar(p):
             continue
-        try:
-            meta = json.loads(p.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise UserError(f"apps: sidecar {p} is not valid JSON ({e})") from None
-        missing = [k for k in ("model", "format", "precision", "seq_len", "file", "vocab_file") if k not in meta]
-        if missing:
-            raise UserError(f"apps: sidecar {p} lacks {', '.join(missing)}")
+        meta = schema.read(p, "apps: ").to_json()  # the schema the apps' ModelSpec parsers read
         for key in ("file", "vocab_file"):
             if not (export_dir / meta[key]).exists():
                 raise UserError(f"apps: {meta[key]} named in {p.name} is missing from {export_dir}")

@@ -19,7 +19,6 @@ export: it is logged and recorded as failed, and the apps stage keeps it out.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,8 @@ from pipeline.core.workers import run_jobs
 from pipeline.data import squad_metrics
 from pipeline.data.qa_data import load_squad_file
 from pipeline.data.qa_features import best_answers, prepare_features
-from pipeline.export import runtimes
+from pipeline.export import formats, runtimes
+from pipeline.export import sidecar as schema
 from pipeline.export.export_model import load_qa
 
 
@@ -102,8 +102,8 @@ def check(cfg, sidecar: dict, path: Path, refs: dict, threads: int) -> dict:
     try:
         runner, _ = runtimes.load(path, threads, sidecar)
     except runtimes.NotRunnable as e:
-        if sidecar["format"] == "coreml":
-            problems = runtimes.coreml_spec_problems(path, sidecar)
+        problems = formats.for_artifact(sidecar["format"], sidecar["backend"]).interface_problems(path, sidecar)
+        if problems is not None:  # a format that can check a file it cannot run here (Core ML's spec)
             return dict(row, passed=not problems, note="not run: " + str(e) + "; spec interface " +
                         ("matches the sidecar" if not problems else "WRONG: " + "; ".join(problems)))
         return dict(row, passed=path.exists(), note=f"not run: {e}")
@@ -186,7 +186,7 @@ def run(cfg, ctx) -> dict:
     # int8 is gated on accuracy, so on every dev question, not the sample the fp32/fp16 gates use.
     sets = {"dev": dev_all[:cfg.export.parity_examples], "dev_all": dev_all, "natural": natural,
             "natural_name": natural_name}
-    sidecars = sorted((json.loads(p.read_text()) for p in exp.glob("*.json") if p.name != "artifacts.json"),
+    sidecars = sorted((schema.read(p, "parity: ").to_json() for p in exp.glob("*.json") if schema.is_sidecar(p)),
                       key=lambda s: (s["model"], s["seq_len"], s["format"], s["backend"], s["precision"]))
     if not sidecars:
         raise UserError(f"parity: no artifact sidecars in {exp}; run the export stage")

@@ -1,0 +1,169 @@
+"""LiteRT (.tflite) through litert_torch: fp32, fp16, dynamic-range int8 (litert_torch's full_dynamic_recipe
+with export.int8_keep_float's ops left float) and full-integer int8-static. On the host it runs through
+ai_edge_litert's Interpreter."""
+from __future__ import annotations
+
+import contextlib
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pipeline.config import UserError
+from pipeline.export.formats.base import ExportFormat, Job, with_observer
+
+
+class _NamedOutputs(torch.nn.Module):
+    """LiteRT names a signature's outputs after dict keys; a tuple would give output_0/output_1."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        start, end = self.module(input_ids, attention_mask, token_type_ids)
+        return {"start_logits": start, "end_logits": end}
+
+
+class _KeptFloat(torch.nn.Linear):
+    """An export.int8_keep_float linear while LiteRT int8-static is traced: litert_torch's quantizer
+    takes nn.Linear by type, and its module-name filter cannot parse this torch's nn_module_stack keys,
+    so a type of its own keeps the layer float (as export_model.QAHead keeps the logits float)."""
+
+
+@contextlib.contextmanager
+def _typed_apart(module, names: list[str]):
+    mods = [module.get_submodule(n) for n in names]
+    for name, mod in zip(names, mods):
+        if type(mod) is not torch.nn.Linear:
+            raise UserError(f"export.int8_keep_float: LiteRT int8-static keeps linear layers only; {name} is "
+                            f"{type(mod).__name__}")
+        mod.__class__ = _KeptFloat
+    try:
+        yield
+    finally:
+        for mod in mods:
+            mod.__class__ = torch.nn.Linear
+
+
+def _static(job: Job):
+    """Full-integer int8 through litert_torch's PT2E quantizer: per-channel int8 weights and int8
+    activations with ranges observed on the calibration windows. Linear layers only, for the reason
+    the ExecuTorch plug-in gives (a global config would also put "scores + mask" on one int8 scale), less
+    export.int8_keep_float's."""
+    from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
+    from litert_torch.quantize.quant_config import QuantConfig
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    config = with_observer(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False),
+                           job.quant.get("observer"))
+    quantizer = PT2EQuantizer()
+    # Its module-type filter compares against the exported graph's nn_module_stack, which this torch
+    # records as qualified type names (strings), so the name is given beside the class. The QA heads
+    # (export_model.QAHead) do not match, so the logits stay float32.
+    for tp in (torch.nn.Linear, "torch.nn.modules.linear.Linear"):
+        quantizer.set_module_type(tp, config)
+    named = _NamedOutputs(job.module).eval()
+    with _typed_apart(job.module, job.kept()):  # the types are read from the exported graph
+        ep = torch.export.export(named, (), dict(zip(job.input_names, job.args)), strict=False)
+    gm = prepare_pt2e(ep.module(), quantizer)
+    with torch.no_grad():
+        for window in job.quant["calibration"]:
+            gm(**dict(zip(job.input_names, window)))
+    gm = convert_pt2e(gm, fold_quantize=False)
+    # QuantConfig reads only the global config's is_dynamic to pick the converter's STATIC
+    # q/dq mode; the linear-only quantizer above has no global config, so a static one says it.
+    return gm, QuantConfig(pt2e_quantizer=PT2EQuantizer().set_global(config))
+
+
+def _scope(module, dotted: str) -> str:
+    """The location litert_torch writes into a TFLite tensor name for the module at `dotted`: one
+    '<qualified type>_<attribute>' per level, a ModuleList's items by index with no level of their own."""
+    labels, mod = [], module
+    for part in dotted.split("."):
+        child = mod[int(part)] if isinstance(mod, torch.nn.ModuleList) else getattr(mod, part)
+        if not isinstance(child, torch.nn.ModuleList):
+            labels.append(f"{type(child).__module__}.{type(child).__qualname__}_{part}")
+        mod = child
+    return "/".join(labels)
+
+
+def _dynamic(float_model: bytes, module, keep: list[str]) -> bytes:
+    """Dynamic-range int8 (int8 weights, activations quantized on the fly): litert_torch's
+    full_dynamic_recipe run by ai_edge_quantizer, as litert_torch.convert runs it, with the ops of
+    export.int8_keep_float's modules set to no quantization (the recipe's own per-layer overrides
+    address only litert_torch's generative layers). A kept module with no op in the graph is an error."""
+    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_quantizer import algorithm_manager, qtyping, recipe_manager
+    from litert_torch.generative.quantize.quant_recipes import full_dynamic_recipe
+    from litert_torch.quantize import translate_recipe
+    rm = recipe_manager.RecipeManager()
+    rm.load_quantization_recipe(translate_recipe.translate_to_ai_edge_recipe(full_dynamic_recipe().generative_recipe))
+    it = Interpreter(model_content=float_model)
+    firsts = {it._get_tensor_details(o, 0)["name"].split(";")[0] for d in it._get_ops_details() for o in d["outputs"]}
+    for name in keep:
+        scope = _scope(module, name)
+        hits = sorted(f for f in firsts if f.endswith("/" + scope) or f"/{scope}/" in f)  # the module and all in it
+        if not hits:
+            raise UserError(f"export.int8_keep_float: no LiteRT op comes from {name} ({scope})")
+        for first in hits:  # the op's own location comes first; fused neighbours follow after ';'
+            rm.add_quantization_config(f"^{re.escape(first)}(;|$)", qtyping.TFLOperationName.ALL_SUPPORTED,
+                                       algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
+    return bytes(translate_recipe.quantize_model(float_model, rm.get_quantization_recipe()))
+
+
+def _write(job: Job) -> dict:
+    import litert_torch
+    from ai_edge_litert.interpreter import Interpreter
+    recipe, model = None, _NamedOutputs(job.module).eval()
+    if job.precision == "int8-static":
+        model, recipe = _static(job)
+    elif job.precision == "fp16":
+        from litert_torch.generative.quantize.quant_recipes import full_fp16_recipe
+        recipe = full_fp16_recipe()
+    edge = litert_torch.convert(model, sample_kwargs=dict(zip(job.input_names, job.args)), quant_config=recipe)
+    if job.precision == "int8":
+        job.path.write_bytes(_dynamic(edge.model_content(), job.module, job.kept()))
+    else:
+        edge.export(str(job.path))
+    ops = {d["op_name"] for d in Interpreter(model_path=str(job.path))._get_ops_details()}
+    flex = sorted(o for o in ops if o.startswith("Flex") or o == "DELEGATE")
+    if flex:
+        raise RuntimeError(f"LiteRT graph has flex ops {flex}; the apps' runtime cannot run them")
+    return {"tflite_ops": sorted(ops)}
+
+
+class LiteRTRunner:
+    def __init__(self, path: Path, sidecar: dict, threads: int):
+        from ai_edge_litert.interpreter import Interpreter
+        from pipeline.export.runtimes import feed_for
+        self.names = [i["name"] for i in sidecar["inputs"]]
+        self.interp = Interpreter(model_path=str(path), num_threads=max(1, threads))
+        self.runner = self.interp.get_signature_runner()
+        # LiteRT applies the XNNPACK delegate on the first invoke: do it while loading, so that load
+        # time includes it and its start-up line is captured with the rest of the load.
+        self(feed_for(sidecar, {i["name"]: [0] * int(np.prod(i["shape"])) for i in sidecar["inputs"]}))
+
+    def __call__(self, feed: dict):
+        out = self.runner(**{n: feed[n] for n in self.names})
+        return out["start_logits"], out["end_logits"]
+
+
+class LiteRT(ExportFormat):
+    embeddings = "float (the static quantizer takes the linear layers only)"
+    runner = LiteRTRunner
+
+    def convert(self, job: Job) -> dict:
+        return _write(job)
+
+    def quantize(self, job: Job) -> dict:
+        return _write(job)
+
+    def int8_facts(self, precision: str, quant: dict) -> dict:
+        if precision == "int8":
+            return {"weights": "int8 per channel (litert_torch full_dynamic_recipe)",
+                    "embeddings": "as the recipe leaves them"}
+        return {"embeddings": self.embeddings}
+
+
+PLUGIN = LiteRT()
