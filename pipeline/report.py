@@ -28,8 +28,8 @@ EXPECTED = [
                                                 "(build_all --preset ablation)"),
     ("qa_metrics", None, "QA exact match / F1", "results/qa/*.json from the qa_finetune stage"),
     ("qa_curve", None, "QA teacher learning curve", "results/qa/teacher_curve.json from the qa_finetune stage"),
-    ("classification_metrics", None, "GLUE / IMDb scores",
-     "results/glue/*.json (needs the GLUE / IMDb datasets, not available offline)"),
+    ("classification_metrics", None, "classification scores (Tables 1 and 2)",
+     "results/glue/*.json from the classify stage (classify.tasks)"),
     ("artifacts", None, "exported model sizes", "results/artifacts.json from the export stage"),
     ("parity", None, "exported vs PyTorch parity", "results/parity.json from the parity stage"),
     ("benchmark", "host", "host latency", "results/host/*.json from the bench_host stage"),
@@ -79,7 +79,7 @@ def partial(data: dict) -> list[str]:
     out = []
     for ds in sorted({r["dataset"] for r in data["qa"]}):
         got = {r["model"] for r in data["qa"] if r["dataset"] == ds}
-        lack = [m for m in ("teacher", "student", "student_d") if m not in got]
+        lack = [m for m in ("teacher", "student", "student_d") if m not in got]  # student_dt is optional
         if lack:
             out.append(f"QA {ds}: no {', '.join(lack)}")
     for panel in sorted({r["panel"] for r in data["latency"]}):
@@ -92,6 +92,7 @@ def partial(data: dict) -> list[str]:
     lack = [v for v in ("full", "ce_only", "cos_only", "no_mlm", "random_init") if v not in got]
     if got and lack:
         out.append(f"ablation: no {', '.join(lack)}" + (" (changes need 'full')" if "full" in lack else ""))
+    out += [f"classification {r['task']}: not run ({r['missing']})" for r in data["cls"] if "missing" in r]
     sizes = {r["model"] for r in data["sizes"]}
     if sizes and "teacher" not in sizes:
         out.append("artifacts: no teacher export, so no size ratio")

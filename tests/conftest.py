@@ -86,8 +86,38 @@ def tiny_corpus(tmp_path_factory) -> Path:
     yield from unchanged(folder, "tiny corpus")
 
 
+def make_vader_sdist(path: Path, n: int = 24) -> Path:
+    """A stand-in for the vaderSentiment source distribution: the same nesting and row format, sentences of
+    WORDS, ids 1.. positive (rating > 0) and 5332.. negative, as in Pang & Lee's numbering."""
+    import io
+    import tarfile
+    rng = random.Random(1)
+    lines = []
+    for i in range(n):
+        sid, sign = (i + 1, 1) if i % 2 == 0 else (5332 + i, -1)
+        words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 10)))
+        lines.append(f"{sid}\t{sign * rng.uniform(0.5, 3.5):.4f}\t{('fast small ' if sign > 0 else 'slow large ')}{words}")
+    raw = ("\r\n".join(lines) + "\r\n").encode()
+
+    def add(tar, name, data):
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    inner = io.BytesIO()
+    with tarfile.open(fileobj=inner, mode="w:gz") as tar:
+        add(tar, "hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt", raw)
+    with tarfile.open(path, "w:gz") as tar:
+        add(tar, "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz", inner.getvalue())
+    return path
+
+
+@pytest.fixture(scope="session")
+def fake_vader_sdist(tmp_path_factory) -> Path:
+    return make_vader_sdist(tmp_path_factory.mktemp("vader") / "vaderSentiment-3.3.2.tar.gz")
+
+
 @pytest.fixture
-def tiny_preset(tmp_path, tiny_teacher, tiny_corpus) -> Path:
+def tiny_preset(tmp_path, tiny_teacher, tiny_corpus, fake_vader_sdist) -> Path:
     """A preset for a whole tiny run: a few steps of everything, in tmp folders."""
     p = tmp_path / "tiny.toml"
     p.write_text(f'''extends = "demo"
@@ -112,6 +142,14 @@ batch_size = 4
 grad_accum = 2
 checkpoint_every = 2
 eval_batches = 2
+[classify]
+tasks = ["mr_polarity", "qnli_natural"]
+sdist = "{fake_vader_sdist}"
+sdist_sha256 = ""
+cache_dir = "{tmp_path / 'cache'}"
+max_train_rows = 40
+max_length = 32
+batch_size = 8
 {TINY_LENGTHS}''')
     return p
 

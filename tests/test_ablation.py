@@ -69,7 +69,7 @@ def test_variant_naming_a_missing_loss_option_fails_in_one_line(monkeypatch):
 @pytest.mark.parametrize("name", [n for n in ablation.VARIANTS if n not in ("full", "random_init")])
 def test_every_variant_changes_the_distill_section(name):
     from pipeline import config as config_mod
-    cfg = config_mod.load("demo", {})
+    cfg = config_mod.load("ablation", {})  # its reference is the paper's triple loss (no hidden-state term)
     if any(not hasattr(cfg.distill, k) for k in ablation.VARIANTS[name]):
         pytest.skip(f"distill section lacks the fields of {name} in this checkout")
     assert ablation.variant_cfg(cfg, name) != cfg.distill

@@ -90,11 +90,11 @@ def test_stage_writes_squad_files_and_rejects_bad_source(tmp_path):
     metrics = qa_data.run(cfg, ctx)
     assert metrics["train"] == 40 and metrics["dev"] == 12 and metrics["handwritten"] >= 40
     assert metrics["natural_dev"] >= 150 and metrics["extra"] == 0
-    for name in ("train", "dev", "natural_dev", "handwritten"):
+    for name in ("train", "dev", "natural_dev", "natural_test", "handwritten"):
         assert qa_data.load_squad_file(out / f"{name}.json", "reject")
     assert qa_data.parse_squad(json.loads((out / "extra.json").read_text()), "extra", "reject") == []
     meta = json.loads((out / "meta.json").read_text())
-    assert set(meta) == {"train", "dev", "natural_dev", "handwritten", "extra"}
+    assert set(meta) == {"train", "dev", "natural_dev", "natural_test", "handwritten", "extra"}
     assert meta["natural_dev"]["name"] == "natural_dev" and meta["train"]["n"] == 40
     cfg.qa.train_source = str(tmp_path / "nope.json")
     with pytest.raises(UserError, match="not found"):
@@ -155,3 +155,18 @@ def test_wh_doc_mode_adds_docstring_template_questions():
         "What does total return?": "sum of the values", "What is the default of values in total?": "None",
         "What is the values argument of total?": "The numbers to add"}
     assert qa_data.cloze_questions("numpy:m.py:total:1", text, random.Random(0), "wh") == []
+
+
+def test_the_natural_test_set_is_new_text_that_nothing_trains_or_tunes_on():
+    """Written for the test set alone: at least 150 questions over 40 passages, general and documentation prose,
+    sharing no passage or title with the natural train / dev sets or the written passages."""
+    test = qa_data.test_examples()
+    assert len(test) >= 150 and len({e["context"] for e in test}) >= 40
+    assert {e["kind"] for e in test} == {"general", "documentation"}
+    seen = qa_data.load_squad_file(qa_data.NATURAL_TRAIN) + qa_data.load_squad_file(qa_data.NATURAL_DEV)
+    written = json.loads(qa_data.WRITTEN.read_text())
+    assert not {e["context"] for e in test} & ({e["context"] for e in seen} | {p["context"] for p in written})
+    assert not {e["title"] for e in test} & ({e["title"] for e in seen} | {p["title"] for p in written})
+    for e in test:
+        a = e["answers"][0]
+        assert e["context"][a["answer_start"]:a["answer_start"] + len(a["text"])] == a["text"]

@@ -49,9 +49,10 @@ def stage_run(tmp_path_factory):
     return cfg, ctx, metrics
 
 
-def test_stage_writes_three_models_predictions_and_valid_results(stage_run):
+def test_stage_writes_every_model_predictions_and_valid_results(stage_run):
     cfg, ctx, metrics = stage_run
-    assert set(metrics["training"]) == {"teacher", "student", "student_d"}
+    assert set(metrics["training"]) == set(qa_finetune.MODELS)  # the demo trains the (D) from teacher layers too
+    assert metrics["training"]["student_d"]["init"] == "student" and metrics["training"]["student_dt"]["init"] == "qa_teacher"
     for name in qa_finetune.MODELS:
         info = metrics["training"][name]
         assert info["steps"] == math.ceil(info["windows"] / cfg.qa.batch_size) and info["final_loss"] > 0
@@ -62,9 +63,9 @@ def test_stage_writes_three_models_predictions_and_valid_results(stage_run):
     assert set(preds) == {e["id"] for e in hand}
     for e in hand:  # every prediction is a piece of its own passage
         assert preds[e["id"]] in e["context"]
-    for ds in ("generated_dev", "natural_dev", "handwritten"):
+    for ds in ("generated_dev", "natural_dev", "natural_test", "handwritten"):
         obj, problems = results_schema.validate_file(ctx.results / "qa" / f"{ds}.json")
-        assert problems == [] and [m["model"] for m in obj["models"]] == ["teacher", "student", "student_d"]
+        assert problems == [] and [m["model"] for m in obj["models"]] == list(qa_finetune.MODELS)
     curve, problems = results_schema.validate_file(ctx.results / "qa" / "teacher_curve.json")
     assert problems == [] and set(curve["epochs"][0]["scores"]) == {"generated_dev", "natural_dev"}
     assert metrics["training"]["teacher"]["curve"] == curve["epochs"] and "curve" not in metrics["training"]["student"]
@@ -91,6 +92,11 @@ def test_saved_checkpoints_are_standard_qa_checkpoints(stage_run):
             qa = pipeline("question-answering", model=str(ctx.out / name), tokenizer=str(ctx.out / name))
             ans = qa(question=hand[0]["question"], context=hand[0]["context"])
             assert hand[0]["context"][ans["start"]:ans["end"]] == ans["answer"]
+
+
+def test_turning_off_the_teacher_layer_d_retrains_nothing(stage_run, monkeypatch, tmp_path):
+    trained, again, _ = _rerun(stage_run, monkeypatch, tmp_path, **{"qa.teacher_layer_d": False})
+    assert trained == [] and set(again["training"]) == {"teacher", "student", "student_d"}
 
 
 def test_finished_models_are_not_retrained(stage_run, monkeypatch):
@@ -121,11 +127,11 @@ def _rerun(stage_run, monkeypatch, tmp_path, **over) -> tuple[list, dict, "Path"
     return trained, again, out2
 
 
-def test_a_d_only_change_retrains_only_student_d(stage_run, monkeypatch, tmp_path):
+def test_a_d_only_change_retrains_only_the_d_students(stage_run, monkeypatch, tmp_path):
     cfg, ctx, first = stage_run
     trained, again, _ = _rerun(stage_run, monkeypatch, tmp_path, **{"qa.temperature": 3.0, "qa.distil_epochs": 2.0,
                                                                    "qa.distil_lr": 3e-4})
-    assert trained == ["qa student_d"]
+    assert trained == ["qa student_d", "qa student_dt"]
     d = again["training"]["student_d"]  # qa.distil_epochs and qa.distil_lr: the (D) step's own
     assert d["epochs"] == 2.0 and d["steps"] == 2 * math.ceil(d["windows"] / cfg.qa.batch_size)
     assert d["lr"] == 3e-4 and first["training"]["student_d"]["lr"] == cfg.qa.lr
@@ -161,7 +167,7 @@ def test_a_finished_stage_keeps_its_models_for_the_next_run(stage_run, monkeypat
     out2, work = tmp_path / "out", tmp_path / "work"
     out2.mkdir()
     again = qa_finetune.run(cfg2, StageContext(cfg2, "qa_finetune", run_dir, out2, work, "next-key", ctx.inputs))
-    assert trained == ["qa student_d"]
+    assert trained == ["qa student_d", "qa student_dt"]
     assert again["training"]["teacher"] == first["training"]["teacher"]
     assert again["training"]["student"] == first["training"]["student"]
 
@@ -365,7 +371,7 @@ def test_distil_init_qa_teacher_starts_d_from_the_qa_teachers_layers_and_head(st
         return real_train(m, f, c, d, desc, *a, **k)
     monkeypatch.setattr(qa_finetune, "train", spy)
     cfg2 = qa_tiny.cfg(ctx.run_dir, **{"qa.distil_init": "qa_teacher", "qa.distil_init_layers": [1],
-                                           "qa.alpha_hidden": 1.0})
+                                           "qa.alpha_hidden": 1.0, "qa.teacher_layer_d": False})
     out2 = tmp_path / "out"
     out2.mkdir()
     again = qa_finetune.run(cfg2, StageContext(cfg2, ctx.name, ctx.run_dir, out2, work, "another-key", ctx.inputs))
@@ -402,12 +408,12 @@ def test_the_qa_teacher_start_is_built_once_per_teacher_and_layer_choice(stage_r
     work = tmp_path / "work"
     shutil.copytree(ctx.work, work)
     one = qa_tiny.cfg(ctx.run_dir, **{"qa.distil_init": "qa_teacher", "qa.distil_init_layers": [1]})
-    start = qa_finetune._distil_start(one, Path("unused"), work, "teacher-key")
+    start = qa_finetune._distil_start(one, "qa_teacher", Path("unused"), work, "teacher-key")
     stamp = (start / "config.json").stat().st_mtime_ns
-    assert qa_finetune._distil_start(one, Path("unused"), work, "teacher-key") == start
+    assert qa_finetune._distil_start(one, "qa_teacher", Path("unused"), work, "teacher-key") == start
     assert (start / "config.json").stat().st_mtime_ns == stamp  # reused, not rebuilt
     other = qa_tiny.cfg(ctx.run_dir, **{"qa.distil_init": "qa_teacher", "qa.distil_init_layers": [0]})
-    qa_finetune._distil_start(other, Path("unused"), work, "teacher-key")
+    qa_finetune._distil_start(other, "qa_teacher", Path("unused"), work, "teacher-key")
     assert json.loads((start / "init.json").read_text())["copied_layers"] == [0]
-    qa_finetune._distil_start(other, Path("unused"), work, "retrained-teacher")
+    qa_finetune._distil_start(other, "qa_teacher", Path("unused"), work, "retrained-teacher")
     assert json.loads((start / "init.json").read_text())["teacher_key"] == "retrained-teacher"

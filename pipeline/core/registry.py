@@ -16,7 +16,7 @@ from dataclasses import dataclass
 # Core ML int8 is int8 weights with float16 activations; its int8-static is w8a8.
 PRECISIONS = ("fp32", "fp16", "int8", "int8-static")
 QUANTIZED = ("int8", "int8-static")  # gated on accuracy (F1), not on logit agreement
-MODELS = ("teacher", "student", "student_d")  # what qa_finetune trains and the later stages take
+MODELS = ("teacher", "student", "student_d", "student_dt")  # what qa_finetune can train; later stages take export.models
 
 # The paper's Table 4, then the intermediate-layer loss options (TinyBERT / MiniLM style): each
 # variant's distill-section fields on top of the distill section's.
@@ -29,6 +29,35 @@ ABLATION_VARIANTS = {
     "hidden_mse": {"alpha_hidden": 1.0, "hidden_loss": "mse"},
     "attn_kl": {"alpha_attn": 1.0},
 }
+
+
+@dataclass(frozen=True)
+class ClassifyTask:
+    name: str          # classify.tasks value and results/glue/<name>.json
+    title: str         # what the report calls it: honest about what it is
+    paper_task: str    # the paper's Table 1 / 2 row it is or stands beside
+    metric: str
+    hub: tuple | None = None  # (datasets id, config, text columns, dev split); None: offline (classify_data.py)
+
+
+# The offline tasks read data that packages ship (pipeline/data/classify_data.py); the others load through
+# `datasets` (needs a network). Both repositories are Parquet with the columns and splits named here.
+CLASSIFY_TASKS = {t.name: t for t in (
+    ClassifyTask("mr_polarity", "MR sentence polarity (SST-2 analogue)", "SST-2", "accuracy"),
+    ClassifyTask("mr_rating", "MR mean rating regression (STS-B's metric)", "STS-B", "pearson"),
+    ClassifyTask("qnli_natural", "QNLI analogue from the natural-question sets", "QNLI", "accuracy"),
+    ClassifyTask("cola", "CoLA", "CoLA", "matthews", ("nyu-mll/glue", "cola", ("sentence",), "validation")),
+    ClassifyTask("sst2", "SST-2", "SST-2", "accuracy", ("nyu-mll/glue", "sst2", ("sentence",), "validation")),
+    ClassifyTask("mrpc", "MRPC", "MRPC", "f1", ("nyu-mll/glue", "mrpc", ("sentence1", "sentence2"), "validation")),
+    ClassifyTask("qqp", "QQP", "QQP", "f1", ("nyu-mll/glue", "qqp", ("question1", "question2"), "validation")),
+    ClassifyTask("stsb", "STS-B", "STS-B", "pearson", ("nyu-mll/glue", "stsb", ("sentence1", "sentence2"), "validation")),
+    ClassifyTask("mnli", "MNLI", "MNLI", "accuracy",
+                 ("nyu-mll/glue", "mnli", ("premise", "hypothesis"), "validation_matched")),
+    ClassifyTask("qnli", "QNLI", "QNLI", "accuracy", ("nyu-mll/glue", "qnli", ("question", "sentence"), "validation")),
+    ClassifyTask("rte", "RTE", "RTE", "accuracy", ("nyu-mll/glue", "rte", ("sentence1", "sentence2"), "validation")),
+    ClassifyTask("wnli", "WNLI", "WNLI", "accuracy", ("nyu-mll/glue", "wnli", ("sentence1", "sentence2"), "validation")),
+    ClassifyTask("imdb", "IMDb", "IMDb", "accuracy", ("stanfordnlp/imdb", None, ("text",), "test")),
+)}
 
 
 @dataclass(frozen=True)

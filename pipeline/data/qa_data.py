@@ -3,7 +3,8 @@
 Outputs (all in SQuAD v1.1 JSON): train.json (everything the models train on), dev.json (generated or
 given dev), natural_dev.json (the shipped natural-question dev set, pipeline/data/natural_qa_dev.json,
 which includes the hand-written questions), handwritten.json (pipeline/data/handwritten_qa.json, the
-apps' demo content), extra.json (qa.extra_examples examples for the (D) step only), plus meta.json
+apps' demo content), natural_test.json (pipeline/data/test_passages.json: questions over passages written for
+the test set, which no setting was chosen on), extra.json (qa.extra_examples examples for the (D) step only), plus meta.json
 naming the data sets for the results files.
 
 The generated set follows the "unsupervised QA by cloze" recipe (questions.py): in a prose sentence one
@@ -30,6 +31,8 @@ HANDWRITTEN = Path(__file__).resolve().parent / "handwritten_qa.json"
 NATURAL_TRAIN = Path(__file__).resolve().parent / "natural_qa_train.json"  # built by pipeline/data/natural_qa.py
 NATURAL_DEV = Path(__file__).resolve().parent / "natural_qa_dev.json"
 WRITTEN = Path(__file__).resolve().parent / "written_passages.json"  # the project's own passages, in both sets
+# Passages and questions written for the test set alone: no trial and no setting choice reads them.
+TEST_PASSAGES = Path(__file__).resolve().parent / "test_passages.json"
 
 # --------------------------------------------------------------------------- SQuAD reading
 
@@ -264,11 +267,23 @@ def _load_source(source: str, split: str, cfg, generated: dict, docs_fn, skip: s
     return load_squad_file(source, cfg.qa.on_bad_example), name
 
 
-def _check_disjoint(train: list, dev: list, natural_dev: list, cfg) -> None:
-    """Train shares no passage with dev or natural_dev (and no document with generated dev)."""
+def test_examples() -> list[dict]:
+    """The natural-question test set as flat examples (the first occurrence of each answer is its span)."""
+    out = []
+    for p in read_json(TEST_PASSAGES, "test passages"):
+        slug = re.sub(r"[^a-z0-9]+", "-", p["title"].lower()).strip("-")
+        for i, (question, answer) in enumerate(p["qas"], 1):
+            out.append({"id": f"test-{slug}-{i}", "title": p["title"], "context": p["context"], "question": question,
+                        "kind": p["style"], "answers": [{"text": answer, "answer_start": p["context"].index(answer)}]})
+    return out
+
+
+def _check_disjoint(train: list, dev: list, natural_dev: list, cfg, natural_test: list = ()) -> None:
+    """Train shares no passage with dev, natural_dev or natural_test (and no document with generated dev)."""
     train_ctx = {e["context"] for e in train}
-    shared = train_ctx & {e["context"] for e in natural_dev}
-    assert not shared, f"train and natural_dev share passages: {sorted(shared)[:1]}"
+    for name, held_out in (("natural_dev", natural_dev), ("natural_test", natural_test)):
+        shared = train_ctx & {e["context"] for e in held_out}
+        assert not shared, f"train and {name} share passages: {sorted(shared)[:1]}"
     if cfg.qa.train_source == cfg.qa.dev_source == "generated":
         shared = {e["title"] for e in train} & {e["title"] for e in dev}
         assert not shared, f"train and generated dev share documents: {sorted(shared)[:3]}"
@@ -325,23 +340,26 @@ def run(cfg, ctx) -> dict:
         raise UserError(f"no training questions from {cfg.qa.train_source!r}")
     if not dev:
         raise UserError(f"no dev questions from {cfg.qa.dev_source!r}")
-    _check_disjoint(train, dev, natural_dev, cfg)
+    natural_test = test_examples()
+    _check_disjoint(train, dev, natural_dev, cfg, natural_test)
     used = natural_docs | {e["title"] for e in train + dev} | {e["context"] for e in train + dev}
     natural = nat_train if cfg.qa.natural_train and cfg.qa.train_source == "generated" else []
     extra = _extra(cfg, train, natural, used, docs_fn) if cfg.qa.extra_examples or cfg.qa.prose_questions else []
-    sets = {"train": train, "dev": dev, "natural_dev": natural_dev, "handwritten": hand, "extra": extra}
+    sets = {"train": train, "dev": dev, "natural_dev": natural_dev, "natural_test": natural_test, "handwritten": hand,
+            "extra": extra}
     for name, exs in sets.items():
         _write(ctx.out, name, exs)
     meta = {"train": {"name": train_name, "source": cfg.qa.train_source, "n": len(train)},
             "dev": {"name": dev_name, "source": cfg.qa.dev_source, "n": len(dev)},
             "natural_dev": {"name": "natural_dev", "source": NATURAL_DEV.name, "n": len(natural_dev)},
+            "natural_test": {"name": "natural_test", "source": TEST_PASSAGES.name, "n": len(natural_test)},
             "handwritten": {"name": "handwritten", "source": str(HANDWRITTEN.name), "n": len(hand)},
             "extra": {"name": "extra", "n": len(extra),
                       "source": f"generated ({cfg.qa.questions}) + augmented copies of {cfg.qa.augment_from}"
                                 + (" + generated prose questions" if cfg.qa.prose_questions else "")}}
     (ctx.out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     log(f"qa_data: {len(train)} train ({train_name}), {len(dev)} dev ({dev_name}), {len(natural_dev)} natural dev, "
-        f"{len(hand)} hand-written, {len(extra)} extra")
-    return {"train": len(train), "dev": len(dev), "natural_dev": len(natural_dev), "handwritten": len(hand),
+        f"{len(natural_test)} natural test, {len(hand)} hand-written, {len(extra)} extra")
+    return {"train": len(train), "dev": len(dev), "natural_dev": len(natural_dev), "natural_test": len(natural_test), "handwritten": len(hand),
             "extra": len(extra), "train_docs": len({e["title"] for e in train}),
             "dev_docs": len({e["title"] for e in dev})}

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from pipeline.reporting.rows import curve_verdict, label, largest_windows, model_sort, params_by_model  # noqa: E402
 
-COLOURS = {"teacher": "#4C72B0", "student": "#DD8452", "student_d": "#55A868",
+COLOURS = {"teacher": "#4C72B0", "student": "#DD8452", "student_d": "#55A868", "student_dt": "#64B5CD",
            "full": "#4C72B0", "ce_only": "#C44E52", "cos_only": "#8172B3",
            "no_mlm": "#937860", "random_init": "#DA8BC3", "hidden_mse": "#8C8C8C", "attn_kl": "#CCB974",
            "generated_dev": "#4C72B0", "natural_dev": "#C44E52", "handwritten": "#55A868"}
@@ -174,7 +174,8 @@ def qa_accuracy(rows, out: Path) -> list[str]:
 
 
 def classification(rows, out: Path) -> list[str]:
-    """GLUE / IMDb score per task and model with retention (Tables 1 and 2)."""
+    """Classification score per task and model with retention (Tables 1 and 2)."""
+    rows = [r for r in rows if "missing" not in r]
     if not rows:
         return []
     vals = {(f"{r['task']} ({r['metric']})", r["model"]): r["score"] for r in rows}
@@ -185,7 +186,7 @@ def classification(rows, out: Path) -> list[str]:
     _grouped_bars(ax, groups, models, lambda g, m: vals.get((g, m)),
                   lambda g, m: _retention_text(vals, kept, g, m))
     ax.set_ylabel("score (accuracy %, or correlation x 100)")
-    ax.set_title("GLUE / IMDb scores (% = kept of teacher)")
+    ax.set_title("Classification scores (% = kept of teacher)")
     return _save(fig, out, "classification")
 
 

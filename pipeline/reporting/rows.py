@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MODEL_ORDER = ["teacher", "student", "student_d"]
-MODEL_LABELS = {"teacher": "teacher", "student": "student", "student_d": "student (D)"}
+from pipeline.core.registry import CLASSIFY_TASKS
+
+MODEL_ORDER = ["teacher", "student", "student_d", "student_dt"]
+# student_d is the paper's (D): the general student fine-tuned with QA distillation (qa.distil_init student);
+# student_dt starts from the QA teacher's layers instead (task-specific distillation, qa.teacher_layer_d).
+MODEL_LABELS = {"teacher": "teacher", "student": "student", "student_d": "student (D)",
+                "student_dt": "student (D) from teacher layers"}
 STUDIES = ("sizes", "latency", "qa", "curve", "cls", "ablation", "mlm", "parity")
 
 
@@ -47,7 +52,13 @@ def flatten(kind: str, obj: dict, rel: str) -> tuple[str, list[dict]]:
     if kind == "qa_metrics":
         return "qa", [dict(m, dataset=obj["dataset"], file=rel) for m in obj["models"]]
     if kind == "classification_metrics":
-        return "cls", [dict(m, task=obj["task"], metric=obj["metric"], file=rel) for m in obj["models"]]
+        known = CLASSIFY_TASKS.get(obj["task"])  # files without a title: the registry's, else the task name
+        head = {"task": obj["task"], "metric": obj["metric"], "file": rel,
+                "title": obj.get("title", known.title if known else obj["task"]),
+                "paper_task": obj.get("paper_task", known.paper_task if known else obj["task"])}
+        if "missing" in obj:
+            return "cls", [dict(head, model=None, missing=obj["missing"])]
+        return "cls", [dict(m, **head) for m in obj["models"]]
     if kind == "qa_curve":
         head = {k: obj[k] for k in ("model", "max_epochs", "converge_f1", "converged")}
         return "curve", [dict(head, epoch=e["epoch"], steps=e["steps"], seconds=e["seconds"], dataset=ds, file=rel, **sc)
@@ -72,6 +83,9 @@ def _ablation_rows(obj: dict, rel: str) -> list[dict]:
                "mlm_loss": s["mlm_loss"]["mean"]}
         if "qa_f1" in s:
             row.update(qa_f1=s["qa_f1"]["mean"], qa_f1_std=s["qa_f1"]["std"])
+        if "cls_score" in s:
+            row.update(cls_score=s["cls_score"]["mean"], cls_score_std=s["cls_score"]["std"],
+                       cls_task=obj.get("classify", {}).get("task"))
         out.append(row)
     return out
 
@@ -131,7 +145,7 @@ def _ablation_deltas(rows: list[dict]) -> None:
     full = {r["file"]: r for r in rows if r["variant"] == "full"}
     for r in rows:
         f = full.get(r["file"]) if r["variant"] != "full" else None
-        for key, scale, pre in (("masked_acc", 100, ""), ("qa_f1", 1, "qa_")):
+        for key, scale, pre in (("masked_acc", 100, ""), ("qa_f1", 1, "qa_"), ("cls_score", 1, "cls_")):
             have = f is not None and r.get(key) is not None and f.get(key) is not None
             delta = scale * (r[key] - f[key]) if have else None
             noise = pooled_noise(r.get(f"{key}_std"), f.get(f"{key}_std")) if have else None
@@ -157,6 +171,6 @@ def derive(data: dict) -> dict:
     """Add the derived figures to the rows of every study, in place; returns data."""
     _speedups(data["latency"])
     _kept(data["qa"], lambda r: r["dataset"], ("exact_match", "f1"))
-    _kept(data["cls"], lambda r: (r["task"], r["metric"]), ("score",))
+    _kept([r for r in data["cls"] if "missing" not in r], lambda r: (r["task"], r["metric"]), ("score",))
     _ablation_deltas(data["ablation"])
     return data

@@ -1,6 +1,7 @@
 """Ablation stage: the paper's Table 4 variants (and the intermediate-layer loss options), each
 distilled with the same budget as a fresh "full" run, with ablation.seeds seeds, and scored on
-the same held-out masked positions and, after a short fixed QA fine-tune, on the generated dev set.
+the same held-out masked positions, after a short fixed QA fine-tune on the generated dev set, and after a
+classification fine-tune (ablation.classify_task, the classify section's settings) on that task's dev set.
 
 Variants change only the loss weights or the initialisation (registry ABLATION_VARIANTS):
   ce_only      L_ce alone                      (alpha_mlm = alpha_cos = 0)
@@ -78,7 +79,7 @@ def summarize(rows: list[dict]) -> list[dict]:
     for name in dict.fromkeys(r["variant"] for r in rows):
         mine = [r for r in rows if r["variant"] == name]
         s = {"variant": name, "seeds": [r["seed"] for r in mine], "steps": mine[0]["steps"]}
-        for k in ("masked_acc", "mlm_loss", "qa_f1", "qa_em"):
+        for k in ("masked_acc", "mlm_loss", "qa_f1", "qa_em", "cls_score"):
             if any(k in r for r in mine):
                 s[k] = mean_std([r.get(k) for r in mine])
         out.append(s)
@@ -122,7 +123,32 @@ def qa_score(cfg, student_dir: Path, train_ex: list, dev_ex: list, seed: int) ->
     return {"qa_f1": round(sc["f1"], 3), "qa_em": round(sc["exact_match"], 3), "qa_steps": info["steps"]}
 
 
-def _one(cfg, ctx, name: str, seed: int, qa_sets) -> dict | None:
+def cls_score(cfg, student_dir: Path, task_data, seed: int) -> dict:
+    """The distilled student's score on ablation.classify_task after the classify section's fine-tune."""
+    from pipeline.training import classify
+    from pipeline.training.hardware import pick_device
+    task, train, dev, metric = task_data
+    r = classify.fine_tune_and_score(f"s{seed}", student_dir, train, dev, metric, f"ablation {task}",
+                                     _Seeded(cfg, seed), pick_device(cfg))
+    return {"cls_score": r["score"]}
+
+
+def _cls_sets(cfg):
+    """(task, train, dev, metric) of the ablation's classification score, or None without ablation.classify_task."""
+    task = cfg.ablation.classify_task
+    if not task:
+        return None
+    from pipeline.data.classify_data import DataMissing
+    from pipeline.training import classify
+    try:
+        train, dev, metric, _ = classify.load(task, cfg)
+    except DataMissing as e:
+        log(f"ablation: no classification score ({task}: {e})")
+        return None
+    return task, classify._subset(train, cfg.classify.max_train_rows, cfg.run.seed), dev, metric
+
+
+def _one(cfg, ctx, name: str, seed: int, qa_sets, cls_sets=None) -> dict | None:
     """Distil one (variant, seed), score it; the row, kept in work/ so a crash does not redo it."""
     from pipeline.training.distill import distill
     d = variant_cfg(cfg, name)
@@ -145,6 +171,8 @@ def _one(cfg, ctx, name: str, seed: int, qa_sets) -> dict | None:
                           if hasattr(d, f"alpha_{k}")}}
         if qa_sets:
             row.update(qa_score(cfg, out / "model", *qa_sets, seed))
+        if cls_sets:
+            row.update(cls_score(cfg, out / "model", cls_sets, seed))
         write_json_atomic(done, {"key": key, "row": row})
         # 7 variants x 3 seeds of demo students and optimizer states would fill gigabytes: the row is
         # what counts, so keep the first seed's student of each variant only, and no checkpoint.
@@ -177,9 +205,9 @@ def run(cfg, ctx) -> dict:
         return {"variants": []}
     for name in variants:
         variant_cfg(cfg, name)  # a variant the config cannot express fails before any training
-    qa_sets = _qa_sets(cfg, ctx)
+    qa_sets, cls_sets = _qa_sets(cfg, ctx), _cls_sets(cfg)
     seeds = [cfg.run.seed + i for i in range(cfg.ablation.seeds)]
-    rows = [_one(cfg, ctx, name, seed, qa_sets) for name in variants for seed in seeds]
+    rows = [_one(cfg, ctx, name, seed, qa_sets, cls_sets) for name in variants for seed in seeds]
     if not dist_.is_main():
         return {}
     from pipeline.training.hardware import pick_device
@@ -187,7 +215,9 @@ def run(cfg, ctx) -> dict:
     qa = {"steps": cfg.ablation.qa_steps, "train_examples": len(qa_sets[0]), "dev_examples": len(qa_sets[1]),
           "batch_size": cfg.qa.batch_size, "lr": cfg.qa.lr} if qa_sets else None
     result = results.document("ablation", results.run_scale(cfg, results.torch_label(pick_device(cfg))),
-                              seeds=seeds, variants=rows, summary=summary, **({"qa": qa} if qa else {}))
+                              seeds=seeds, variants=rows, summary=summary, **({"qa": qa} if qa else {}),
+                              **({"classify": {"task": cls_sets[0], "metric": cls_sets[3], "train_rows": len(cls_sets[1]),
+                                               "dev_rows": len(cls_sets[2])}} if cls_sets else {}))
     (ctx.out / "ablation.json").write_text(json.dumps(result, indent=2) + "\n")
     results.write(ctx.results / "mlm" / "ablation.json", result)
     return {"seeds": seeds, "summary": summary}

@@ -18,6 +18,7 @@ import math
 import random
 import re
 import sys
+import time
 from pathlib import Path
 
 import numpy as np  # noqa: E402
@@ -25,22 +26,10 @@ import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from pipeline.config import UserError, build_parser, from_args  # noqa: E402
-from pipeline.core.runs import log  # noqa: E402
+from pipeline.core.runs import log, write_json_atomic  # noqa: E402
+from pipeline.core.registry import CLASSIFY_TASKS  # noqa: E402
+from pipeline.data.classify_data import HUB_TASKS as TASKS, DataMissing  # noqa: E402
 
-# task -> (datasets name, config, text columns, dev split, metric). Both repositories are Parquet
-# (no loading script), with the columns and splits named here; evidence in pipeline/hf_data.py.
-TASKS = {
-    "cola": ("nyu-mll/glue", "cola", ("sentence",), "validation", "matthews"),
-    "sst2": ("nyu-mll/glue", "sst2", ("sentence",), "validation", "accuracy"),
-    "mrpc": ("nyu-mll/glue", "mrpc", ("sentence1", "sentence2"), "validation", "f1"),
-    "qqp": ("nyu-mll/glue", "qqp", ("question1", "question2"), "validation", "f1"),
-    "stsb": ("nyu-mll/glue", "stsb", ("sentence1", "sentence2"), "validation", "pearson"),
-    "mnli": ("nyu-mll/glue", "mnli", ("premise", "hypothesis"), "validation_matched", "accuracy"),
-    "qnli": ("nyu-mll/glue", "qnli", ("question", "sentence"), "validation", "accuracy"),
-    "rte": ("nyu-mll/glue", "rte", ("sentence1", "sentence2"), "validation", "accuracy"),
-    "wnli": ("nyu-mll/glue", "wnli", ("sentence1", "sentence2"), "validation", "accuracy"),
-    "imdb": ("stanfordnlp/imdb", None, ("text",), "test", "accuracy"),
-}
 METRICS = ("accuracy", "f1", "matthews", "pearson", "spearman")
 
 
@@ -87,25 +76,48 @@ def read_table(path: Path, text_cols, label_col: str) -> list[dict]:
     return rows
 
 
-def load_task(args) -> tuple[list, list, str]:
-    if args.train or args.dev:
-        if not (args.train and args.dev):
-            raise UserError("local data needs both --train and --dev")
-        cols = tuple(args.text_cols) or TASKS.get(args.task, (None, None, ("sentence",)))[2]
-        metric = args.metric or TASKS.get(args.task, (None,) * 4 + ("accuracy",))[4]
-        return read_table(Path(args.train), cols, args.label_col), read_table(Path(args.dev), cols, args.label_col), metric
-    if args.task not in TASKS:
-        raise UserError(f"unknown task {args.task!r}: use one of {', '.join(TASKS)} or give --train/--dev files")
-    name, conf, cols, dev_split, metric = TASKS[args.task]
+def load_hub_task(task: str) -> tuple[list, list, str]:
+    """A GLUE task or IMDb through `datasets` (needs a network or a local Hub-layout copy)."""
+    name, conf, cols, dev_split, metric = TASKS[task]
     from pipeline.data import hf_data
-    what = f"task {args.task}"
+    what = f"task {task}"
     ds = hf_data.load(name, conf, what=what)
     missing = [s for s in ("train", dev_split) if s not in ds]
     if missing:
         raise UserError(f"{what}: {name} has no split(s) {', '.join(missing)} (it has {', '.join(ds)})")
     hf_data.require_columns(ds, (*cols, "label"), what)
     conv = lambda split: [{"text": tuple(r[c] for c in cols), "label": str(r["label"])} for r in ds[split]]  # noqa: E731
-    return conv("train"), conv(dev_split), args.metric or metric
+    return conv("train"), conv(dev_split), metric
+
+
+def load(task: str, cfg) -> tuple[list, list, str, dict]:
+    """(train, dev, metric, what the results record about the task and its data) of an offline or hub task."""
+    from pipeline.data import classify_data as CD
+    if task in CD.OFFLINE_TASKS:
+        t = CD.OFFLINE_TASKS[task]
+        sdist = Path(cfg.classify.sdist).expanduser() if cfg.classify.sdist else None
+        train, dev, source = CD.load_offline(task, sdist, Path(cfg.classify.cache_dir).expanduser(),
+                                             cfg.classify.sdist_sha256)
+        return train, dev, t.metric, {"title": t.title, "paper_task": t.paper_task, "data": source}
+    if task not in TASKS:
+        raise UserError(f"unknown task {task!r}: use one of {', '.join([*CD.OFFLINE_TASKS, *TASKS])} "
+                        f"or give --train/--dev files")
+    train, dev, metric = load_hub_task(task)
+    t = CLASSIFY_TASKS[task]
+    return train, dev, metric, {"title": t.title, "paper_task": t.paper_task,
+                                "data": {"package": "datasets", "file": TASKS[task][0]}}
+
+
+def load_task(args, cfg) -> tuple[list, list, str, dict]:
+    if args.train or args.dev:
+        if not (args.train and args.dev):
+            raise UserError("local data needs both --train and --dev")
+        cols = tuple(args.text_cols) or TASKS.get(args.task, (None, None, ("sentence",)))[2]
+        metric = args.metric or TASKS.get(args.task, (None,) * 4 + ("accuracy",))[4]
+        return (read_table(Path(args.train), cols, args.label_col), read_table(Path(args.dev), cols, args.label_col),
+                metric, {"data": {"file": f"{Path(args.train).name}, {Path(args.dev).name}"}})
+    train, dev, metric, info = load(args.task, cfg)
+    return train, dev, args.metric or metric, info
 
 
 def encode(tok, rows, labels_map, max_length, token_types: bool):
@@ -117,60 +129,106 @@ def encode(tok, rows, labels_map, max_length, token_types: bool):
             for i in range(len(rows))]
 
 
-def batches(feats, size, device, order):
-    for i in range(0, len(order), size):
-        chunk = [feats[j] for j in order[i:i + size]]
+def batches(feats, plan, device):
+    """Padded tensors per batch of indices (plan: kit.plan_epoch's list of index arrays)."""
+    for idx in plan:
+        chunk = [feats[j] for j in idx]
         width = max(len(f["input_ids"]) for f in chunk)
         b = {k: torch.tensor([f[k] + [0] * (width - len(f[k])) for f in chunk], device=device)
              for k in ("input_ids", "attention_mask", "token_type_ids") if k in chunk[0]}
         yield b, torch.tensor([f["y"] for f in chunk], device=device)
 
 
-def fine_tune_and_score(name, folder, train, dev, metric, args, cfg, device) -> dict:
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    from pipeline.training import kit
-    from pipeline.training.hardware import seed_everything
-    from pipeline.core.models import uses_token_types
-    seed_everything(cfg.run.seed)
-    regression = metric in ("pearson", "spearman")
-    labels = sorted({r["label"] for r in train}, key=lambda s: (len(s), s)) if not regression else []
-    labels_map = {lab: i for i, lab in enumerate(labels)}
-    unknown = {r["label"] for r in dev} - set(labels_map) if not regression else set()
+def _label_map(train, dev, regression: bool) -> dict:
+    if regression:
+        return {}
+    labels = sorted({r["label"] for r in train}, key=lambda s: (len(s), s))
+    unknown = {r["label"] for r in dev} - set(labels)
     if unknown:
         raise UserError(f"dev labels {sorted(unknown)} never occur in the training data")
+    return {lab: i for i, lab in enumerate(labels)}
+
+
+def _subset(rows: list, cap: int, seed: int) -> list:
+    """At most cap rows (0: all), the same ones for every model of a run."""
+    if not cap or len(rows) <= cap:
+        return rows
+    keep = sorted(random.Random(seed).sample(range(len(rows)), cap))
+    return [rows[i] for i in keep]
+
+
+def _train(model, feats, ccfg, cfg, device, desc: str, regression: bool) -> float:
+    """Fine-tune in place; returns the wall seconds."""
+    from pipeline.training import kit
+    from pipeline.training.hardware import autocast
+    lengths = [len(f["input_ids"]) for f in feats]
+    plans = [kit.plan_epoch(lengths, ccfg.batch_size, cfg.run.seed + e, True, drop_last=False)
+             for e in range(ccfg.epochs)]
+    steps = sum(len(p) for p in plans)
+    opt = torch.optim.AdamW(kit.decay_groups(model, 0.01, exempt=False), lr=ccfg.lr)  # frozen ones get no grad
+    sched = kit.warmup_linear(opt, steps, int(0.1 * steps), first_step_at_zero=True)
+    model.train()
+    t0 = time.time()
+    with tqdm(total=steps, desc=desc, unit="step", mininterval=2) as bar:
+        for plan in plans:
+            for b, y in batches(feats, plan, device):
+                with autocast(cfg, device):
+                    loss = model(**b, labels=y.float() if regression else y).loss
+                loss.backward()
+                kit.optimizer_step(opt, sched, model.parameters(), 1.0)
+                bar.update()
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+    return time.time() - t0
+
+
+def _predict(model, feats, ccfg, cfg, device, regression: bool) -> np.ndarray:
+    from pipeline.training.hardware import autocast
+    model.eval()
+    order = np.argsort([len(f["input_ids"]) for f in feats], kind="stable")
+    plan = [order[i:i + 2 * ccfg.batch_size] for i in range(0, len(order), 2 * ccfg.batch_size)]
+    out = np.zeros(len(feats))
+    with torch.no_grad(), autocast(cfg, device):
+        for idx, (b, _) in zip(plan, batches(feats, plan, device)):
+            logits = model(**b).logits.float()
+            out[idx] = (logits[:, 0] if regression else logits.argmax(-1)).cpu().numpy()
+    return out
+
+
+def fine_tune_and_score(name, folder, train, dev, metric, task, cfg, device) -> dict:
+    """Fine-tune one checkpoint on train (settings from the classify section) and score it on dev."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from pipeline.training.hardware import seed_everything
+    from pipeline.core.models import uses_token_types
+    ccfg = cfg.classify
+    seed_everything(cfg.run.seed)
+    regression = metric in ("pearson", "spearman")
+    labels_map = _label_map(train, dev, regression)
     if not Path(folder, "config.json").is_file():
         raise UserError(f"model {name}: no checkpoint in {folder}")
     tok = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForSequenceClassification.from_pretrained(
-        folder, num_labels=1 if regression else len(labels),
+        folder, num_labels=1 if regression else len(labels_map),
         problem_type="regression" if regression else "single_label_classification").to(device)
+    if ccfg.freeze_embeddings:  # the word-embedding table is most of a small model's weights, little of its compute
+        model.get_input_embeddings().weight.requires_grad_(False)
     use_tt = uses_token_types(model)
-    tr, dv = (encode(tok, rows, labels_map, args.max_length, use_tt) for rows in (train, dev))
-    steps = max(1, math.ceil(len(tr) / args.batch_size) * args.epochs)
-    opt = torch.optim.AdamW(kit.decay_groups(model, 0.01, exempt=False), lr=args.lr)
-    sched = kit.warmup_linear(opt, steps, int(0.1 * steps), first_step_at_zero=True)
-    rng = random.Random(cfg.run.seed)
-    model.train()
-    bar = tqdm(total=steps, desc=f"{args.task} {name}", unit="step", mininterval=2)
-    for _ in range(args.epochs):
-        order = list(range(len(tr)))
-        rng.shuffle(order)
-        for b, y in batches(tr, args.batch_size, device, order):
-            loss = model(**b, labels=y.float() if regression else y).loss
-            loss.backward()
-            kit.optimizer_step(opt, sched, model.parameters(), 1.0)
-            bar.update()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-    bar.close()
-    model.eval()
-    preds = []
-    with torch.no_grad():
-        for b, _ in batches(dv, 2 * args.batch_size, device, list(range(len(dv)))):
-            logits = model(**b).logits
-            preds.append(logits[:, 0] if regression else logits.argmax(-1))
-    preds = torch.cat(preds).cpu().numpy()
+    tr, dv = (encode(tok, rows, labels_map, ccfg.max_length, use_tt) for rows in (train, dev))
+    seconds = _train(model, tr, ccfg, cfg, device, f"{task} {name}", regression)
+    preds = _predict(model, dv, ccfg, cfg, device, regression)
     gold = np.array([f["y"] for f in dv])
-    return {"model": name, "score": round(score(metric, preds, gold), 3), "n": len(dv)}
+    return {"model": name, "score": round(score(metric, preds, gold), 3), "n": len(dv),
+            "train_seconds": round(seconds, 1)}
+
+
+def write_result(cfg, device, task: str, metric: str, models: list[dict], train_rows: int, **extra) -> None:
+    """results/glue/<task>.json (kind classification_metrics)."""
+    from pipeline.core import results as results_io
+    ccfg = cfg.classify
+    results_io.write(Path(cfg.run.results_dir) / "glue" / f"{task}.json", results_io.document(
+        "classification_metrics", results_io.run_scale(cfg, results_io.torch_label(device)), task=task,
+        metric=metric, models=models, seed=cfg.run.seed, **extra,
+        training={"epochs": ccfg.epochs, "batch_size": ccfg.batch_size, "lr": ccfg.lr, "max_length": ccfg.max_length,
+                  "train_rows": train_rows, "frozen_word_embeddings": ccfg.freeze_embeddings}))
 
 
 def _extra(parser):
@@ -184,37 +242,67 @@ def _extra(parser):
     parser.add_argument("--metric", choices=METRICS, help="override the task's metric")
 
 
+def _models(specs: list[str]) -> list[tuple[str, str]]:
+    models = []
+    for spec in specs:
+        name, sep, folder = spec.partition("=")
+        if not sep or not name or not folder:
+            raise UserError(f"--model {spec!r}: expected NAME=FOLDER")
+        models.append((name, folder))
+    return models
+
+
 def main(argv=None) -> int:
     parser = build_parser("classify.py", __doc__.split("\n\n")[0], _extra, sections=("run", "classify"))
     args = parser.parse_args(argv)
     try:
         from pipeline.training.hardware import pick_device
         cfg = from_args(args)
-        vars(args).update(cfg.section("classify"))  # the fine-tuning settings, checked by Config
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", args.task):
             raise UserError(f"task name {args.task!r}: use letters, digits, '_', '.', '-'")
-        specs = args.model or [f"teacher={cfg.run_dir / 'teacher' / 'model'}", f"student={cfg.run_dir / 'distill' / 'model'}"]
-        models = []
-        for spec in specs:
-            name, sep, folder = spec.partition("=")
-            if not sep or not name or not folder:
-                raise UserError(f"--model {spec!r}: expected NAME=FOLDER")
-            models.append((name, folder))
+        models = _models(args.model or [f"teacher={cfg.run_dir / 'teacher' / 'model'}",
+                                        f"student={cfg.run_dir / 'distill' / 'model'}"])
         device = pick_device(cfg)
-        train, dev, metric = load_task(args)
+        train, dev, metric, info = load_task(args, cfg)
+        train = _subset(train, cfg.classify.max_train_rows, cfg.run.seed)
         log(f"{args.task}: {len(train)} train, {len(dev)} dev rows, metric {metric}")
-        results = [fine_tune_and_score(n, f, train, dev, metric, args, cfg, device) for n, f in models]
+        results = [fine_tune_and_score(n, f, train, dev, metric, args.task, cfg, device) for n, f in models]
+    except DataMissing as e:
+        print(f"error: task {args.task}: {e}", file=sys.stderr)
+        return 2
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from pipeline.core import results as results_io
-    results_io.write(Path(cfg.run.results_dir) / "glue" / f"{args.task}.json", results_io.document(
-        "classification_metrics", results_io.run_scale(cfg, results_io.torch_label(device)), task=args.task,
-        metric=metric, models=results,
-        training={"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "train_rows": len(train)}))
+    write_result(cfg, device, args.task, metric, results, len(train), **info)
     for r in results:
         print(f"{args.task} {r['model']:10s} {metric} {r['score']:.2f} (n={r['n']})")
     return 0
+
+
+def run(cfg, ctx) -> dict:
+    """The classify stage: teacher and distilled student on each of classify.tasks. A task whose data cannot
+    be had here is named in one line and in its results file; the other tasks and stages go on."""
+    from pipeline.training.hardware import pick_device
+    device = pick_device(cfg)
+    models = [("teacher", ctx.inputs["teacher"] / "model"), ("student", ctx.inputs["distill"] / "model")]
+    summary = {}
+    for task in cfg.classify.tasks:
+        try:
+            train, dev, metric, info = load(task, cfg)
+        except DataMissing as e:
+            log(f"classify: {task} skipped: {e}")
+            write_result(cfg, device, task, "n/a", [], 0, missing=str(e))
+            summary[task] = {"missing": str(e)}
+            continue
+        train = _subset(train, cfg.classify.max_train_rows, cfg.run.seed)
+        log(f"classify: {task}: {len(train)} train, {len(dev)} dev rows, metric {metric}")
+        results = [fine_tune_and_score(n, f, train, dev, metric, task, cfg, device) for n, f in models]
+        write_result(cfg, device, task, metric, results, len(train), **info)
+        for r in results:
+            log(f"classify: {task} {r['model']:8s} {metric} {r['score']:.2f} (n={r['n']}, {r['train_seconds']:.0f} s)")
+        summary[task] = {r["model"]: r["score"] for r in results}
+    write_json_atomic(ctx.out / "scores.json", summary)
+    return summary
 
 
 if __name__ == "__main__":

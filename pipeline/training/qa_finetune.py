@@ -68,11 +68,12 @@ def _extra_examples(data: Path) -> list[dict]:
     return load_squad_file(data / "extra.json", "reject") if (data / "extra.json").is_file() else []
 
 
-def _distil_start(cfg, distilled: Path, work: Path, teacher_key: str) -> Path:
-    """The checkpoint the (D) step starts from (qa.distil_init): the distilled student, or a student made of the
-    fine-tuned QA teacher's layers (qa.distil_init_layers) and span head, kept in work/student_d_init/ with its
-    init.json (the layer map the layer terms read) and rebuilt only when the teacher or the layers change."""
-    if cfg.qa.distil_init == "student":
+def _distil_start(cfg, init: str, distilled: Path, work: Path, teacher_key: str) -> Path:
+    """The checkpoint a (D) step starts from (init, qa.distil_init for student_d): the distilled student, or a
+    student made of the fine-tuned QA teacher's layers (qa.distil_init_layers) and span head, kept in
+    work/student_d_init/ with its init.json (the layer map the layer terms read) and rebuilt only when the teacher
+    or the layers change."""
+    if init == "student":
         return distilled
     from pipeline.training.student_init import build_qa_student, save_student
     out, tmp = work / "student_d_init", work / ".student_d_init.tmp"
@@ -93,7 +94,7 @@ def _distil_start(cfg, distilled: Path, work: Path, teacher_key: str) -> Path:
 
 def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: str,
                   teacher_dir: Path | None = None, extra: list[dict] = (), curve_sets: dict | None = None,
-                  stops: bool = True) -> dict:
+                  stops: bool = True, init: str = "") -> dict:
     """Train one model into work/<name>/ unless a finished copy for the same model key is there.
     extra: examples added to the training set of this model only (the (D) step's extra.json).
     With curve_sets it is evaluated on them after each epoch (EpochCurve); with stops (the teacher) it trains up
@@ -121,13 +122,13 @@ def _finetune_one(name, source: Path, train_ex, cfg, device, work: Path, key: st
     epochs = cfg.qa.teacher_epochs if stops and curve else cfg.qa.distil_epochs if teacher_dir is not None else 0
     info = train(model, feats, cfg, device, f"qa {name}", teacher_logits, ckpt=work / f"{name}.ckpt.pt", key=key,
                  teacher=layer_teacher, epochs=epochs or None, on_epoch=curve,
-                 lr={"teacher": cfg.qa.teacher_lr, "student_d": cfg.qa.distil_lr}.get(name) or None)
+                 lr=(cfg.qa.teacher_lr if name == "teacher" else cfg.qa.distil_lr if teacher_dir else 0) or None)
     info.update(epochs=epochs or cfg.qa.epochs, frozen_word_embeddings=frozen)
     if curve:
         # the teacher may stop before qa.teacher_epochs: record the epochs it trained, the cap is max_epochs
         info.update(curve.summary(), epochs=len(curve.curve))
     if teacher_dir is not None:
-        info.update(init=cfg.qa.distil_init, extra_examples=len(extra), layer_losses=layer_losses.weights(cfg.qa),
+        info.update(init=init, extra_examples=len(extra), layer_losses=layer_losses.weights(cfg.qa),
                     layer_map=layer_teacher.lmap if layer_teacher else None,
                     teacher_outputs="live" if isinstance(layer_teacher, LiveTeacher) else "cached")
     tmp = work / f".{name}.tmp"
@@ -156,7 +157,7 @@ D_ONLY = ("distil_epochs", "distil_lr", "distil_init", "distil_init_layers", "te
           "alpha_hidden", "hidden_loss", "layer_match", "alpha_attn", "alpha_emb", "extra_examples",
           "augment_share", "augment_from", "prose_questions", "augment_mask_prob", "augment_ngram_prob")
 TEACHER_ONLY = ("teacher_epochs", "converge_f1", "teacher_lr")
-EVAL_ONLY = ("student_curve",)  # scores taken in eval mode between epochs change no weight
+EVAL_ONLY = ("student_curve", "teacher_layer_d")  # eval-mode scores change no weight; nor does training one more (D)
 PER_MODEL = ("freeze_embeddings",)  # keyed by whether it names the model, so one model's entry retrains that one
 
 
@@ -183,8 +184,12 @@ def model_keys(cfg, ctx) -> dict:
     # A (D) made from the QA teacher's layers owes nothing to the distilled student: a new distilled student
     # retrains only the plain one.
     start = student if cfg.qa.distil_init == "student" else "qa_teacher"
-    return {"teacher": teacher, "student": student,
+    keys = {"teacher": teacher, "student": student,
             "student_d": key("student_d", qa=qa_all, student=start, teacher=teacher, extra=files["extra"])}
+    if cfg.qa.teacher_layer_d:
+        keys["student_dt"] = key("student_dt", qa={k: v for k, v in qa_all.items() if k != "distil_init"},
+                                 student="qa_teacher", teacher=teacher, extra=files["extra"])
+    return keys
 
 
 def _seed_work(ctx) -> None:
@@ -203,9 +208,11 @@ def run(cfg, ctx) -> dict:
     data = ctx.inputs["qa_data"]
     meta = json.loads((data / "meta.json").read_text()) if (data / "meta.json").is_file() else {}
     train_ex = load_squad_file(data / "train.json", "reject")
-    sets = [s for s in ("dev", "natural_dev", "handwritten") if s != "natural_dev" or (data / f"{s}.json").is_file()]
+    sets = [s for s in ("dev", "natural_dev", "natural_test", "handwritten") if (data / f"{s}.json").is_file()]
     evals = {meta.get(s, {}).get("name", s): load_squad_file(data / f"{s}.json", "reject") for s in sets}
-    curve_sets = {ds: ex for ds, ex in evals.items() if ds != meta.get("handwritten", {}).get("name", "handwritten")}
+    # The curve (and the teacher's stopping rule) never reads the test set.
+    not_curve = {meta.get(s, {}).get("name", s) for s in ("handwritten", "natural_test")}
+    curve_sets = {ds: ex for ds, ex in evals.items() if ds not in not_curve}
     sources = {"teacher": ctx.inputs["teacher"] / "model", "student": ctx.inputs["distill"] / "model"}
     keys, training = model_keys(cfg, ctx), {}
     _seed_work(ctx)
@@ -214,12 +221,14 @@ def run(cfg, ctx) -> dict:
     student_curve = dict(curve_sets=curve_sets, stops=False) if cfg.qa.student_curve else {}
     training["student"] = _finetune_one("student", sources["student"], train_ex, cfg, device, ctx.work, keys["student"],
                                         **student_curve)
-    d_start = _distil_start(cfg, sources["student"], ctx.work, keys["teacher"])
-    training["student_d"] = _finetune_one("student_d", d_start, train_ex, cfg, device, ctx.work, keys["student_d"],
-                                          teacher_dir=ctx.work / "teacher", extra=_extra_examples(data), **student_curve)
+    d_inits = {"student_d": cfg.qa.distil_init, **({"student_dt": "qa_teacher"} if cfg.qa.teacher_layer_d else {})}
+    for name, init in d_inits.items():
+        start = _distil_start(cfg, init, sources["student"], ctx.work, keys["teacher"])
+        training[name] = _finetune_one(name, start, train_ex, cfg, device, ctx.work, keys[name], init=init,
+                                       teacher_dir=ctx.work / "teacher", extra=_extra_examples(data), **student_curve)
     results = {ds: [] for ds in evals}
     (ctx.out / "predictions").mkdir()
-    for name in MODELS:
+    for name in training:
         model, tok = load_qa_model(ctx.work / name)
         for ds, examples in evals.items():
             preds, scores = score(model, tok, examples, cfg, device, f"eval {name} {ds}")
