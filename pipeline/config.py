@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
+# UserError and StageView live in pipeline.core (below config, which they do not import); they are
+# re-exported here, where the modules that raise UserError have always imported it from.
+from pipeline.core.errors import UserError
+from pipeline.core.view import ALWAYS_READABLE, StageView, UndeclaredConfigRead  # noqa: F401  (re-exports)
+
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
-
-
-class UserError(Exception):
-    """Bad input from the user (preset, option, file, folder): reported as one line, exit 2."""
-
 
 ConfigError = UserError
 
@@ -367,62 +367,6 @@ class Config:
 
 
 SECTIONS = [fl.name for fl in dataclasses.fields(Config) if fl.name != "preset"]
-
-# What any stage may read without declaring it: where things go, what the manifest already keys
-# on (the seed), and the provenance that results files carry.
-ALWAYS_READABLE = {"run.run_dir", "run.results_dir", "run.seed", "run.device", "run.threads", "run.workers",
-                   "teacher.model", "corpus.source"}
-
-
-class UndeclaredConfigRead(AttributeError):
-    """A stage read a field that its fingerprint does not cover: its outputs could go stale."""
-
-
-class StageView:
-    """The config as one stage sees it: only the sections and fields its `Stage.sections` declare
-    (plus ALWAYS_READABLE), so a stage cannot depend on a value that does not key its outputs."""
-
-    def __init__(self, cfg: Config, stage: str, sections):
-        self._cfg, self._stage, self._allowed = cfg, stage, set(sections) | ALWAYS_READABLE
-
-    @property
-    def preset(self) -> str:
-        return self._cfg.preset
-
-    @property
-    def run_dir(self) -> Path:
-        return self._cfg.run_dir
-
-    def readable(self, dotted: str) -> bool:
-        return dotted in self._allowed or dotted.partition(".")[0] in self._allowed
-
-    def refuse(self, dotted: str) -> UndeclaredConfigRead:
-        return UndeclaredConfigRead(f"stage '{self._stage}' reads {dotted}, which its declared sections do not "
-                                    f"cover; add it to the stage's sections so that its fingerprint does")
-
-    def section(self, name: str) -> dict:
-        if name not in self._allowed:
-            raise self.refuse(name)
-        return self._cfg.section(name)
-
-    def __getattr__(self, name: str):
-        if name not in SECTIONS:
-            raise AttributeError(name)
-        if name in self._allowed:
-            return getattr(self._cfg, name)
-        return _SectionView(self, name)
-
-
-class _SectionView:
-    def __init__(self, view: StageView, name: str):
-        self._view, self._name = view, name
-
-    def __getattr__(self, key: str):
-        dotted = f"{self._name}.{key}"
-        if not self._view.readable(dotted):
-            raise self._view.refuse(dotted)
-        return getattr(getattr(self._view._cfg, self._name), key)
-
 
 
 def _fields(section: str):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from pipeline.config import UserError
+from pipeline.core.errors import UserError
 
 
 def resolve(spec: str) -> str:

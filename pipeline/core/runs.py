@@ -26,8 +26,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from pipeline.config import Config, StageView, UserError
 from pipeline.core import distributed as dist_
+from pipeline.core.errors import UserError
+from pipeline.core.view import StageView
 
 REPO = Path(__file__).resolve().parents[2]
 TRACKED_PACKAGES = ["torch", "transformers", "tokenizers", "datasets", "executorch", "coremltools",
@@ -51,7 +52,7 @@ class Stage:
 
 @dataclass
 class StageContext:
-    cfg: Config
+    cfg: StageView                   # the config as this stage sees it (pipeline.config.Config in unit tests)
     name: str
     run_dir: Path
     out: Path                        # write outputs here
@@ -113,7 +114,7 @@ def git_commit() -> str:
 
 
 class Run:
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg):  # a pipeline.config.Config
         self.cfg = cfg
         self.dir = cfg.run_dir
         self.manifest_path = self.dir / "manifest.json"
