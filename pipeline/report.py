@@ -19,7 +19,7 @@ from pathlib import Path
 from pipeline.config import UserError
 from pipeline.core.results_schema import KINDS, kind_of, validate_file
 from pipeline.reporting import rows as rows_mod
-from pipeline.reporting import tables
+from pipeline.reporting import headline, tables
 
 # What each kind is for and who writes it, to say what is missing.
 EXPECTED = [
@@ -106,12 +106,13 @@ def render(files: list[dict], data: dict, plots: list[str]) -> str:
           f"Built by `python pipeline/report.py` from {len(files)} JSON file(s) under the results folder: "
           f"{len(ok)} valid, {len(bad)} skipped. Figures are PNG with an SVG of the same name in `plots/`. "
           "The paper is Sanh et al. 2019, *DistilBERT, a distilled version of BERT* (arXiv 1910.01108).", ""]
+    gaps, holes = missing(files), partial(data)
+    md += headline.headline_section(data, gaps + holes)
     md += tables.scale_section(ok)
     if bad:
         md += ["## Files skipped", "", "These files were not used (the rest of the report does not depend on them):", ""]
         md += tables.table(["file", "status", "problem"],
                            [[f["file"], f["status"], p] for f in bad for p in f["problems"][:5]])
-    gaps, holes = missing(files), partial(data)
     md += ["## What is missing", ""] + ([f"- {g}" for g in gaps] if gaps else ["Every study has results."]) + [""]
     if holes:
         md += ["Incomplete studies:", ""] + [f"- {h}" for h in holes] + [""]

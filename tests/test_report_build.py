@@ -207,3 +207,13 @@ def test_build_all_runs_the_report_stage(tmp_path):
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "results" / "plots" / "sizes.png").exists()
     assert (tmp_path / "run" / "report" / "REPORT.md").exists()
+
+
+def test_the_first_screen_answers_the_three_claims(full):
+    """The first 40 lines: the paper's claims (smaller, faster, kept) beside this run's figures, and what is missing."""
+    first = "\n".join(full.md.splitlines()[:40])
+    assert "## The paper's claims and this run's answers" in first
+    for claim in ("| Smaller |", "| Faster |", "| Kept (QA) |", "| Kept (GLUE) |", "Missing: "):
+        assert claim in first
+    assert "student / teacher speed-up" in first and "SST-2: student 97.8% of the teacher's accuracy" in first
+    assert "QA F1 on generated (teacher 70.0): student 90.0%, student (D) 93.6%" in first
