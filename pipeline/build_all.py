@@ -13,6 +13,24 @@ import sys
 from pipeline.config import UserError, build_parser, from_args
 from pipeline.core.runs import Run, Stage, log
 
+
+def fields(section: str, names: str) -> tuple:
+    """Single fields of one section, as a stage's `sections` entries ('export.seq_lens', ...)."""
+    return tuple(f"{section}.{n}" for n in names.split())
+
+
+# A stage's fingerprint covers the fields it reads, so an option re-runs only the stages that read it: a parity
+# gate re-runs parity and not the export, a fine-tuning option qa_finetune and not qa_data. StageView refuses any
+# read a stage does not declare (UndeclaredConfigRead), which keeps these lists complete.
+QA_DATA_READS = fields("qa", "train_source dev_source on_bad_example train_examples dev_examples questions "
+                             "natural_train extra_examples augment_share augment_from prose_questions "
+                             "augment_mask_prob augment_ngram_prob")
+EXPORT_READS = fields("export", "models formats seq_lens precisions calibration_windows calibration_observer "
+                                "int8_embeddings int8_keep_float int8_static_keep_float") + \
+    fields("qa", "max_query_length doc_stride max_answer_length")  # the sidecar's window (sidecar.Window.fit)
+PARITY_READS = fields("export", "parity_examples max_abs_diff_fp32 min_agreement_quantized int8_max_f1_drop "
+                                "int8_max_f1_drop_handwritten") + fields("qa", "n_best")
+
 STAGES = [
     Stage("corpus", "pipeline.data.corpus:run", ("corpus", "teacher.model"), (),
           "read, tokenize, filter and split the corpus"),
@@ -24,7 +42,7 @@ STAGES = [
           "triple-loss distillation, evaluated on the held-out split", distributed=True),
     Stage("classify", "pipeline.training.classify:run", ("classify", "run.precision"), ("teacher", "distill"),
           "fine-tune teacher and distilled student on classification tasks (paper Tables 1 and 2), GLUE metrics"),
-    Stage("qa_data", "pipeline.data.qa_data:run", ("qa",), ("corpus",),
+    Stage("qa_data", "pipeline.data.qa_data:run", QA_DATA_READS, ("corpus",),
           "SQuAD-format QA data: generated cloze questions, hand-written questions or SQuAD"),
     Stage("ablation", "pipeline.training.ablation:run",
           ("distill", "ablation", "student", "qa", "classify", "run.precision"),
@@ -33,10 +51,9 @@ STAGES = [
           distributed=True),
     Stage("qa_finetune", "pipeline.training.qa_finetune:run", ("qa", "run.precision"), ("teacher", "distill", "qa_data"),
           "fine-tune teacher and student for QA, then the student (D) with QA distillation"),
-    Stage("export", "pipeline.export.export:run", ("export", "qa.max_seq_length", "qa.doc_stride",
-                                                "qa.max_query_length", "qa.max_answer_length"), ("qa_finetune", "qa_data"),
+    Stage("export", "pipeline.export.export:run", EXPORT_READS, ("qa_finetune", "qa_data"),
           "Core ML, ExecuTorch and LiteRT artifacts with JSON sidecars"),
-    Stage("parity", "pipeline.export.parity:run", ("export", "qa"), ("export", "qa_data", "qa_finetune"),
+    Stage("parity", "pipeline.export.parity:run", PARITY_READS, ("export", "qa_data", "qa_finetune"),
           "run each host-runnable artifact against PyTorch on the QA dev set"),
     Stage("bench_host", "pipeline.bench.bench_host:run", ("bench",), ("export", "qa_finetune"),
           "host latency, load time, memory and size per runtime"),
