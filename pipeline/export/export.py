@@ -5,7 +5,9 @@ format's plug-in (pipeline/export/formats/, named by the format's registry row) 
 sidecar, `<artifact>.json` (pipeline/export/sidecar.py), that is the whole contract the apps read:
 input and output names, dtypes and shapes, the vocabulary file, lower-casing, window lengths,
 precision, the source checkpoint's checksum and the exporter versions. A converter that fails is
-recorded (in artifacts.json "failures") and the other formats go on.
+recorded (in artifacts.json "failures") and the other formats go on. What this host cannot make at all (Core ML
+int8-static off macOS: the plug-in's `cannot_make`) is planned out before any conversion, said in one line and
+recorded in artifacts.json "not_made", not attempted and reported as a failure.
 
 Names: <model>.<format>.<precision>.<seq_len>.<ext>, e.g. student_d.executorch.int8.384.pte;
 the Core ML-delegated ExecuTorch program is <model>.executorch-coreml.fp16.384.pte.
@@ -87,7 +89,8 @@ def tokenizer_facts(folder: Path, vocab_out: Path) -> dict:
     return {"do_lower_case": True if lower is None else bool(lower)}
 
 
-def plan(cfg) -> list[tuple[str, str]]:
+def _wanted(cfg) -> list[tuple[str, str]]:
+    """Every (format, precision) the options ask for that the format supports."""
     unknown = [f for f in cfg.export.formats if f not in registry.FORMATS]
     if unknown:
         raise UserError(f"export.formats: unknown {unknown} (known: {', '.join(registry.FORMATS)})")
@@ -97,6 +100,22 @@ def plan(cfg) -> list[tuple[str, str]]:
     jobs = [(f, p) for f in cfg.export.formats for p in registry.FORMATS[f].precisions if p in cfg.export.precisions]
     if not jobs:
         raise UserError(f"export: no format supports the precisions {cfg.export.precisions}")
+    return jobs
+
+
+def planned_out(cfg) -> list[tuple[str, str, str]]:
+    """(format, precision, why) for what the options ask for but this host cannot make (Core ML int8-static off
+    macOS): left out of the plan, said once, never attempted and reported as a failure."""
+    return [(f, p, why) for f, p in _wanted(cfg) if (why := formats.plugin(f).cannot_make(p))]
+
+
+def plan(cfg) -> list[tuple[str, str]]:
+    """The (format, precision) files this host makes of each model at each window length."""
+    out = {(f, p) for f, p, _ in planned_out(cfg)}
+    jobs = [j for j in _wanted(cfg) if j not in out]
+    if not jobs:
+        raise UserError("export: this host can make none of the files asked for: " +
+                        "; ".join(f"{f} {p}: {why}" for f, p, why in planned_out(cfg)))
     return jobs
 
 
@@ -198,6 +217,11 @@ def run(cfg, ctx) -> dict:
         raise UserError(f"export: none of {cfg.export.models} is a checkpoint folder in {src}")
     vers = versions()
     train = load_train(ctx)
+    not_made = [dict(format=f, precision=p, files=len(models) * len(cfg.export.seq_lens), reason=why)
+                for f, p, why in planned_out(cfg)]
+    for n in not_made:
+        log(f"export: not made on this host: {n['format']} {n['precision']} ({n['files']} file"
+            f"{'s' * (n['files'] != 1)}): {n['reason']}")
     jobs = len(plan(cfg)) * len(cfg.export.seq_lens) * len(models)
     artifacts, failures = [], [dict(model=m, error="no checkpoint folder") for m in missing]
     with tqdm(total=jobs, desc="export", unit="file") as bar:
@@ -211,7 +235,7 @@ def run(cfg, ctx) -> dict:
     result = results.document("artifacts", results.run_scale(cfg, results.host_label()),
                               artifacts=[{k: a[k] for k in keys} for a in artifacts],
                               failures=[{k: v for k, v in f.items() if k != "traceback"} for f in failures],
-                              exporter_versions=vers)
+                              not_made=not_made, exporter_versions=vers)
     write_json_atomic(ctx.out / "artifacts.json", result)
     results.write(ctx.results / "artifacts.json", result)
     for f in failures:

@@ -2,7 +2,8 @@
 
 A plug-in is a module named by its registry row (registry.Format.module) that defines PLUGIN, an
 ExportFormat. Export calls `convert` for fp32/fp16 and `quantize` for int8/int8-static with one
-Job; the sidecar's `quantization` facts start from `int8_facts`; parity, the host benchmark and
+Job, for the precisions that `cannot_make` does not rule out on this host; the sidecar's `quantization`
+facts start from `int8_facts`; parity, the host benchmark and
 distilkit-ask run a file with `runner` (None: no host runtime) or, where it cannot run on this
 host, check it with `interface_problems`. Adding a format is one registry row and one module.
 """
@@ -47,6 +48,10 @@ class ExportFormat:
     def quantize(self, job: Job) -> dict:
         """Write an int8 or int8-static file; return what the sidecar adds about it."""
         raise NotImplementedError(f"{type(self).__name__} has no {job.precision}")
+
+    def cannot_make(self, precision: str) -> str | None:
+        """Why this host cannot write `precision` at all (export plans it out, saying so once); None: it can."""
+        return None
 
     def int8_facts(self, precision: str, quant: dict) -> dict:
         """What this format's int8 means, over the common facts (weights, activations, embeddings)."""

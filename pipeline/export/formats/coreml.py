@@ -84,10 +84,16 @@ class CoreML(ExportFormat):
     def convert(self, job: Job) -> dict:
         return _save(_convert(job), job.path)
 
+    def cannot_make(self, precision: str) -> str | None:
+        if precision == "int8-static" and platform.system() != "Darwin":
+            return ("Core ML w8a8 calibrates its activation ranges by predicting with Core ML, which runs on macOS "
+                    "only; make these files on a Mac")
+        return None
+
     def quantize(self, job: Job) -> dict:
-        if job.precision == "int8-static" and platform.system() != "Darwin":  # refused before a conversion that cannot finish
-            raise NotImplementedError("Core ML int8-static (w8a8): linear_quantize_activations calibrates by "
-                                      "predicting with Core ML, which runs on macOS only")
+        why = self.cannot_make(job.precision)
+        if why:  # export plans these out; a direct call still stops before a conversion that cannot finish
+            raise NotImplementedError(f"Core ML {job.precision}: {why}")
         return _save(_quantize(_convert(job), job), job.path)
 
     def int8_facts(self, precision: str, quant: dict) -> dict:
