@@ -11,7 +11,7 @@ import os
 import sys
 
 from pipeline.config import UserError, build_parser, from_args
-from pipeline.core.runs import Run, Stage, log
+from pipeline.core.runs import Run, Stage, check_writable, log
 
 
 def fields(section: str, names: str) -> tuple:
@@ -94,6 +94,13 @@ def _report_after_failure(run: Run, stages: list[Stage], failed: Stage) -> None:
         log(f"report: not written ({e})")
 
 
+def _close_bars() -> None:
+    """Finish the progress bars a stage stopped by an error left open, so the error gets a line of its own."""
+    from tqdm import tqdm
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
+
+
 def main(argv=None) -> int:
     parser = build_parser("build_all.py", __doc__.split("\n\n")[0], _extra)
     args = parser.parse_args(argv)
@@ -106,6 +113,8 @@ def main(argv=None) -> int:
         stages = select(args.stages)
         if cfg.run.threads:
             os.environ.setdefault("OMP_NUM_THREADS", str(cfg.run.threads))
+        check_writable(cfg.run_dir, "run.run_dir")
+        check_writable(cfg.run.results_dir, "run.results_dir")
         run = Run(cfg)
         from pipeline.training.hardware import precision_line
         log(precision_line(cfg))
@@ -120,6 +129,7 @@ def main(argv=None) -> int:
             log(f"== {stage.name}: {status}" + (f" in {wall:.1f} s" if status == "ran" else " (outputs current)"))
             timings.append((stage.name, status, wall))
     except UserError as e:
+        _close_bars()
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -561,11 +561,15 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"distill.betas: {d.betas!r} must be two values (beta1, beta2)")
     if len(set(cfg.student.layers)) != len(cfg.student.layers) or cfg.student.layers != sorted(cfg.student.layers):
         raise ConfigError(f"student.layers: {cfg.student.layers!r} must be increasing teacher layer indices")
-    from pipeline.core.registry import window_problem  # the window rule export and the sidecar readers apply
+    from pipeline.core.registry import short_window, window_problem  # the window rules export and its readers apply
     problem = window_problem(qa.max_seq_length, qa.max_query_length, qa.doc_stride)
     if problem:
         raise ConfigError(f"qa.doc_stride ({qa.doc_stride}) must be below qa.max_seq_length ({qa.max_seq_length}) "
                           f"less the question and special tokens ({problem})")
+    for seq_len in cfg.export.seq_lens:  # an artifact's window: the apps and distilkit-ask answer with it
+        problem = short_window(seq_len, qa.max_query_length)
+        if problem:
+            raise ConfigError(f"export.seq_lens: {seq_len} is too short: {problem}")
     limit = teacher_max_positions(cfg.teacher.model)
     if limit is None:
         return

@@ -50,6 +50,14 @@ BAD_VALUES = [
     (["--run.device", "tpu"], "not one of"),
     (["--teacher.nope", "1"], "unrecognized arguments: --teacher.nope"),
     (["--classify.epochs", "0"], "must be > 0"),
+    # a window too short to hold a question and any passage
+    (["--export.seq_lens", "16"], "export.seq_lens: 16 is too short"),
+    (["--export.seq_lens", "384,32"], "export.seq_lens: 32 is too short"),
+    # folders that cannot be made or written: a system folder, a path under a file, an existing read-only folder
+    (["--run.run_dir", "/proc/distilkit-run"], "run.run_dir: cannot write into /proc/distilkit-run"),
+    (["--run.run_dir", "/dev/null/run"], "run.run_dir: cannot write into /dev/null/run (Not a directory)"),
+    (["--run.results_dir", "/proc/distilkit-results"], "run.results_dir: cannot write into"),
+    (["--run.results_dir", "/proc"], "run.results_dir: cannot write into /proc"),
 ]
 
 

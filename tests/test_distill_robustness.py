@@ -1,6 +1,7 @@
 """Issue 2: resume after SIGKILL, checkpoint errors, torchrun equality, bad input."""
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import json
@@ -212,6 +213,51 @@ def test_malformed_preset_and_manifest(prepared, tmp_path):
     res = build_all_inproc("--preset", preset, "--stages", PREP, "--run.run_dir", run)
     assert "not valid JSON" in _one_error(res)
     assert (run / "manifest.json").read_text() == "{broken"
+
+
+def test_full_disk_during_a_checkpoint_write_is_one_error_line_and_loses_nothing(prepared, tmp_path, monkeypatch):
+    """The disk fills while distillation writes its second checkpoint: one error line, exit 2, the earlier
+    stages, the manifest and the first checkpoint whole, and the same command resumes from that checkpoint."""
+    from pipeline.training import kit
+    preset, run = _copy(prepared, tmp_path)
+    before = {d: _tree_digest(run / d) for d in PREP.split(",")}
+    manifest = (run / "manifest.json").read_text()
+    real, calls = kit.torch.save, []
+
+    def full_disk(obj, fh, *a, **k):
+        calls.append(getattr(fh, "name", fh))
+        if len(calls) == 2:
+            fh.write(b"half a checkpoint")
+            raise OSError(errno.ENOSPC, "No space left on device", str(calls[-1]))
+        return real(obj, fh, *a, **k)
+
+    monkeypatch.setattr(kit.torch, "save", full_disk)
+    res = build_all_inproc("--preset", preset, "--stages", "distill", "--run.run_dir", run)
+    monkeypatch.undo()
+    line = _one_error(res)
+    assert "stage 'distill' stopped writing" in line and "the disk is full" in line and "resume" in line, line
+    assert "Traceback" not in res.stderr
+    assert {d: _tree_digest(run / d) for d in PREP.split(",")} == before
+    assert (run / "manifest.json").read_text() == manifest and not (run / "distill").exists()
+    assert torch.load(run / ".distill.work" / "checkpoint.pt", weights_only=False)["step"] == 2
+    resumed = build_all("--preset", preset, "--stages", "distill", "--run.run_dir", run)
+    assert "resuming from" in resumed.stderr and "at step 2/5" in resumed.stderr
+    assert json.loads((run / "manifest.json").read_text())["stages"]["distill"]["metrics"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder (the /proc cases in "
+                                              "test_config_values cover it there)")
+def test_read_only_results_folder_is_one_error_line_before_any_stage(prepared, tmp_path):
+    preset, run = _copy(prepared, tmp_path)
+    results = tmp_path / "results"
+    results.mkdir()
+    results.chmod(0o555)
+    try:
+        res = build_all_inproc("--preset", preset, "--stages", PREP, "--run.run_dir", run,
+                               "--run.results_dir", results)
+    finally:
+        results.chmod(0o755)
+    assert "run.results_dir: cannot write into" in _one_error(res) and "==" not in res.stderr
 
 
 def test_failed_stage_still_writes_the_report(tiny_preset, tmp_path):

@@ -158,6 +158,21 @@ def window_problem(max_seq_length: int, max_query_length: int, doc_stride: int) 
             f"{max(room, 0)}")
 
 
+# The fewest passage tokens an artifact's window may leave beside the longest question it keeps (about a short
+# sentence): fewer, and a window cannot hold an answer with any context, and windows advance a few tokens at a time.
+MIN_PASSAGE_TOKENS = 16
+
+
+def short_window(seq_len: int, max_query_length: int) -> str | None:
+    """Why a window of seq_len tokens is too short to hold a question and a passage; None when it is not."""
+    query = query_room(seq_len, max_query_length)
+    room = seq_len - query - SPECIAL_TOKENS
+    if room >= MIN_PASSAGE_TOKENS:
+        return None
+    return (f"a window of {seq_len} tokens leaves {max(room, 0)} passage tokens beside a question of {query} and "
+            f"{SPECIAL_TOKENS} special tokens; it needs at least {MIN_PASSAGE_TOKENS}")
+
+
 KEEP_FLOAT_SCOPES = ("format", "model", "seq_len")
 _MODULE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z0-9_]+|\*))*")
 

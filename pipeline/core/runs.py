@@ -11,6 +11,7 @@ outputs of the stages it reads) matches the manifest and its outputs are intact.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib
 import json
@@ -19,6 +20,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -79,10 +81,51 @@ def checksums(folder: Path) -> dict:
     return {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def check_writable(folder, option: str) -> None:
+    """Refuse, as bad input, a folder that cannot be made or written into (a read-only or system path, a file
+    in the way), before any stage runs. It tries: creates what is missing, writes and removes a probe file, then
+    removes the folders it created, so the check leaves nothing behind."""
+    folder = Path(folder).expanduser()
+    made, p = [], folder.absolute()
+    while not p.exists() and p != p.parent:
+        made.append(p)
+        p = p.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".distilkit-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise UserError(f"{option}: cannot write into {folder} ({e.strerror or e}); choose a folder you can "
+                        f"write to with --{option}") from None
+    finally:
+        for d in made:  # deepest first
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+
+
+# An OSError with one of these is the disk or the folder, not a bug: one error line, and the run resumes.
+STORAGE_ERRORS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+                  errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied"}
+
+
+def storage_error(stage: str, e: OSError) -> UserError:
+    where = f" writing {e.filename}" if e.filename else ""
+    return UserError(f"stage '{stage}' stopped{where}: {STORAGE_ERRORS[e.errno]} ({e.strerror or e}); finished "
+                     f"stages and checkpoints are kept: free space or fix the folder, then run the same command "
+                     f"to resume")
+
+
 def write_json_atomic(path: Path, data) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves the old file whole and no half-written copy
+        raise
 
 
 def read_json(path: Path, what: str = "JSON file"):
@@ -192,13 +235,15 @@ class Run:
         t0 = time.time()
         try:
             metrics = func(view, ctx) or {}
-        except BaseException:
+            wall = time.time() - t0
+            if main:
+                self._commit(stage, key, partial, work, metrics, wall)
+        except BaseException as e:
             shutil.rmtree(partial, ignore_errors=True)  # keep .work (checkpoints): the next run resumes
+            if isinstance(e, OSError) and e.errno in STORAGE_ERRORS:
+                raise storage_error(stage.name, e) from None
             raise
-        wall = time.time() - t0
-        if main:
-            self._commit(stage, key, partial, work, metrics, wall)
-        else:
+        if not main:
             shutil.rmtree(partial, ignore_errors=True)
         dist_.barrier()
         if not main:
@@ -216,7 +261,6 @@ class Run:
             os.replace(final, old)
         os.replace(partial, final)
         shutil.rmtree(old, ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
         self.manifest.update(preset=self.cfg.preset, config=self.cfg.to_dict(),
                              versions=package_versions(), git_commit=git_commit())
         self.manifest["stages"][stage.name] = {
@@ -225,6 +269,7 @@ class Run:
             "wall_s": round(wall, 2), "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         write_json_atomic(self.manifest_path, self.manifest)
+        shutil.rmtree(work, ignore_errors=True)  # only once the manifest holds the stage (a full disk keeps it)
 
 
 def log(msg: str) -> None:
