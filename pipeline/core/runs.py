@@ -6,8 +6,9 @@ manifest updated, so a failing stage never clobbers an earlier good result. A st
 needs to survive a kill (distillation) keeps its checkpoints in `.<stage>.work/`, which is
 removed only after success.
 
-A stage is skipped when its fingerprint (its config sections + the checksums of the
-outputs of the stages it reads) matches the manifest and its outputs are intact.
+A stage is skipped when its fingerprint (the config it reads, as whole sections or single fields,
++ the checksums of the outputs of the stages it reads) matches the manifest and its outputs are
+intact. The stage gets that config through StageView, which refuses any other read.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ TRACKED_PACKAGES = ["torch", "transformers", "tokenizers", "datasets", "executor
 class Stage:
     name: str
     target: str                      # "module:function", imported only when the stage runs
-    sections: tuple = ()             # config sections that decide this stage's output
+    sections: tuple = ()             # what it reads: sections ('distill') or fields ('export.seq_lens')
     needs: tuple = ()                # stages whose outputs this stage reads
     help: str = ""
     distributed: bool = False        # runs on every torchrun rank (training); others run on rank 0 only

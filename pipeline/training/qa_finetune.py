@@ -152,7 +152,9 @@ def write_curve(path: Path, scale: dict, info: dict) -> None:
 
 
 # Options that only shape the (D) step, and only the teacher: changing one of them retrains just the models
-# it touches (a (D) trial keeps the trained teacher and plain student).
+# it touches (a (D) trial keeps the trained teacher and plain student). The runner cannot do this: its fingerprint
+# is per stage, and this one stage trains up to four models one after another, the QA teacher the longest, so any
+# qa option re-runs the whole stage and these per-model keys decide which models actually retrain.
 D_ONLY = ("distil_epochs", "distil_lr", "distil_init", "distil_init_layers", "temperature", "alpha_distil",
           "alpha_hidden", "hidden_loss", "layer_match", "alpha_attn", "alpha_emb", "extra_examples",
           "augment_share", "augment_from", "prose_questions", "augment_mask_prob", "augment_ngram_prob")
@@ -162,7 +164,7 @@ PER_MODEL = ("freeze_embeddings",)  # keyed by whether it names the model, so on
 
 
 def model_keys(cfg, ctx) -> dict:
-    """A key per model from what decides its training, where the stage key covers the whole qa section."""
+    """A key per model from what decides its training, where the stage key covers the whole stage (every model)."""
     from pipeline.core.runs import checksums
     from pipeline.training.hardware import autocast_precision, pick_device
     precision = autocast_precision(cfg, pick_device(cfg))  # "auto" trains in bf16 on one CPU, fp32 on another
