@@ -2,7 +2,6 @@
 laid out like the Hub repositories they name: same functions, same load_dataset calls, no network."""
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -190,10 +189,6 @@ def test_hf_squad_wrong_columns_or_offsets_are_refused(tmp_path):
 # ------------------------------------------------------------------ GLUE and IMDb
 
 
-def _args(task: str) -> argparse.Namespace:
-    return argparse.Namespace(task=task, train=None, dev=None, metric=None, text_cols=[], label_col="label")
-
-
 def _local_task(monkeypatch, task: str, folder: Path):
     """Point one TASKS entry at a local folder, keeping its config, columns, dev split and metric."""
     _, conf, cols, dev_split, metric = classify.TASKS[task]
@@ -209,10 +204,10 @@ def test_glue_tasks_load_with_their_columns_and_splits(tmp_path, monkeypatch):
         "mnli": {"train": mnli(5), "validation_matched": mnli(2), "validation_mismatched": mnli(4)}})
     for task in ("sst2", "mnli"):
         _local_task(monkeypatch, task, root)
-    train, dev, metric = classify.load_task(_args("sst2"))
+    train, dev, metric = classify.load_hub_task("sst2")
     assert metric == "accuracy" and len(train) == 6
     assert dev == [{"text": (r["sentence"],), "label": str(r["label"])} for r in sst2(3, 100)]
-    train, dev, metric = classify.load_task(_args("mnli"))
+    train, dev, metric = classify.load_hub_task("mnli")
     assert len(train) == 5 and len(dev) == 2  # the matched dev split, not the mismatched one
     assert dev[1] == {"text": ("p1", "h1"), "label": "1"}
 
@@ -223,7 +218,7 @@ def test_imdb_loads_train_and_test(tmp_path, monkeypatch):
                                                          "unsupervised": [{"text": "x", "label": -1}]}},
                       default="plain_text")
     _local_task(monkeypatch, "imdb", root)
-    train, dev, metric = classify.load_task(_args("imdb"))
+    train, dev, metric = classify.load_hub_task("imdb")
     assert [r["text"] for r in train] == [("review 0",), ("review 1",), ("review 2",), ("review 3",)]
     assert [r["label"] for r in dev] == ["0", "1", "0"] and metric == "accuracy"
 
@@ -232,8 +227,8 @@ def test_glue_wrong_column_or_split_is_one_error(tmp_path, monkeypatch):
     rows = [{"text": "a", "label": 0}, {"text": "b", "label": 1}]
     _local_task(monkeypatch, "sst2", hub_folder(tmp_path / "g1", {"sst2": {"train": rows, "validation": rows}}))
     with pytest.raises(UserError, match="no column.*sentence"):
-        classify.load_task(_args("sst2"))
+        classify.load_hub_task("sst2")
     rows = [{"sentence": "a", "label": 0}]
     _local_task(monkeypatch, "sst2", hub_folder(tmp_path / "g2", {"sst2": {"train": rows, "test": rows}}))
     with pytest.raises(UserError, match="no split.*validation"):
-        classify.load_task(_args("sst2"))
+        classify.load_hub_task("sst2")
