@@ -267,10 +267,7 @@ def main(argv=None) -> int:
         train = _subset(train, cfg.classify.max_train_rows, cfg.run.seed)
         log(f"{args.task}: {len(train)} train, {len(dev)} dev rows, metric {metric}")
         results = [fine_tune_and_score(n, f, train, dev, metric, args.task, cfg, device) for n, f in models]
-    except DataMissing as e:
-        print(f"error: task {args.task}: {e}", file=sys.stderr)
-        return 2
-    except UserError as e:
+    except (UserError, DataMissing) as e:  # data that cannot be had is a user-facing error here: one task, no run
         print(f"error: {e}", file=sys.stderr)
         return 2
     write_result(cfg, device, args.task, metric, results, len(train), **info)
