@@ -11,7 +11,7 @@ FIX = REPO / "mobile" / "fixtures"
 
 def test_committed_fixtures_are_what_the_reference_code_produces():
     for name, text in fixtures.build().items():
-        assert (FIX / name).read_text() == text, f"{name} is stale: run python pipeline/fixtures.py"
+        assert (FIX / name).read_text() == text, f"{name} is stale: run python pipeline/devices/fixtures.py"
     assert (FIX / "vocab.txt").read_bytes() == fixtures.vocab_path().read_bytes()
 
 

@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE / "DistilKitQA.xcodeproj"
 APP, TESTS = "DistilKitQA", "DistilKitQATests"
 # The default of DISTILKIT_BUNDLE_ID. A bundle id belongs to the first team that registers it, so
-# pipeline/device_ios.py passes DISTILKIT_BUNDLE_ID=<yours> (default org.distilkit.qa.<team id>).
+# pipeline/devices/device_ios.py passes DISTILKIT_BUNDLE_ID=<yours> (default org.distilkit.qa.<team id>).
 BUNDLE_ID = "org.distilkit.qa"
 EXECUTORCH_URL = "https://github.com/pytorch/executorch"
 # The exporter is executorch 1.5.1, which has no Swift package branch; 1.5.0 reads its programs

@@ -5,7 +5,7 @@ Sources (cfg.corpus.source, a list; mix freely):
   machine has a corpus with no network: CPython's pydoc topics plus the unique docstrings of
   the standard library and of pinned dependencies (read with `ast`, nothing is imported).
 - "hf:<owner>/<name>[/<config>]": a `datasets` corpus (needs a network), e.g. hf:wikimedia/wikipedia/20231101.en,
-  or a local folder laid out like a Hub repository (see pipeline/hf_data.py).
+  or a local folder laid out like a Hub repository (see pipeline/data/hf_data.py).
 - paths, folders (every .txt/.md/.rst inside) and globs of local text files.
 
 Outputs: documents.jsonl ({"doc_id", "text"}, raw text for the QA generator), and train/heldout

@@ -125,7 +125,7 @@ SQUAD_COLUMNS = ("id", "title", "context", "question", "answers")
 
 
 def load_hf_squad(split: str, spec: str = "squad", on_bad: str = "skip") -> list[dict]:
-    """SQuAD v1.1 examples from a `datasets` id or local Hub-layout folder (see pipeline/hf_data.py).
+    """SQuAD v1.1 examples from a `datasets` id or local Hub-layout folder (see pipeline/data/hf_data.py).
 
     The rows go through the same checks as a SQuAD JSON file, so a copy whose answers do not sit
     at their answer_start is reported like a bad file."""

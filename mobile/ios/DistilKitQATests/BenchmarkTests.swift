@@ -2,7 +2,7 @@ import UIKit
 import XCTest
 @testable import DistilKitQA
 
-/// The benchmark as an XCTest, for `xcodebuild test` (pipeline/device_ios.py --xctest).
+/// The benchmark as an XCTest, for `xcodebuild test` (pipeline/devices/device_ios.py --xctest).
 /// Settings come from the environment: xcodebuild passes TEST_RUNNER_DISTILKIT_* as DISTILKIT_*.
 final class BenchmarkTests: XCTestCase {
     func testBenchmarkWritesResults() async throws {

@@ -1,4 +1,4 @@
-/// Question + context -> overlapping model windows, the same as pipeline/qa_features.py (see its
+/// Question + context -> overlapping model windows, the same as pipeline/data/qa_features.py (see its
 /// module docstring): [CLS] question [SEP] context slice [SEP], consecutive windows sharing
 /// docStride context tokens, so long passages are covered, never truncated.
 public enum Features {

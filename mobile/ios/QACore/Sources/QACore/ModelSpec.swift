@@ -1,6 +1,6 @@
 import Foundation
 
-/// One exported model as its JSON sidecar (written by pipeline/export.py) describes it, checked
+/// One exported model as its JSON sidecar (written by pipeline/export/sidecar.py) describes it, checked
 /// against the files next to it. Every problem is a QAError naming the file concerned.
 public struct ModelSpec: Equatable {
     public let sidecar: URL, file: URL, vocabFile: URL

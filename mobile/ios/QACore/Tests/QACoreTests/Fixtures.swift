@@ -1,7 +1,7 @@
 import Foundation
 @testable import QACore
 
-/// The golden fixtures pipeline/fixtures.py writes into mobile/fixtures/.
+/// The golden fixtures pipeline/devices/fixtures.py writes into mobile/fixtures/.
 enum Fixtures {
     static let dir: URL = {
         if let env = ProcessInfo.processInfo.environment["QA_FIXTURES_DIR"] { return URL(fileURLWithPath: env) }

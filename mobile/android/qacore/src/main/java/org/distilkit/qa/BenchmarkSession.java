@@ -13,7 +13,7 @@ import java.util.Set;
 
 /**
  * One benchmark run of the app: every staged model on every runtime that can open it, ending in
- * exactly one file that pipeline/device_android.py reads: bench-ID.json, or bench-ID.error.txt when
+ * exactly one file that pipeline/devices/device_android.py reads: bench-ID.json, or bench-ID.error.txt when
  * nothing could be timed or anything went wrong. Throwables are caught, not only exceptions: a
  * runtime whose native library is missing for the phone's ABI throws UnsatisfiedLinkError, and an
  * uncaught Error on the worker thread would kill the app without either file.

@@ -5,7 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Question + context -> overlapping model windows, the same as pipeline/qa_features.py
+ * Question + context -> overlapping model windows, the same as pipeline/data/qa_features.py
  * (see its module docstring): [CLS] question [SEP] context slice [SEP], consecutive windows
  * sharing docStride context tokens, so long passages are covered, never truncated.
  */

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One exported model as its JSON sidecar (written by pipeline/export.py) describes it, checked
+ * One exported model as its JSON sidecar (written by pipeline/export/sidecar.py) describes it, checked
  * against the files next to it. Every problem is a QaException naming the file concerned.
  */
 public final class ModelSpec {

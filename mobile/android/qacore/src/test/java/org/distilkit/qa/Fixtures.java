@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** Reads the golden fixtures pipeline/fixtures.py writes into mobile/fixtures/. */
+/** Reads the golden fixtures pipeline/devices/fixtures.py writes into mobile/fixtures/. */
 final class Fixtures {
     private Fixtures() {}
 

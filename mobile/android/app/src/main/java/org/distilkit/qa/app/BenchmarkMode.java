@@ -13,7 +13,7 @@ import org.distilkit.qa.BenchmarkSession;
 import org.distilkit.qa.ModelSpec;
 
 /**
- * Started by intent extras (pipeline/device_android.py sends them):
+ * Started by intent extras (pipeline/devices/device_android.py sends them):
  *   adb shell am start -n org.distilkit.qa.app/.MainActivity --es mode benchmark --es run_id ID
  *       [--ei warmup 5] [--ei iters 20] [--es preset demo] [--es teacher embedded] [--es corpus embedded]
  * Times every staged model on every runtime that can open it and writes

@@ -22,7 +22,7 @@ final class LiteRtQaModel implements QaModel {
         String[] keys = interpreter.getSignatureKeys();
         if (keys.length == 0) {
             interpreter.close();
-            throw new QaException(spec.file.getName() + " has no signature; re-export it with pipeline/export.py");
+            throw new QaException(spec.file.getName() + " has no signature; re-export it with python pipeline/build_all.py --stages export");
         }
         signature = keys[0];
         List<String> have = Arrays.asList(interpreter.getSignatureInputs(signature));
