@@ -145,7 +145,7 @@ def _cls_sets(cfg):
     except DataMissing as e:
         log(f"ablation: no classification score ({task}: {e})")
         return None
-    return task, classify._subset(train, cfg.classify.max_train_rows, cfg.run.seed), dev, metric
+    return task, classify.subset(train, cfg.classify.max_train_rows, cfg.run.seed), dev, metric
 
 
 def _one(cfg, ctx, name: str, seed: int, qa_sets, cls_sets=None) -> dict | None:

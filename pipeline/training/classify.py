@@ -149,7 +149,7 @@ def _label_map(train, dev, regression: bool) -> dict:
     return {lab: i for i, lab in enumerate(labels)}
 
 
-def _subset(rows: list, cap: int, seed: int) -> list:
+def subset(rows: list, cap: int, seed: int) -> list:
     """At most cap rows (0: all), the same ones for every model of a run."""
     if not cap or len(rows) <= cap:
         return rows
@@ -264,7 +264,7 @@ def main(argv=None) -> int:
                                         f"student={cfg.run_dir / 'distill' / 'model'}"])
         device = pick_device(cfg)
         train, dev, metric, info = load_task(args, cfg)
-        train = _subset(train, cfg.classify.max_train_rows, cfg.run.seed)
+        train = subset(train, cfg.classify.max_train_rows, cfg.run.seed)
         log(f"{args.task}: {len(train)} train, {len(dev)} dev rows, metric {metric}")
         results = [fine_tune_and_score(n, f, train, dev, metric, args.task, cfg, device) for n, f in models]
     except (UserError, DataMissing) as e:  # data that cannot be had is a user-facing error here: one task, no run
@@ -291,7 +291,7 @@ def run(cfg, ctx) -> dict:
             write_result(cfg, device, task, "n/a", [], 0, missing=str(e))
             summary[task] = {"missing": str(e)}
             continue
-        train = _subset(train, cfg.classify.max_train_rows, cfg.run.seed)
+        train = subset(train, cfg.classify.max_train_rows, cfg.run.seed)
         log(f"classify: {task}: {len(train)} train, {len(dev)} dev rows, metric {metric}")
         results = [fine_tune_and_score(n, f, train, dev, metric, task, cfg, device) for n, f in models]
         write_result(cfg, device, task, metric, results, len(train), **info)
