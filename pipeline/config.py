@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
