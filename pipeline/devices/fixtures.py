@@ -5,7 +5,8 @@
 
 The expected values come from the reference implementations, never from the ports:
 tokenization from transformers' BertTokenizerFast on the embedded teacher's vocabulary,
-windows and span decoding from pipeline.data.qa_features, latency statistics from
+windows and span decoding from pipeline.data.qa_features, the window length from
+pipeline.devices.windows, latency statistics from
 `latency_stats` below (the one definition host and device benchmarks share).
 
 Character offsets are Python string indices, i.e. Unicode code points (not UTF-16 units,
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from pipeline.core import results  # noqa: E402
 from pipeline.data import qa_features  # noqa: E402
+from pipeline.devices import windows  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "mobile" / "fixtures"
@@ -234,6 +236,7 @@ def build() -> dict[str, str]:
                                                                 TRICKY[2:12] + random_texts(random.Random(8), 20))},
         "features.json": {"vocab": "vocab.txt", "cases": feature_cases(tok)},
         "decoding.json": {"cases": decoding_cases(tok, rng)},
+        "window_choice.json": {"vocab": "vocab.txt", "cases": windows.choice_cases(tok, random.Random(42))},
         "stats.json": {"cases": stats_cases(rng)},
         "results_example.json": results_example(),
         "sidecar_example.json": sidecar_example(),
