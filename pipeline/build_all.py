@@ -33,7 +33,7 @@ PARITY_READS = fields("export", "parity_examples max_abs_diff_fp32 min_agreement
 
 STAGES = [
     Stage("corpus", "pipeline.data.corpus:run", ("corpus", "teacher.model"), (),
-          "read, tokenize, filter and split the corpus"),
+          "read, tokenize, filter and split the corpus", seeded=False),
     Stage("teacher", "pipeline.training.teacher:run", ("teacher", "run.precision"), ("corpus",),
           "load the teacher, fit its MLM head when untrained, evaluate it"),
     Stage("student_init", "pipeline.training.student_init:run", ("student",), ("teacher",),
@@ -101,6 +101,27 @@ def _close_bars() -> None:
         bar.close()
 
 
+def run_stages(run: Run, stages: list[Stage], force: bool = False) -> list[tuple[str, str, float]]:
+    """Run (or skip) the stages in order on one run folder: [(stage, 'ran'|'skipped', wall s)]. The one
+    loop behind build_all and pipeline/seeds.py; a failed stage raises after writing the report it can."""
+    cfg = run.cfg
+    if cfg.run.threads:
+        os.environ.setdefault("OMP_NUM_THREADS", str(cfg.run.threads))
+    from pipeline.training.hardware import precision_line
+    log(precision_line(cfg))
+    timings = []
+    for stage in stages:
+        log(f"== {stage.name}: {stage.help}")
+        try:
+            status, wall = run.execute(stage, force=force)
+        except UserError:
+            _report_after_failure(run, stages, stage)
+            raise
+        log(f"== {stage.name}: {status}" + (f" in {wall:.1f} s" if status == "ran" else " (outputs current)"))
+        timings.append((stage.name, status, wall))
+    return timings
+
+
 def main(argv=None) -> int:
     parser = build_parser("build_all.py", __doc__.split("\n\n")[0], _extra)
     args = parser.parse_args(argv)
@@ -111,23 +132,9 @@ def main(argv=None) -> int:
     try:
         cfg = from_args(args)
         stages = select(args.stages)
-        if cfg.run.threads:
-            os.environ.setdefault("OMP_NUM_THREADS", str(cfg.run.threads))
         check_writable(cfg.run_dir, "run.run_dir")
         check_writable(cfg.run.results_dir, "run.results_dir")
-        run = Run(cfg)
-        from pipeline.training.hardware import precision_line
-        log(precision_line(cfg))
-        timings = []
-        for stage in stages:
-            log(f"== {stage.name}: {stage.help}")
-            try:
-                status, wall = run.execute(stage, force=args.force)
-            except UserError as e:
-                _report_after_failure(run, stages, stage)
-                raise e
-            log(f"== {stage.name}: {status}" + (f" in {wall:.1f} s" if status == "ran" else " (outputs current)"))
-            timings.append((stage.name, status, wall))
+        timings = run_stages(Run(cfg), stages, args.force)
     except UserError as e:
         _close_bars()
         print(f"error: {e}", file=sys.stderr)

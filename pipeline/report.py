@@ -19,7 +19,9 @@ from pathlib import Path
 from pipeline.config import UserError
 from pipeline.core.results_schema import KINDS, kind_of, validate_file
 from pipeline.reporting import rows as rows_mod
-from pipeline.reporting import headline, tables
+from pipeline.reporting import headline, over_seeds, tables
+
+SEEDS_DIR = "seeds"  # pipeline/seeds.py writes each seed's results into <results>/seeds/seed<N>/
 
 # What each kind is for and who writes it, to say what is missing.
 EXPECTED = [
@@ -38,12 +40,22 @@ EXPECTED = [
 ]
 
 
+def _json_paths(folder: Path, results: Path, skip: str | None = None) -> list[Path]:
+    """JSON files under folder, hidden ones and those under results/<skip>/ left out, in name order."""
+    def keep(p: Path) -> bool:
+        parts = p.relative_to(results).parts
+        return p.is_file() and not any(part.startswith(".") for part in parts) and parts[0] != skip
+    return sorted((p for p in folder.rglob("*.json") if keep(p)), key=lambda p: p.relative_to(results).as_posix())
+
+
 def collect(results: Path) -> tuple[list[dict], dict]:
-    """(one record per JSON file, rows per study). Bad files become records, never exceptions."""
+    """(one record per JSON file, rows per study) of the run in the results folder; the per-seed runs under
+    seeds/ are collect_seeds'. Bad files become records, never exceptions."""
+    return _read(results, _json_paths(results, results, skip=SEEDS_DIR))
+
+
+def _read(results: Path, paths: list[Path]) -> tuple[list[dict], dict]:
     files, data = [], {k: [] for k in rows_mod.STUDIES}
-    paths = sorted((p for p in results.rglob("*.json") if p.is_file()
-                    and not any(part.startswith(".") for part in p.relative_to(results).parts)),
-                   key=lambda p: p.relative_to(results).as_posix())
     panel_files = {}
     for p in paths:
         rel = p.relative_to(results).as_posix()
@@ -65,6 +77,40 @@ def collect(results: Path) -> tuple[list[dict], dict]:
                     r["panel"] += f" [{rel}]"
         data[study] += rows
     return files, rows_mod.derive(data)
+
+
+def _folder_seed(recs: list[dict]) -> tuple[int | None, str]:
+    """The one seed a folder's valid files carry, or (None, why not)."""
+    seeds = {r["scale"].get("seed") for r in recs if r["status"] == "ok"}
+    if len(seeds) == 1 and None not in seeds:
+        return seeds.pop(), ""
+    if seeds <= {None}:
+        return None, "its valid files carry no seed" if seeds else "it holds no valid results file"
+    return None, "its files carry several seeds (" + ", ".join(sorted(str(x) for x in seeds)) + ")"
+
+
+def collect_seeds(results: Path) -> tuple[list[dict], dict, list[str]]:
+    """(file records, {seed: rows per study}, notes) of the per-seed runs, one folder each under seeds/. A
+    folder counts for the seed its files carry; one whose files carry none or several, or whose seed another
+    folder also holds, is named in the notes and not used, so no seed is counted twice."""
+    root, files, by_seed, notes, owner = results / SEEDS_DIR, [], {}, [], {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        recs, data = _read(results, _json_paths(folder, results))
+        files += recs
+        name = folder.relative_to(results).as_posix()
+        seed, why = _folder_seed(recs)
+        if seed is None:
+            notes.append(f"{name}: not used, {why}")
+        elif seed in owner:
+            notes.append(f"{name}: not used, seed {seed} is also in {owner[seed]} (neither is)")
+            by_seed.pop(seed, None)
+        else:
+            owner[seed], by_seed[seed] = name, data
+    settings = {(r["scale"]["preset"], r["scale"]["teacher"], r["scale"]["corpus"]) for r in files if r["status"] == "ok"}
+    if len(settings) > 1:
+        notes.append("the seeds' runs differ in more than the seed (" + "; ".join(
+            f"preset {p}, teacher {t}, corpus {c}" for p, t, c in sorted(settings)) + "): the spread mixes them")
+    return files, by_seed, notes
 
 
 def missing(files: list[dict]) -> list[str]:
@@ -99,15 +145,20 @@ def partial(data: dict) -> list[str]:
     return out
 
 
-def render(files: list[dict], data: dict, plots: list[str]) -> str:
+def render(files: list[dict], data: dict, plots: list[str], seeds=((), {}, ())) -> str:
+    """seeds: collect_seeds' (file records, rows per seed, notes)."""
+    seed_files, by_seed, seed_notes = seeds
     ok = [f for f in files if f["status"] == "ok"]
-    bad = [f for f in files if f["status"] != "ok"]
+    bad = [f for f in list(files) + list(seed_files) if f["status"] != "ok"]
     md = ["# DistilKit report: what distillation bought", "",
-          f"Built by `python pipeline/report.py` from {len(files)} JSON file(s) under the results folder: "
-          f"{len(ok)} valid, {len(bad)} skipped. Figures are PNG with an SVG of the same name in `plots/`. "
+          f"Built by `python pipeline/report.py` from {len(files) + len(seed_files)} JSON file(s) under the results "
+          f"folder{f' ({len(seed_files)} of them the per-seed runs under seeds/)' if seed_files else ''}: "
+          f"{len(files) + len(seed_files) - len(bad)} valid, {len(bad)} skipped. Figures are PNG with an SVG of the "
+          "same name in `plots/`. "
           "The paper is Sanh et al. 2019, *DistilBERT, a distilled version of BERT* (arXiv 1910.01108).", ""]
     gaps, holes = missing(files), partial(data)
     md += headline.headline_section(data, gaps + holes)
+    md += over_seeds.section(by_seed, seed_notes)
     md += tables.scale_section(ok)
     if bad:
         md += ["## Files skipped", "", "These files were not used (the rest of the report does not depend on them):", ""]
@@ -138,6 +189,7 @@ def build(results: Path, out: Path) -> dict:
     except OSError as e:
         raise UserError(f"cannot create output folder {out}: {e.strerror}") from None
     files, data = collect(results)
+    seeds = collect_seeds(results)
     # Plots go to a fresh folder swapped into place, so no stale figure outlives its data.
     partial, final = out / ".plots.partial", out / "plots"
     shutil.rmtree(partial, ignore_errors=True)
@@ -146,12 +198,13 @@ def build(results: Path, out: Path) -> dict:
     shutil.rmtree(final, ignore_errors=True)
     os.replace(partial, final)
     tmp = out / ".REPORT.md.tmp"
-    tmp.write_text(render(files, data, plots), encoding="utf-8")
+    tmp.write_text(render(files, data, plots, seeds), encoding="utf-8")
     os.replace(tmp, out / "REPORT.md")
-    return {"files": len(files), "valid": sum(f["status"] == "ok" for f in files),
-            "skipped": sum(f["status"] != "ok" for f in files), "plots": len(plots) // 2,
-            "missing": len(missing(files)),
-            "skipped_files": [f"{f['file']}: {f['status']}: {f['problems'][0]}" for f in files if f["status"] != "ok"]}
+    every = files + seeds[0]
+    return {"files": len(every), "valid": sum(f["status"] == "ok" for f in every),
+            "skipped": sum(f["status"] != "ok" for f in every), "plots": len(plots) // 2,
+            "missing": len(missing(files)), "seeds": sorted(seeds[1]),
+            "skipped_files": [f"{f['file']}: {f['status']}: {f['problems'][0]}" for f in every if f["status"] != "ok"]}
 
 
 def run_stage(cfg, ctx) -> dict:

@@ -101,7 +101,7 @@ def test_console_entry_points_resolve():
 # core's UserError and StageView): no module of core imports config, so the two packages form no cycle.
 LAYERS = ["pipeline.quiet", "pipeline.core", "pipeline.config", "pipeline.data", "pipeline.training",
           "pipeline.export", "pipeline.bench", "pipeline.devices", "pipeline.ask", "pipeline.reporting",
-          "pipeline.report", "pipeline.build_all"]
+          "pipeline.report", "pipeline.build_all", "pipeline.seeds"]
 # bench_distill times the real distillation on a run folder, whose first stages it runs through
 # the pipeline's own stage table.
 ALLOWED_UPWARD = {("pipeline.bench.bench_distill", "pipeline.build_all")}

@@ -37,10 +37,19 @@ def test_an_invalid_object_raises_and_leaves_the_old_file(tmp_path):
     assert path.read_text() == before
 
 
-def test_run_scale_names_the_preset_teacher_and_corpus():
+MODELS = [{"model": "teacher", "exact_match": 50.0, "f1": 60.0, "n": 10}]
+
+
+def test_run_scale_names_the_preset_teacher_corpus_and_seed():
     from pipeline import config
-    cfg = config.load("demo", {"corpus.source": ["a", "b"]})
-    assert results.run_scale(cfg, "cpu") == {"preset": "demo", "teacher": "embedded", "corpus": "a,b", "device": "cpu"}
+    cfg = config.load("demo", {"corpus.source": ["a", "b"], "run.seed": 2})
+    scale = results.run_scale(cfg, "cpu")
+    assert scale == {"preset": "demo", "teacher": "embedded", "corpus": "a,b", "device": "cpu", "seed": 2}
+    assert results_schema.validate(results.document("qa_metrics", scale, dataset="d", models=MODELS)) == []
+    # a command outside a run (re-timing files) has no run seed, and files written before the seed still validate
+    assert "seed" not in results.scale("cli", "t", "c", "cpu")
+    bad = results.document("qa_metrics", dict(scale, seed=-1), dataset="d", models=MODELS)
+    assert results_schema.validate(bad) == ["scale.seed: -1 is less than the minimum of 0"]
 
 
 def test_no_results_header_is_built_outside_the_writer():

@@ -23,13 +23,15 @@ class InvalidResults(RuntimeError):
     """A results object does not match its schema: a bug in the code that built it, not user input."""
 
 
-def scale(preset: str, teacher: str, corpus: str, device: str) -> dict:
-    """What a result was measured on, so the report never passes a demo run off as the paper's."""
-    return {"preset": preset, "teacher": teacher, "corpus": corpus, "device": device}
+def scale(preset: str, teacher: str, corpus: str, device: str, seed: int | None = None) -> dict:
+    """What a result was measured on, so the report never passes a demo run off as the paper's, and which
+    run.seed made it, so the report can group runs over seeds (None: no run's seed, e.g. a re-timing CLI)."""
+    out = {"preset": preset, "teacher": teacher, "corpus": corpus, "device": device}
+    return out if seed is None else {**out, "seed": seed}
 
 
 def run_scale(cfg, device: str) -> dict:
-    return scale(Path(cfg.preset).stem, cfg.teacher.model, ",".join(cfg.corpus.source), device)
+    return scale(Path(cfg.preset).stem, cfg.teacher.model, ",".join(cfg.corpus.source), device, cfg.run.seed)
 
 
 def torch_label(device) -> str:

@@ -47,6 +47,8 @@ class Stage:
     help: str = ""
     distributed: bool = False        # runs on every torchrun rank (training); others run on rank 0 only
     always: bool = False             # reads inputs the manifest cannot fingerprint (the report): never skipped
+    seeded: bool = True              # False: reads no run.seed (its view refuses it) and writes no results
+                                     # file, so a run with another seed may share its outputs (Run.adopt)
 
     def load(self) -> Callable:
         module, _, func = self.target.partition(":")
@@ -183,7 +185,9 @@ class Run:
         return out
 
     def fingerprint(self, stage: Stage) -> str:
-        parts = {"stage": stage.name, "seed": self.cfg.run.seed,
+        # A stage that reads no seed is keyed with seed 0 for every seed: the same key in every seed's run
+        # folder, and unchanged for the run folders made before stages could be seed-free (all seed 0).
+        parts = {"stage": stage.name, "seed": self.cfg.run.seed if stage.seeded else 0,
                  "config": self.stage_config(stage), "inputs": {}}
         for need in stage.needs:
             rec = self.record(need)
@@ -230,7 +234,7 @@ class Run:
         if not main:
             shutil.rmtree(partial, ignore_errors=True)
             partial.mkdir()
-        view = StageView(self.cfg, stage.name, stage.sections)
+        view = StageView(self.cfg, stage.name, stage.sections, seeded=stage.seeded)
         ctx = StageContext(view, stage.name, self.dir, partial, work, key,
                            {n: self.output(n) for n in stage.needs})
         t0 = time.time()
@@ -255,7 +259,26 @@ class Run:
         if self.manifest_path.exists():
             self.manifest = read_json(self.manifest_path, "run manifest")
 
-    def _commit(self, stage: Stage, key: str, partial: Path, work: Path, metrics: dict, wall: float) -> None:
+    def adopt(self, stage: Stage, donor: "Run") -> bool:
+        """Take a seed-free stage's outputs from another run folder whose record has this run's key, as
+        hard links (a copy across file systems); False, and nothing changed, when the donor's are not current
+        here. The same key means the same config and inputs, so the outputs are what running it would make."""
+        if stage.seeded or donor.dir.resolve() == self.dir.resolve():
+            return False
+        key = self.fingerprint(stage)
+        if not donor.is_current(stage, key):
+            return False
+        partial = self.dir / f".{stage.name}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(donor.output(stage.name), partial, copy_function=_link_or_copy)
+        rec = donor.record(stage.name)
+        self._commit(stage, key, partial, self.dir / f".{stage.name}.work", rec.get("metrics", {}), 0.0,
+                     shared_from=str(donor.dir))
+        return True
+
+    def _commit(self, stage: Stage, key: str, partial: Path, work: Path, metrics: dict, wall: float,
+                **extra) -> None:
         final, old = self.output(stage.name), self.dir / f".{stage.name}.old"
         if final.exists():
             shutil.rmtree(old, ignore_errors=True)
@@ -267,10 +290,18 @@ class Run:
         self.manifest["stages"][stage.name] = {
             "key": key, "config": self.stage_config(stage),
             "needs": list(stage.needs), "outputs": checksums(final), "metrics": metrics,
-            "wall_s": round(wall, 2), "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "wall_s": round(wall, 2), "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), **extra,
         }
         write_json_atomic(self.manifest_path, self.manifest)
         shutil.rmtree(work, ignore_errors=True)  # only once the manifest holds the stage (a full disk keeps it)
+
+
+def _link_or_copy(src, dst) -> None:
+    # Links are safe to share: no stage writes into a finished output, it makes a new folder and swaps it in.
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 def log(msg: str) -> None:

@@ -26,8 +26,10 @@ class StageView:
     """The config as one stage sees it: only the sections and fields its `Stage.sections` declare
     (plus ALWAYS_READABLE), so a stage cannot depend on a value that does not key its outputs."""
 
-    def __init__(self, cfg, stage: str, sections):
+    def __init__(self, cfg, stage: str, sections, seeded: bool = True):
         self._cfg, self._stage, self._allowed = cfg, stage, set(sections) | ALWAYS_READABLE
+        if not seeded:  # its fingerprint leaves the seed out, so it must not read it (Stage.seeded)
+            self._allowed.discard("run.seed")
         self._sections = {fl.name for fl in dataclasses.fields(cfg) if fl.name != "preset"}
 
     @property

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from pipeline.reporting.rows import label, params_by_model
+from pipeline.reporting.rows import file_gates, label, params_by_model
 from pipeline.reporting.tables import (PAPER_CPU_SPEEDUP, PAPER_GLUE, PAPER_PARAMS_M, PAPER_SQUAD, _paper_cls,
                                        table)
 
 HEADLINE_QA_SETS = ("natural_test", "natural_dev", "generated_dev")  # the first one present leads
-
-
-def _gated(parity) -> dict:
-    """(model, format, precision, seq_len) -> True when every check of that file ran and passed."""
-    out = defaultdict(lambda: True)
-    for r in parity:
-        key = (r["model"], r["format"], r["precision"], r["seq_len"])
-        out[key] = out[key] and bool(r.get("ran")) and bool(r.get("passed"))
-    return dict(out)
 
 
 def smaller(sizes, mlm, parity) -> str:
@@ -26,7 +17,7 @@ def smaller(sizes, mlm, parity) -> str:
     if not (t and s):
         return "no parameter counts yet"
     text = f"student {s / 1e6:.1f}M parameters = {100 * s / t:.0f}% of the teacher's {t / 1e6:.1f}M"
-    gated = _gated(parity)
+    gated = {k: g["passed"] for k, g in file_gates(parity).items()}
     fp32 = [r["bytes"] for r in sizes if r["model"] == "teacher" and r["precision"] == "fp32"]
     ok = [r for r in sizes if r["model"] == "student" and gated.get((r["model"], r["format"], r["precision"],
                                                                      r["seq_len"]))]

@@ -95,6 +95,17 @@ def retention(value, teacher) -> float | None:
     return 100 * value / teacher if teacher and teacher > 0 else None
 
 
+def file_gates(parity) -> dict:
+    """(model, format, precision, seq_len) -> {"ran": every check of that file ran, "passed": every check ran
+    and passed}: a file is in its gate only when all its question sets are."""
+    out = {}
+    for r in parity:
+        g = out.setdefault((r["model"], r["format"], r["precision"], r["seq_len"]), {"ran": True, "passed": True})
+        g["ran"] = g["ran"] and bool(r.get("ran"))
+        g["passed"] = g["passed"] and bool(r.get("ran")) and bool(r.get("passed"))
+    return out
+
+
 def params_by_model(sizes, mlm=()) -> dict:
     """Parameters per model: from the exported artifacts first, else from the masked-LM evaluations."""
     params = {}
