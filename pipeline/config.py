@@ -331,7 +331,11 @@ class AppsCfg:
                             "gate (int8 where it passes, else fp16, else fp32); false: every one that passed")
     ungated_int8: bool = f(False, "also stage int8 artifacts whose accuracy gate could not run on this host "
                            "(Core ML off macOS)")
-    seq_len: int = f(384, "sequence length of the staged models", check=POSITIVE)
+    seq_len: int = f(384, "sequence length of the staged models (the window every question can be answered in)",
+                     check=POSITIVE)
+    # A model call at 128 tokens costs about a third of one at 384; most questions over a paragraph fit one window.
+    short_seq_len: int = f(128, "a shorter window staged beside seq_len for every model: the apps answer with it "
+                           "when the question and passage fit one such window (0: seq_len only)", check=NON_NEGATIVE)
     # BERT-base (the paper preset's teacher) is ~440 MB per fp32 file, DistilBERT ~265 MB: every
     # format and precision of all three would be gigabytes on the phone.
     max_mb: float = f(1500.0, "phone storage (MB) each app's models may take, counting the copies the app makes; "

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -23,17 +24,17 @@ FRAMEWORK_RES = Path("/usr/share/android-framework-res/framework-res.apk")
 AGP_MIN_GRADLE = {(8, 5): (8, 7), (8, 6): (8, 7), (8, 7): (8, 9), (8, 8): (8, 10, 2), (8, 9): (8, 11, 1)}
 
 
-def gradle_props() -> dict:
-    return dict(re.findall(r"^(\w+)=(.*)$", (ANDROID / "gradle.properties").read_text(), re.M))
+def catalog_versions() -> dict:
+    return tomllib.loads((ANDROID / "gradle/libs.versions.toml").read_text())["versions"]
 
 
 def build_config(out: Path) -> Path:
     """BuildConfig as AGP generates it from app/build.gradle's buildConfigField lines."""
     gradle = (ANDROID / "app" / "build.gradle").read_text()
-    props = gradle_props()
+    versions = catalog_versions()
     fields = []
-    for typ, name, value in re.findall(r"buildConfigField '(\w+)', '(\w+)', .*\$\{project\.(\w+)\}", gradle):
-        fields.append(f'    public static final {typ} {name} = "{props[value]}";')
+    for typ, name, value in re.findall(r"buildConfigField '(\w+)', '(\w+)', .*\$\{libs\.versions\.(\w+)\.get\(\)\}", gradle):
+        fields.append(f'    public static final {typ} {name} = "{versions[value]}";')
     assert len(fields) == 2, "buildConfigField lines changed: update build_config()"
     ns = re.search(r"namespace '([\w.]+)'", gradle).group(1)
     path = out / "BuildConfig.java"
@@ -94,11 +95,13 @@ def test_the_stubs_cover_only_what_the_app_imports_and_name_their_source():
         used = re.search(rf"\b{re.escape(cls)}\b|\b{simple}\b", app_text)
         referenced = re.search(rf"\b{simple}\b", stub_text.replace(p.read_text(), ""))
         assert used or referenced, f"{cls} is stubbed but nothing uses it"
-    versions = gradle_props()
+    versions = catalog_versions()
     for p in (STUBS / "org/pytorch/executorch").glob("*.java"):
-        assert f"ExecuTorch Android {versions['executorchVersion']}" in p.read_text(), p
-    for p in (STUBS / "org/tensorflow/lite").glob("*.java"):
-        assert f"LiteRT {versions['litertVersion']}" in p.read_text(), p
+        assert f"ExecuTorch Android {versions['executorch']}" in p.read_text(), p
+    litert = list((STUBS / "com/google/ai/edge/litert").glob("*.java"))
+    assert litert and not (STUBS / "org/tensorflow").exists()
+    for p in litert:
+        assert f"LiteRT {versions['litert']}" in p.read_text(), p
 
 
 def aapt2_available() -> bool:
@@ -144,11 +147,11 @@ def test_the_gradle_wrapper_is_committed_and_pins_a_gradle_the_agp_supports():
     props = (ANDROID / "gradle/wrapper/gradle-wrapper.properties").read_text()
     gradle = re.search(r"^distributionUrl=https\\://services\.gradle\.org/distributions/gradle-([\d.]+)-bin\.zip$",
                        props, re.M)
-    agp = re.search(r"id 'com.android.application' version '(\d+)\.(\d+)\.\d+'", (ANDROID / "build.gradle").read_text())
-    assert gradle and agp
-    need = AGP_MIN_GRADLE[(int(agp.group(1)), int(agp.group(2)))]
+    agp = version_tuple(catalog_versions()["agp"])[:2]
+    assert gradle
+    need = AGP_MIN_GRADLE[agp]
     have = version_tuple(gradle.group(1))
-    assert need <= have < (9,), f"AGP {agp.group(1)}.{agp.group(2)} needs Gradle >= {need} (and 8.x), wrapper pins {have}"
+    assert need <= have < (9,), f"AGP {agp} needs Gradle >= {need} (and 8.x), wrapper pins {have}"
 
 
 def test_the_gradle_wrapper_starts_the_distribution_it_pins(tmp_path):

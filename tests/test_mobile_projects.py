@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -98,18 +99,28 @@ def test_packages_ios_version_and_scheme(project):
 def test_gradle_project_modules_sdk_levels_and_runtimes():
     settings = (ANDROID / "settings.gradle").read_text()
     assert re.search(r"include\s+':app',\s*':qacore'", settings)
+    catalog = tomllib.loads((ANDROID / "gradle/libs.versions.toml").read_text())
+    assert catalog["versions"]["agp"].startswith("8.")
+    assert catalog["plugins"]["android-application"]["id"] == "com.android.application"
     root = (ANDROID / "build.gradle").read_text()
-    agp = re.search(r"id 'com.android.application' version '(\d+)\.", root)
-    assert agp and agp.group(1) == "8"
+    assert "alias(libs.plugins.android.application) apply false" in root
     app = (ANDROID / "app/build.gradle").read_text()
     min_sdk = int(re.search(r"minSdk (\d+)", app).group(1))
     assert min_sdk >= 24 and int(re.search(r"targetSdk (\d+)", app).group(1)) >= min_sdk
     assert "implementation project(':qacore')" in app
-    assert 'com.google.ai.edge.litert:litert:' in app and 'org.pytorch:executorch-android:' in app
-    props = (ANDROID / "gradle.properties").read_text()
-    assert re.search(r"^litertVersion=\d", props, re.M) and re.search(r"^executorchVersion=\d", props, re.M)
+    assert "implementation libs.litert" in app and "implementation libs.executorch.android" in app
     core = (ANDROID / "qacore/build.gradle").read_text()
     assert "id 'java-library'" in core and "com.android" not in core
+    # Every dependency and plugin version comes from the catalog: no literal coordinates in a build file.
+    for build in (root, app, core, (ANDROID / "settings.gradle").read_text()):
+        assert not re.search(r"['\"][\w.-]+:[\w.-]+:\d", build) and not re.search(r"version '\d", build)
+
+
+def test_the_apk_carries_only_the_abis_both_runtimes_ship():
+    """ExecuTorch's AAR has arm64-v8a and x86_64 libraries only: other ABIs would install and then fail."""
+    app = (ANDROID / "app/build.gradle").read_text()
+    filters = re.search(r"ndk\s*\{[^}]*abiFilters ([^\n]+)", app)
+    assert filters and set(re.findall(r"'([\w-]+)'", filters.group(1))) == {"arm64-v8a", "x86_64"}
     wrapper = (ANDROID / "gradle/wrapper/gradle-wrapper.properties").read_text()
     assert re.search(r"gradle-8\.\d+(\.\d+)?-bin\.zip", wrapper)
 

@@ -273,3 +273,40 @@ def test_apps_refuse_to_stage_without_parity_results(export, tmp_path):
     ex, _ = export
     with pytest.raises(UserError, match="run the parity stage"):
         stage_apps.gate_checks(tmp_path / "no_parity")
+
+
+def test_every_model_goes_in_at_both_window_lengths(export, tmp_path, monkeypatch):
+    """The default [apps] stages 128 and 384 tokens: the apps answer with 128 when the question fits."""
+    ex, n = export
+    d = dirs(tmp_path)
+    monkeypatch.setattr(stage_apps, "TARGETS", {t: dict(v, dir=d[t]) for t, v in stage_apps.TARGETS.items()})
+    cfg = load("demo", {"apps.models": "student", "apps.precisions": "fp32,int8",
+                        "run.results_dir": str(tmp_path / "results")})
+    assert stage_apps.staged_lengths(cfg.apps) == [128, 384]
+    out = tmp_path / "out"
+    out.mkdir()
+    ctx = StageContext(cfg, "apps", tmp_path, out, tmp_path / "work", "k", {"export": ex, "parity": parity(tmp_path, ex)})
+    stage_apps.run(cfg, ctx)
+    android = {(r["file"], r["seq_len"]) for r in json.loads((out / "staged.json").read_text())["staged"]
+               if r["app"] == "android"}
+    assert android == {(n["tfl"], 384), (n["tfl128"], 128), (n["pte"], 384)}
+    cfg = load("demo", {"apps.models": "student", "apps.precisions": "fp32", "apps.short_seq_len": 0})
+    assert stage_apps.staged_lengths(cfg.apps) == [384]
+
+
+def test_one_precision_serves_both_lengths(tmp_path):
+    """int8 passed at 384 only, fp32 at both: smallest_only stages fp32 at both, so the app's choice of
+    length never changes the precision it answers with."""
+    ex = tmp_path / "export"
+    ex.mkdir()
+    for precision, size in (("int8", 5), ("fp32", 20)):
+        for seq_len in (128, 384):
+            artifact(ex, "student", "tflite", "tflite", precision, seq_len, "tflite", size=size)
+    picked = stage_apps.choose(stage_apps.read_sidecars(ex), ["student"], ["fp32", "int8"], [128, 384])
+    checks = stage_apps.gate_checks(parity(tmp_path, ex, failed=("student.tflite.int8.128.tflite",)))
+    kept, refused = stage_apps.gate(picked, checks, smallest_only=True, ungated_int8=False)
+    assert [m["file"] for m in kept["android"]] == ["student.tflite.fp32.128.tflite", "student.tflite.fp32.384.tflite"]
+    assert [r["file"] for r in refused] == ["student.tflite.int8.128.tflite"]
+    checks = stage_apps.gate_checks(parity(tmp_path, ex))
+    kept, _ = stage_apps.gate(picked, checks, smallest_only=True, ungated_int8=False)
+    assert [m["file"] for m in kept["android"]] == ["student.tflite.int8.128.tflite", "student.tflite.int8.384.tflite"]

@@ -3,14 +3,17 @@
 Android gets the LiteRT (.tflite) and ExecuTorch/XNNPACK (.pte) files, iOS the Core ML
 (.mlpackage) and ExecuTorch (.pte, XNNPACK or Core ML delegate) files, each with its JSON
 sidecar and the vocabulary it names: the sidecar is all the apps read. Which models,
-precisions and sequence length: the [apps] config section.
+precisions and window lengths: the [apps] config section. Every model goes in at two lengths
+(apps.short_seq_len and apps.seq_len, 128 and 384 tokens): the apps answer with the shorter when the
+question and passage fit one window of it (pipeline/devices/windows.py), and time both.
 
 Only what passed its parity gate is staged (the parity stage's parity.json): a failed gate, or
 an int8 artifact whose accuracy gate could not run on this host (Core ML off macOS), keeps the
 artifact out with one log line saying why. Core ML fp32/fp16 files, which parity checks by
 interface only, are staged as before: their conversion has no quantization step to gate.
 By default (apps.smallest_only) each app gets, per model and runtime (format, backend), the
-smallest of the chosen precisions that passed: int8 where it passes, else fp16, else fp32.
+smallest of the chosen precisions that passed at every staged length: int8 where it passes, else
+fp16, else fp32.
 
 Of the chosen artifacts each app gets what fits a phone: at most apps.max_mb of storage
 counted as the phone holds it (Android keeps the APK's copy and the copy the app makes for the
@@ -80,10 +83,16 @@ def read_sidecars(export_dir: Path) -> list[dict]:
     return out
 
 
-def choose(sidecars: list[dict], models, precisions, seq_len: int) -> dict[str, list[dict]]:
+def staged_lengths(apps) -> list[int]:
+    """The window lengths each model is staged at: apps.seq_len and, unless 0, apps.short_seq_len."""
+    return sorted({int(apps.seq_len)} | ({int(apps.short_seq_len)} if apps.short_seq_len else set()))
+
+
+def choose(sidecars: list[dict], models, precisions, seq_lens) -> dict[str, list[dict]]:
+    lengths = {int(n) for n in (seq_lens if isinstance(seq_lens, (list, tuple, set)) else [seq_lens])}
     picked = {t: [] for t in TARGETS}
     for m in sidecars:
-        if m["model"] not in models or m["precision"] not in precisions or int(m["seq_len"]) != int(seq_len):
+        if m["model"] not in models or m["precision"] not in precisions or int(m["seq_len"]) not in lengths:
             continue
         for target, spec in TARGETS.items():
             if (m["format"], m.get("backend", m["format"])) in spec["accepts"]:
@@ -91,7 +100,7 @@ def choose(sidecars: list[dict], models, precisions, seq_len: int) -> dict[str, 
     if not any(picked.values()):
         have = sorted({f"{m['model']}/{m['format']}/{m['precision']}/{m['seq_len']}" for m in sidecars})
         raise UserError(f"apps: no artifact matches models={list(models)} precisions={list(precisions)} "
-                        f"seq_len={seq_len}; the export has: {', '.join(have)}")
+                        f"seq_len={sorted(lengths)}; the export has: {', '.join(have)}")
     return picked
 
 
@@ -116,20 +125,28 @@ def refusal(meta: dict, check: dict | None, ungated_int8: bool) -> str | None:
 
 
 def gate(picked: dict, checks: dict, smallest_only: bool, ungated_int8: bool) -> tuple[dict, list[dict]]:
-    """(what passed, what was refused and why); smallest_only keeps the smallest passing precision
-    per app, model and runtime (the file sizes from the sidecars)."""
+    """(what passed, what was refused and why); smallest_only keeps, per app, model and runtime, one
+    precision at all its passing window lengths: the one that passed at the most lengths (the apps choose
+    between the lengths of one precision), then the smallest (the file sizes from the sidecars)."""
     kept, refused = {}, []
     for target, metas in picked.items():
-        best: dict[tuple, list[dict]] = {}
+        runtimes: dict[tuple, dict[str, list[dict]]] = {}
         for m in metas:
             why = refusal(m, checks.get(m["file"]), ungated_int8)
             if why:
                 refused.append({"app": target, "file": m["file"], "reason": why})
                 continue
             m["_gate"] = checks[m["file"]]
-            best.setdefault((m["model"], m["format"], m.get("backend", m["format"])), []).append(m)
-        kept[target] = sorted((min(g, key=lambda m: (m["bytes"], m["file"])) for g in best.values()) if smallest_only
-                              else (m for g in best.values() for m in g), key=lambda m: m["file"])
+            key = (m["model"], m["format"], m.get("backend", m["format"]))
+            runtimes.setdefault(key, {}).setdefault(m["precision"], []).append(m)
+        chosen = []
+        for by_precision in runtimes.values():
+            if smallest_only:
+                chosen += min(by_precision.values(), key=lambda g: (-len(g), sum(m["bytes"] for m in g),
+                                                                     min(m["file"] for m in g)))
+            else:
+                chosen += [m for g in by_precision.values() for m in g]
+        kept[target] = sorted(chosen, key=lambda m: m["file"])
     return kept, refused
 
 
@@ -260,7 +277,7 @@ def stage(export_dir: Path, picked: dict[str, list[dict]], dirs: dict[str, Path]
 
 def run(cfg, ctx) -> dict:
     export_dir = Path(ctx.inputs["export"])
-    picked = choose(read_sidecars(export_dir), cfg.apps.models, cfg.apps.precisions, cfg.apps.seq_len)
+    picked = choose(read_sidecars(export_dir), cfg.apps.models, cfg.apps.precisions, staged_lengths(cfg.apps))
     picked, refused = gate(picked, gate_checks(ctx.inputs["parity"]), cfg.apps.smallest_only, cfg.apps.ungated_int8)
     for r in refused:
         log(f"apps: {r['app']}: left out {r['file']}: {r['reason']}")

@@ -12,7 +12,8 @@ struct ContentView: View {
     @State private var answer: QAEngine.Answer?
     @State private var busy = false
 
-    private var usable: [ModelSpec] { backend.usable(specs) }
+    /// One picker entry per model and precision; the window length is chosen per question.
+    private var usable: [WindowChoice.Group] { WindowChoice.group(backend.usable(specs)) }
 
     var body: some View {
         NavigationStack {
@@ -53,16 +54,18 @@ struct ContentView: View {
 
     private func ask() {
         guard usable.indices.contains(modelIndex) else { return }
-        let spec = usable[modelIndex], backend = backend, q = question, p = passage
+        let group = usable[modelIndex], backend = backend, q = question, p = passage
         busy = true
         Task.detached {
             var result: QAEngine.Answer?
             var message = ""
             do {
+                let tok = try group.lengths[0].loadTokenizer()
+                let spec = try group.choose(tok, question: q, context: p)
                 try await backend.prepare(spec)
                 let model = try backend.open(spec)
-                result = try QAEngine(spec: spec).answer(model: model, question: q, context: p)
-                message = result?.message ?? ""
+                result = try QAEngine(spec: spec, tokenizer: tok).answer(model: model, question: q, context: p)
+                message = result.map { $0.found ? "\($0.windows) window(s) of \(spec.seqLen) tokens" : $0.message } ?? ""
             } catch {
                 message = "\(error)"  // missing or mismatched model file: the message names it
             }

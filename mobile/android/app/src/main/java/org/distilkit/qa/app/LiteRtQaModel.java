@@ -1,58 +1,80 @@
 package org.distilkit.qa.app;
 
-import java.util.Arrays;
-import java.util.HashMap;
+import com.google.ai.edge.litert.Accelerator;
+import com.google.ai.edge.litert.CompiledModel;
+import com.google.ai.edge.litert.LiteRtException;
+import com.google.ai.edge.litert.TensorBuffer;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.distilkit.qa.ModelSpec;
 import org.distilkit.qa.QaException;
 import org.distilkit.qa.QaModel;
-import org.tensorflow.lite.Interpreter;
-import org.tensorflow.lite.TensorFlowLite;
 
-/** A .tflite QA model through LiteRT's Interpreter, fed by the signature names the sidecar lists. */
+/**
+ * A .tflite QA model through LiteRT 2.x's CompiledModel (CPU), the runtime and version the host gate
+ * runs (ai-edge-litert); the Interpreter API is the deprecated path. Buffers are made once per model
+ * and named as the sidecar lists them; "" is the model's first signature.
+ */
 final class LiteRtQaModel implements QaModel {
+    private static final String SIGNATURE = "";
     private final ModelSpec spec;
-    private final Interpreter interpreter;
-    private final String signature;
+    private final CompiledModel model;
+    private final Map<String, TensorBuffer> inputs = new LinkedHashMap<>(), outputs = new LinkedHashMap<>();
 
     LiteRtQaModel(ModelSpec spec, int threads) {
         this.spec = spec;
-        interpreter = new Interpreter(spec.file, new Interpreter.Options().setNumThreads(threads));
-        String[] keys = interpreter.getSignatureKeys();
-        if (keys.length == 0) {
-            interpreter.close();
-            throw new QaException(spec.file.getName() + " has no signature; re-export it with python pipeline/build_all.py --stages export");
+        CompiledModel.Options options = new CompiledModel.Options(Accelerator.CPU);
+        options.setCpuOptions(new CompiledModel.CpuOptions(threads, null, null));
+        try {
+            model = CompiledModel.create(spec.file.getAbsolutePath(), options);
+        } catch (LiteRtException e) {
+            throw new QaException("LiteRT cannot load " + spec.file.getName() + ": " + e.getMessage(), e);
         }
-        signature = keys[0];
-        List<String> have = Arrays.asList(interpreter.getSignatureInputs(signature));
-        if (!have.containsAll(spec.inputs) || have.size() != spec.inputs.size()) {
-            interpreter.close();
-            throw new QaException(spec.file.getName() + " takes inputs " + have + " but " + spec.sidecar.getName()
-                    + " lists " + spec.inputs + " (mismatched sidecar)");
+        try {
+            List<TensorBuffer> all = model.createInputBuffers(0);
+            int count = all.size();
+            for (TensorBuffer b : all) b.close();
+            if (count != spec.inputs.size()) throw mismatch(count + " inputs");
+            for (String name : spec.inputs) inputs.put(name, model.createInputBuffer(name, SIGNATURE));
+            for (String name : spec.outputs) outputs.put(name, model.createOutputBuffer(name, SIGNATURE));
+        } catch (LiteRtException e) {
+            close();
+            throw mismatch(e.getMessage());
+        } catch (QaException e) {
+            close();
+            throw e;
         }
     }
 
+    private QaException mismatch(String what) {
+        return new QaException(spec.file.getName() + " does not take the inputs and outputs " + spec.sidecar.getName()
+                + " lists (" + spec.inputs + " -> " + spec.outputs + "): " + what + " (mismatched sidecar)");
+    }
+
     @Override
-    public float[][] run(int[] inputIds, int[] attentionMask, int[] tokenTypeIds) {
-        Map<String, Object> in = new HashMap<>();
-        in.put("input_ids", new int[][]{inputIds});
-        in.put("attention_mask", new int[][]{attentionMask});
-        if (tokenTypeIds != null) in.put("token_type_ids", new int[][]{tokenTypeIds});
-        float[][] start = new float[1][spec.seqLen], end = new float[1][spec.seqLen];
-        Map<String, Object> out = new HashMap<>();
-        out.put(spec.outputs.get(0), start);
-        out.put(spec.outputs.get(1), end);
-        interpreter.runSignature(in, out, signature);
-        return new float[][]{start[0], end[0]};
+    public float[][] run(int[] inputIds, int[] attentionMask, int[] tokenTypeIds) throws LiteRtException {
+        inputs.get("input_ids").writeInt(inputIds);
+        if (inputs.containsKey("attention_mask")) inputs.get("attention_mask").writeInt(attentionMask);
+        if (inputs.containsKey("token_type_ids")) {
+            if (tokenTypeIds == null) throw new QaException(spec.sidecar.getName() + " lists token_type_ids but none were given");
+            inputs.get("token_type_ids").writeInt(tokenTypeIds);
+        }
+        model.run(inputs, outputs, SIGNATURE);
+        return new float[][]{outputs.get(spec.outputs.get(0)).readFloat(), outputs.get(spec.outputs.get(1)).readFloat()};
     }
 
     @Override
     public String runtime() { return "litert"; }
 
+    /** The Gradle pin: the 2.x Kotlin API has no runtime-version call, and the pin is what the gate compares. */
     @Override
-    public String runtimeVersion() { return TensorFlowLite.runtimeVersion(); }
+    public String runtimeVersion() { return BuildConfig.LITERT_VERSION; }
 
     @Override
-    public void close() { interpreter.close(); }
+    public void close() {
+        for (TensorBuffer b : inputs.values()) b.close();
+        for (TensorBuffer b : outputs.values()) b.close();
+        model.close();
+    }
 }

@@ -31,6 +31,8 @@ import org.distilkit.qa.BenchmarkSession;
 import org.distilkit.qa.ModelSpec;
 import org.distilkit.qa.QaEngine;
 import org.distilkit.qa.QaModel;
+import org.distilkit.qa.WindowChoice;
+import org.distilkit.qa.WordPieceTokenizer;
 
 /** Passage + question, backend and model pickers, the answer highlighted in the passage. */
 public class MainActivity extends Activity {
@@ -126,18 +128,21 @@ public class MainActivity extends Activity {
 
     private Backends backend() { return (Backends) backendPicker.getSelectedItem(); }
 
+    /** One picker entry per model and precision; the window length is chosen per question. */
+    private List<WindowChoice.Group> groups() { return WindowChoice.group(backend().usable(specs)); }
+
     private void refreshModels() {
         List<String> labels = new ArrayList<>();
-        for (ModelSpec s : backend().usable(specs)) labels.add(s.label());
+        for (WindowChoice.Group g : groups()) labels.add(g.label());
         modelPicker.setAdapter(new ArrayAdapter<>(this, android.R.layout.simple_spinner_dropdown_item, labels));
         ask.setEnabled(!labels.isEmpty());
     }
 
     private void ask() {
-        List<ModelSpec> usable = backend().usable(specs);
+        List<WindowChoice.Group> usable = groups();
         int pick = modelPicker.getSelectedItemPosition();
         if (pick < 0 || pick >= usable.size()) return;
-        ModelSpec spec = usable.get(pick);
+        WindowChoice.Group group = usable.get(pick);
         Backends b = backend();
         String q = question.getText().toString(), p = passage.getText().toString();
         ask.setEnabled(false);
@@ -145,10 +150,14 @@ public class MainActivity extends Activity {
         worker.execute(() -> {
             String text;
             QaEngine.Answer a = null;
-            try (QaModel model = b.open(spec)) {
-                a = new QaEngine(spec).answer(model, q, p);
-                text = a.found() ? String.format(Locale.ROOT, "%s\nscore %.2f · %.1f ms · %d window(s) · %s",
-                        a.text, a.score, a.latencyMs, a.windows, b.label) : a.message;
+            try {
+                WordPieceTokenizer tok = group.lengths.get(0).loadTokenizer();
+                ModelSpec spec = group.choose(tok, q, p);
+                try (QaModel model = b.open(spec)) {
+                    a = new QaEngine(spec, tok).answer(model, q, p);
+                }
+                text = a.found() ? String.format(Locale.ROOT, "%s\nscore %.2f · %.1f ms · %d window(s) of %d tokens · %s",
+                        a.text, a.score, a.latencyMs, a.windows, spec.seqLen, b.label) : a.message;
             } catch (Throwable e) {  // missing/mismatched model file, a native library that cannot load, no memory
                 text = BenchmarkSession.describe(e);
             }
