@@ -49,9 +49,8 @@ def seed_configs(args) -> tuple[object, dict]:
     """(the base config, {seed: that seed's config}): the same preset and options, run.seed and the folders
     changed, each loaded and checked by config.load as build_all's would be."""
     overrides = {k: v for k, v in vars(args).items() if "." in k}
-    clash = sorted(k for k in ("run.seed",) if k in overrides)
-    if clash:
-        raise UserError(f"--{clash[0]} is set per seed by --seeds; leave it out")
+    if "run.seed" in overrides:
+        raise UserError("--run.seed is set per seed by --seeds; leave it out")
     seeds = parse_seeds(args.seeds)
     base = from_args(args)
     results = Path(base.run.results_dir)
