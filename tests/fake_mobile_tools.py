@@ -3,7 +3,8 @@
 Installed under each tool's name; it appends its arguments to $FAKE_LOG and answers from
 environment variables: FAKE_DEVICES (adb devices lines), FAKE_IOS_DEVICES (devicectl JSON),
 FAKE_RESULTS (file the app "wrote"), FAKE_APP_ERROR (the app's error message),
-FAKE_FAIL (a tool name that exits 1), FAKE_CRASH (the app's process is gone), FAKE_AM_ERROR
+FAKE_FAIL (a tool name that exits 1), FAKE_CRASH (the app's process is gone), FAKE_XCTEST_FAIL
+(the XCTest fails), FAKE_STAY_ON (the phone's stay-awake setting), FAKE_AM_ERROR
 (`am start` reports an error on its output, with exit status 0 as the real one does).
 """
 import json
@@ -66,12 +67,17 @@ elif tool == "adb":
         print("4242")
     elif cmd[:3] == ["shell", "getprop", "ro.product.model"]:
         print("Pixel 8")
+    elif cmd[:5] == ["shell", "settings", "get", "global", "stay_on_while_plugged_in"]:
+        print(os.environ.get("FAKE_STAY_ON", "0"))
 elif tool == "xcodebuild":
     if "build" in args or "build-for-testing" in args:
         app = Path(value("-derivedDataPath")) / "Build/Products/Release-iphoneos/DistilKitQA.app"
         app.mkdir(parents=True, exist_ok=True)
     if "test-without-building" in args:
         state.write_text(os.environ.get("TEST_RUNNER_DISTILKIT_RUN_ID", ""))
+        if os.environ.get("FAKE_XCTEST_FAIL"):
+            print("** TEST EXECUTE FAILED **")
+            sys.exit(65)
     print("** BUILD SUCCEEDED **")
 elif tool == "xcrun":
     if args[:3] == ["devicectl", "list", "devices"]:
@@ -85,6 +91,11 @@ elif tool == "xcrun":
             sys.exit(64)
         app_args = args[args.index("--") + 2:]
         state.write_text(app_args[app_args.index("--run-id") + 1])
+    elif args[:4] == ["devicectl", "device", "info", "processes"]:
+        running = [] if os.environ.get("FAKE_CRASH") else [
+            {"executable": "file:///private/var/containers/Bundle/Application/X/DistilKitQA.app/DistilKitQA",
+             "processIdentifier": 4242}]
+        Path(value("--json-output")).write_text(json.dumps({"result": {"runningProcesses": running}}))
     elif args[:4] == ["devicectl", "device", "copy", "from"]:
         src, dest = value("--source"), value("--destination")
         if src.endswith(".json") and results:

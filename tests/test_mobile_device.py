@@ -53,7 +53,8 @@ def fake(tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_LOG", str(log))
     monkeypatch.setenv("FAKE_DEVICES", "emulator-5554:device")
     monkeypatch.setenv("FAKE_IOS_DEVICES", json.dumps(IOS_DEVICE))
-    for var in ("FAKE_RESULTS", "FAKE_APP_ERROR", "FAKE_FAIL", "FAKE_CRASH", "FAKE_AM_ERROR"):
+    for var in ("FAKE_RESULTS", "FAKE_APP_ERROR", "FAKE_FAIL", "FAKE_CRASH", "FAKE_AM_ERROR", "FAKE_XCTEST_FAIL",
+                "FAKE_STAY_ON"):
         monkeypatch.delenv(var, raising=False)
 
     class Env:
@@ -137,6 +138,24 @@ def test_android_crash_is_reported_before_the_timeout(fake, capsys, monkeypatch)
     assert sum("pidof" in c["args"] for c in fake.calls("adb")) == 3
 
 
+@pytest.mark.parametrize("outcome", ["results", "crash"])
+def test_android_wakes_the_phone_keeps_it_on_and_restores_its_setting(fake, capsys, monkeypatch, outcome):
+    """Woken and unlocked before the intent, screen kept on while plugged in, the phone's own
+    stay-awake setting put back afterwards, also when the run fails."""
+    monkeypatch.setenv("FAKE_STAY_ON", "7")
+    if outcome == "results":
+        fake.results(GOOD)
+    else:
+        monkeypatch.setenv("FAKE_CRASH", "1")
+    assert fake.android() == (0 if outcome == "results" else 1)
+    shell = [c["args"][3:] for c in fake.calls("adb") if c["args"][2:3] == ["shell"]]
+    start = next(i for i, a in enumerate(shell) if a[:2] == ["am", "start"])
+    before = shell[:start]
+    assert ["input", "keyevent", "KEYCODE_WAKEUP"] in before and ["wm", "dismiss-keyguard"] in before
+    assert ["svc", "power", "stayon", "usb"] in before
+    assert shell[start:].count(["settings", "put", "global", "stay_on_while_plugged_in", "7"]) == 1
+
+
 def test_android_skip_build_needs_an_apk(fake, capsys):
     fake.results(GOOD)
     assert fake.android("--skip-build") == 2
@@ -191,6 +210,34 @@ def test_ios_xctest_mode_passes_settings_through_the_environment(fake):
     assert actions == ["build-for-testing", "test-without-building"]
     env = fake.calls("xcodebuild")[1]["env"]
     assert env["TEST_RUNNER_DISTILKIT_RUN_ID"] == "r1" and env["TEST_RUNNER_DISTILKIT_ITERS"] == "9"
+
+
+def test_ios_crash_is_reported_before_the_timeout(fake, capsys, monkeypatch):
+    """The app's process gone from devicectl's list (three polls running) ends the wait, not the timeout."""
+    monkeypatch.setenv("FAKE_CRASH", "1")
+    assert fake.ios("--phone.timeout", "60") == 1
+    assert "the app stopped without writing results" in one_error_line(capsys)
+    listings = [c for c in fake.calls("xcrun") if c["args"][:4] == ["devicectl", "device", "info", "processes"]]
+    assert len(listings) == 3
+
+
+def test_ios_running_app_is_waited_for(fake, capsys):
+    assert fake.ios() == 1
+    assert "the app wrote no bench-r1.json" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize("app_error, message", [
+    ("Core ML cannot load x.mlpackage", "the app could not run the benchmark: Core ML cannot load x.mlpackage"),
+    (None, "the benchmark XCTest failed: ** TEST EXECUTE FAILED ** but the app wrote no bench-r1.json"),
+])
+def test_ios_xctest_failure_reads_the_apps_error_file_first(fake, capsys, monkeypatch, app_error, message):
+    monkeypatch.setenv("FAKE_XCTEST_FAIL", "1")
+    if app_error:
+        monkeypatch.setenv("FAKE_APP_ERROR", app_error)
+    assert fake.ios("--xctest") == 1
+    assert message in one_error_line(capsys)
+    copies = [c["args"] for c in fake.calls("xcrun") if c["args"][:4] == ["devicectl", "device", "copy", "from"]]
+    assert any(a[a.index("--source") + 1].endswith(".error.txt") for a in copies)
 
 
 @pytest.mark.parametrize("setup, rc, message", [

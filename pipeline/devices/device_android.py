@@ -71,6 +71,31 @@ def benchmark(args) -> str:
     s = [adb, "-s", serial]
     run(s + ["install", "-r", apk], "installing the APK", 300)
     rid = args.run_id or run_id()
+    previous = awake(s)
+    try:
+        raw = run_benchmark(s, args, rid)
+    finally:
+        # The phone's own setting comes back, whatever happened during the run.
+        run(s + ["shell", "settings", "put", "global", "stay_on_while_plugged_in", previous],
+            "restoring the stay-awake setting", 30, check=False)
+    model = run(s + ["shell", "getprop", "ro.product.model"], "reading the device model", 30,
+                check=False).stdout.decode(errors="replace").strip() or serial
+    return summary(accept_results(raw, f"bench-{rid}.json", Path(args.out), f"android-{model}-{rid}"))
+
+
+def awake(s: list) -> str:
+    """Wakes the phone, dismisses an insecure lock screen and keeps the screen on while plugged in (a
+    sleeping phone throttles or pauses the app); returns the setting to restore afterwards."""
+    previous = run(s + ["shell", "settings", "get", "global", "stay_on_while_plugged_in"], "reading the stay-awake setting",
+                   30, check=False).stdout.decode(errors="replace").strip()
+    run(s + ["shell", "input", "keyevent", "KEYCODE_WAKEUP"], "waking the phone", 30)
+    run(s + ["shell", "wm", "dismiss-keyguard"], "dismissing the lock screen", 30, check=False)
+    run(s + ["shell", "svc", "power", "stayon", "usb"], "keeping the screen on", 30, check=False)
+    return previous if previous.isdigit() else "0"
+
+
+def run_benchmark(s: list, args, rid: str) -> bytes:
+    """Starts the benchmark mode and returns the results file's bytes."""
     started = run(s + ["shell", "am", "start", "-S", "-n", ACTIVITY, "--es", "mode", "benchmark", "--es", "run_id", rid,
                        "--ei", "warmup", args.warmup, "--ei", "iters", args.iters, "--es", "preset", args.preset,
                        "--es", "teacher", args.teacher, "--es", "corpus", args.corpus], "starting the benchmark", 120)
@@ -100,11 +125,8 @@ def benchmark(args) -> str:
 
     wait_for(finished, args.timeout, args.poll,
              f"the app wrote no {name}.json (is it crashing? see: adb logcat -s DistilKitBench AndroidRuntime)")
-    raw = run(s + ["exec-out", "run-as", PACKAGE, "cat", f"files/distilkit/{name}.json"],
-              "pulling the results", 120).stdout
-    model = run(s + ["shell", "getprop", "ro.product.model"], "reading the device model", 30,
-                check=False).stdout.decode(errors="replace").strip() or serial
-    return summary(accept_results(raw, f"{name}.json", Path(args.out), f"android-{model}-{rid}"))
+    return run(s + ["exec-out", "run-as", PACKAGE, "cat", f"files/distilkit/{name}.json"],
+               "pulling the results", 120).stdout
 
 
 def _inputs(p) -> None:

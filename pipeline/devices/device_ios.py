@@ -22,8 +22,8 @@ import tempfile
 from pathlib import Path
 
 from pipeline.config import UserError  # noqa: E402
-from pipeline.devices.device_common import (DeviceError, accept_results, main_guard, need_tool, parse_args,  # noqa: E402
-                                            run, run_id, staged_models, summary, wait_for)
+from pipeline.devices.device_common import (DeviceError, accept_results, last_line, main_guard, need_tool,  # noqa: E402
+                                            parse_args, run, run_id, staged_models, summary, wait_for)
 from pipeline.core.runs import REPO  # noqa: E402
 
 SCHEME = "DistilKitQA"
@@ -80,6 +80,17 @@ def xcodebuild_args(args, udid: str, derived: Path, team: str, bundle: str) -> l
             f"DEVELOPMENT_TEAM={team}", f"DISTILKIT_BUNDLE_ID={bundle}"]
 
 
+def app_running(xcrun: str, device: str, tmp: Path) -> bool:
+    """Whether the app's process is listed on the device (devicectl device info processes); True when
+    the listing itself fails, so that only a process seen to be gone counts as a crash."""
+    listing = tmp / "processes.json"
+    res = run([xcrun, "devicectl", "device", "info", "processes", "--device", device, "--json-output", listing],
+              "listing the device's processes", 60, check=False)
+    if res.returncode != 0 or not listing.is_file():
+        return True
+    return f"{SCHEME}.app/{SCHEME}" in listing.read_text(errors="replace")
+
+
 def benchmark(args) -> str:
     project = Path(args.project)
     if not (project / "project.pbxproj").is_file():
@@ -100,10 +111,11 @@ def benchmark(args) -> str:
         options = {"RUN_ID": rid, "WARMUP": args.warmup, "ITERS": args.iters, "PRESET": args.preset,
                    "TEACHER": args.teacher, "CORPUS": args.corpus}
         if args.xctest:
-            # xcodebuild hands TEST_RUNNER_X to the test process as X; the test waits for itself.
+            # xcodebuild hands TEST_RUNNER_X to the test process as X; the test waits for itself. A failed
+            # test is read after the app's error file, which says why better than xcodebuild's last line.
             env = dict(os.environ, **{f"TEST_RUNNER_DISTILKIT_{k}": str(v) for k, v in options.items()})
-            run(xcodebuild_args(args, udid, derived, team, bundle) + ["test-without-building"], "the benchmark XCTest",
-                args.timeout, env=env)
+            tested = run(xcodebuild_args(args, udid, derived, team, bundle) + ["test-without-building"],
+                         "the benchmark XCTest", args.timeout, env=env, check=False)
         else:
             app = derived / "Build" / "Products" / f"{CONFIGURATION}-iphoneos" / f"{SCHEME}.app"
             if not app.is_dir():
@@ -122,15 +134,31 @@ def benchmark(args) -> str:
                       "copying from the device", 120, check=False)
             return dest.read_bytes() if res.returncode == 0 and dest.is_file() else None
 
+        gone = [0]
+
         def finished():
             err = fetch(".error.txt")
             if err is not None:
                 line = err.decode(errors="replace").strip().splitlines()
                 raise DeviceError(f"the app could not run the benchmark: {line[0] if line else 'no message'}")
-            return fetch(".json")
+            got = fetch(".json")
+            if got is not None or args.xctest:
+                return got
+            # A crash would otherwise only show as the timeout, half an hour later.
+            gone[0] = 0 if app_running(xcrun, device, tmp) else gone[0] + 1
+            if gone[0] >= 3:
+                raise DeviceError("the app stopped without writing results (crashed? see Xcode > Window > Devices "
+                                  "and Simulators > View Device Logs)")
+            return None
 
-        raw = wait_for(finished, args.timeout, args.poll,
-                       f"the app wrote no bench-{rid}.json (did it crash? see Xcode > Devices > device logs)")
+        if args.xctest:
+            raw = finished()
+            if raw is None:
+                raise DeviceError(f"the benchmark XCTest {'failed: ' + last_line(tested) if tested.returncode else 'passed'}"
+                                  f" but the app wrote no bench-{rid}.json")
+        else:
+            raw = wait_for(finished, args.timeout, args.poll,
+                           f"the app wrote no bench-{rid}.json (did it crash? see Xcode > Devices > device logs)")
     return summary(accept_results(raw, f"bench-{rid}.json", Path(args.out), f"ios-{name}-{rid}"))
 
 
