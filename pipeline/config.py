@@ -273,6 +273,12 @@ class ExportCfg:
     int8_static_keep_float: list[str] = f([], "int8-static only: modules left in float besides export.int8_keep_float's "
                                           "(same syntax; static activation ranges suit fewer layers than dynamic ones)",
                                           check=MODULE_NAME, empty_ok=True)
+    int8_search: bool = f(True, "ExecuTorch and LiteRT int8: gate each file during export and, while it misses, keep "
+                          "one more linear layer float (most sensitive first) and write it again")
+    int8_search_budget_s: float = f(600.0, "int8 search: seconds one file's search may take before its miss is "
+                                    "recorded", check=POSITIVE)
+    int8_search_windows: int = f(8, "int8 search: train windows the layer sensitivity ranking is measured on",
+                                 check=POSITIVE)
     calibration_observer: str = f("histogram", "int8-static: how calibration sets activation ranges: histogram (the "
                                   "quantizers' default, clips outliers to minimise the L2 error) or minmax (keeps "
                                   "the whole observed range)", ["histogram", "minmax"])

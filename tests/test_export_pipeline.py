@@ -65,7 +65,7 @@ def _cfg(tmp: Path, **over) -> config.Config:
     base = {"run.results_dir": str(tmp / "results"), "export.models": ["teacher", "student"],
             "export.seq_lens": [SEQ], "export.parity_examples": 12,
             "bench.models": ["teacher", "student"], "bench.seq_lens": [SEQ], "bench.iters": 3, "bench.warmup": 1,
-            # the preset's keep-float lists name layers of the embedded models (a 3-layer student); these have 2
+            # the int8 tests' own keep-float lists (these tiny models have 2 layers)
             "export.int8_keep_float": ["student:blocks.0.ffn2"], "export.int8_static_keep_float": ["blocks.*.ffn2"]}
     base.update(over)
     return config.load("demo", base)
@@ -508,33 +508,3 @@ def test_minmax_observer_replaces_the_static_activation_observers():
         assert spec.observer_or_fake_quant_ctr.p.func is MinMaxObserver and spec.qscheme == torch.per_tensor_affine
     assert base.input_activation.observer_or_fake_quant_ctr.p.func is HistogramObserver
     assert mm.weight == base.weight
-
-
-def test_int8_sweep_scores_each_variant_and_rejects_bad_input(exported, tmp_path, capsys):
-    """distilkit-int8-sweep: one row per variant and file, the variant's kept layer in its row; a bad --variant or a
-    run without the model gives one error line and exit 2."""
-    import shutil
-    from pipeline.export import int8_sweep
-    run = tmp_path / "run"
-    shutil.copytree(exported["qa"] / "student", run / "qa_finetune" / "student")
-    _dev_json((run / "qa_data").mkdir(parents=True) or run / "qa_data" / "dev.json")
-    _dev_json(run / "qa_data" / "train.json", n=8)
-    common = ["--run.run_dir", str(run), "--model", "student", "--export.formats", "executorch",
-              "--export.seq_lens", str(SEQ), "--export.precisions", "fp32,int8", "--export.parity_examples", "12",
-              "--export.int8_keep_float", "student:blocks.0.ffn2"]  # the preset's list is for a 3-layer student
-    out = tmp_path / "sweep.json"
-    assert int8_sweep.main(common + ["--variant", 'keep={"export.int8_keep_float": ["blocks.1.ffn2"]}',
-                                     "--json", str(out)]) == 0
-    rows = json.loads(out.read_text())["rows"]
-    assert [(r["variant"], r["file"]) for r in rows] == [("config", f"student.executorch.int8.{SEQ}.pte"),
-                                                         ("keep", f"student.executorch.int8.{SEQ}.pte")]
-    # the variant replaces the config's list
-    assert rows[0]["kept_float"] == ["blocks.0.ffn2"] and rows[1]["kept_float"] == ["blocks.1.ffn2"]
-    assert all(isinstance(r["f1_delta"], float) and isinstance(r["passed"], bool) for r in rows)
-    assert "keep  student.executorch.int8" in capsys.readouterr().out
-    for bad, message in ((["--variant", "keep={oops"], "--variant keep: not valid JSON"),
-                         (["--variant", "nothing"], "expected NAME=JSON"),
-                         (["--model", "teacher"], "no teacher checkpoint")):
-        assert int8_sweep.main(common + bad) == 2
-        err = capsys.readouterr().err.strip()
-        assert err.startswith("error: ") and message in err and "\n" not in err

@@ -15,6 +15,7 @@ the Core ML-delegated ExecuTorch program is <model>.executorch-coreml.fp16.384.p
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import shutil
@@ -30,7 +31,7 @@ from pipeline.core.models import count_params
 from pipeline.core.runs import log, package_versions, write_json_atomic
 from pipeline.core.workers import run_jobs, worker_count
 from pipeline.data.qa_data import load_squad_file
-from pipeline.export import formats, int8
+from pipeline.export import formats, int8, int8_search, parity
 from pipeline.export.export_model import export_forward, load_qa
 from pipeline.export.sidecar import Sidecar, Window
 VERSION_PACKAGES = ["torch", "executorch", "coremltools", "litert-torch", "ai-edge-litert", "onnx",
@@ -119,8 +120,10 @@ def plan(cfg) -> list[tuple[str, str]]:
     return jobs
 
 
-def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar, train=None) -> tuple[list, list]:
-    """Every planned file of one model at every window length: (sidecars written, failures)."""
+def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar, train=None, qa=None,
+                 threads: int = 1) -> tuple[list, list]:
+    """Every planned file of one model at every window length: (sidecars written, failures). With the qa_data
+    folder `qa` and export.int8_search, ExecuTorch and LiteRT int8 files are gated here and tuned until they pass."""
     tok = tokenizer_facts(folder, out / f"{name}.vocab.txt")
     hf = load_qa(folder)
     forwards = {"plain": export_forward(hf), "xnnpack": export_forward(hf, decompose_layer_norm=True)}
@@ -128,16 +131,59 @@ def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar, train
                 uses_token_type_ids=forwards["plain"].uses_token_type_ids, exporter_versions=vers,
                 source_checkpoint={"folder": name, "sha256": checkpoint_sha256(folder)})
     artifacts, failures = [], []
+    tuner = Tuner(cfg, hf, folder, train, qa, threads) if cfg.export.int8_search and qa else None
     for seq_len in map(int, cfg.export.seq_lens):
         if not 8 <= seq_len <= forwards["plain"].max_positions:
             raise UserError(f"export.seq_lens: {seq_len} is outside 8..{forwards['plain'].max_positions} for {name}")
         quant = int8.quant_inputs(cfg, plan(cfg), name, folder, train, seq_len, forwards["xnnpack"])
         for fmt, precision in plan(cfg):
+            make = functools.partial(export_file, cfg, forwards, fmt, precision, seq_len, quant, out, base, bar)
             try:
-                artifacts.append(export_file(cfg, forwards, fmt, precision, seq_len, quant, out, base, bar))
+                searched = tuner and precision in registry.QUANTIZED and registry.FORMATS[fmt].keeps_float
+                artifacts.append(tuner.tuned(make, forwards["xnnpack"], seq_len, out) if searched else make())
             except _Failed as e:
                 failures.append(e.record)
     return artifacts, failures
+
+
+class Tuner:
+    """One model's int8 search (pipeline/export/int8_search.py): the gate's references and sensitivity rankings
+    per window length, computed once when first needed, and what the model's files chose so far."""
+
+    def __init__(self, cfg, hf, folder: Path, train, qa: Path, threads: int):
+        from transformers import AutoTokenizer
+        self.cfg, self.hf, self.folder, self.train, self.threads = cfg, hf, folder, train, threads
+        self.tokenizer, self.sets = AutoTokenizer.from_pretrained(str(folder)), parity.question_sets(qa, 0)
+        self.refs, self.rankings, self.chosen = {}, {}, {"int8": [], "int8-static": []}
+
+    def gate(self, sc: dict) -> dict:
+        if sc["seq_len"] not in self.refs:
+            wanted = [k for k in ("dev_all", "natural") if self.sets.get(k)]
+            self.refs[sc["seq_len"]] = parity.refs_for(self.cfg, self.hf, self.tokenizer, sc, self.sets, wanted)
+        return parity.check(self.cfg, {k: v for k, v in sc.items() if k != "int8_search"}, self.out / sc["file"],
+                            self.refs[sc["seq_len"]], self.threads)
+
+    def ranking(self, module, seq_len: int, precision: str) -> list[dict]:
+        key = (seq_len, precision)
+        if key not in self.rankings:
+            windows = int8.calibration_windows(self.cfg, self.folder, self.train, seq_len, module,
+                                               self.cfg.export.int8_search_windows)
+            self.rankings[key] = int8_search.sensitivity(module, windows, precision == "int8-static")
+        return self.rankings[key]
+
+    def tuned(self, make, module, seq_len: int, out: Path) -> dict:
+        self.out = out
+        first = make()
+        precision, forced = first["precision"], [k["module"] for k in first["quantization"].get("kept_float", [])]
+        found = int8_search.search(lambda extra: make(extra) if extra else first, self.gate,
+                                   lambda: self.ranking(module, seq_len, precision), self.chosen[precision], forced,
+                                   self.cfg.export.int8_search_budget_s, first["file"])
+        sc, rec = found["sidecar"], found["record"]
+        self.chosen[precision] += [m for m in rec["kept_float"] if m not in self.chosen[precision]]
+        rec.update(file_sha256=int8_search.file_sha256(out / sc["file"]), question_sets=self.sets["digest"])
+        sc = dict(sc, int8_search=rec)
+        write_json_atomic(out / f"{sc['file']}.json", sc)
+        return sc
 
 
 class _Failed(Exception):
@@ -147,21 +193,22 @@ class _Failed(Exception):
 
 
 def export_file(cfg, forwards: dict, fmt: str, precision: str, seq_len: int, quant: dict, out: Path, base: dict,
-                bar) -> dict:
+                bar, searched=()) -> dict:
     """One file through its format's plug-in, and its sidecar; a converter that fails raises _Failed (recorded,
-    the other formats go on)."""
+    the other formats go on). searched: layers the int8 search keeps float (a rewrite of the same file)."""
     spec, plugin = registry.FORMATS[fmt], formats.plugin(fmt)
     fname = f"{base['model']}.{fmt}.{precision}.{seq_len}.{spec.ext}"
     bar.set_postfix_str(fname)
     module = forwards[plugin.forward]
     names = module.input_names()
-    job = formats.Job(module, module.example_inputs(seq_len), precision, out / fname, names, quant, fmt)
+    job = formats.Job(module, module.example_inputs(seq_len), precision, out / fname, names, quant, fmt,
+                      list(searched))
     where = dict(model=base["model"], format=spec.file_format, backend=spec.backend, precision=precision,
                  seq_len=seq_len)
     try:
         with quiet.captured_output():  # the converters' progress bars and size reports
             extra = plugin.quantize(job) if precision in registry.QUANTIZED else plugin.convert(job)
-        extra.update(int8.quantization_facts(fmt, plugin, precision, quant))
+        extra.update(int8.quantization_facts(fmt, plugin, precision, quant, searched))
     except Exception as e:  # one converter failing must not lose the other formats
         log(f"export: {fname} failed: {type(e).__name__}: {e}")
         shutil.rmtree(out / fname, ignore_errors=True) if (out / fname).is_dir() else \
@@ -169,7 +216,7 @@ def export_file(cfg, forwards: dict, fmt: str, precision: str, seq_len: int, qua
         raise _Failed(dict(where, file=fname, error=f"{type(e).__name__}: {str(e)[:500]}",
                            traceback=traceback.format_exc()[-2000:])) from None
     finally:
-        bar.update(1)
+        bar.update(0 if searched else 1)  # the search's rewrites are the same file
     sc = Sidecar(**where, file=fname, bytes=size_bytes(out / fname),
                  inputs=[{"name": n, "dtype": "int32", "shape": [1, seq_len]} for n in names],
                  outputs=[{"name": n, "dtype": "float32", "shape": [1, seq_len]} for n in formats.OUTPUT_NAMES],
@@ -184,18 +231,25 @@ def export_file(cfg, forwards: dict, fmt: str, precision: str, seq_len: int, qua
     return sc.to_json()
 
 
+def qa_folder(ctx) -> Path | None:
+    """The qa_data folder whose dev sets the int8 search gates on (None: no search)."""
+    path = Path(ctx.inputs.get("qa_data") or ".")
+    return path if (path / "dev.json").is_file() else None
+
+
 def load_train(ctx) -> list[dict]:
     path = Path(ctx.inputs.get("qa_data") or ".") / "train.json"
     return load_squad_file(path, "reject") if path.is_file() else []
 
 
-def _export_worker(cfg, name: str, folder: Path, out: Path, vers: dict, train, bar, threads: int) -> tuple[list, list]:
+def _export_worker(cfg, name: str, folder: Path, out: Path, vers: dict, train, qa, bar,
+                   threads: int) -> tuple[list, list]:
     """export_model as a workers job; in a worker process (bar None) the parent shows progress per model."""
     with contextlib.nullcontext(bar) if bar is not None else tqdm(disable=True) as shown:
-        return export_model(cfg, name, folder, out, vers, shown, train)
+        return export_model(cfg, name, folder, out, vers, shown, train, qa, threads)
 
 
-def _export_all(cfg, models: list[str], src: Path, out: Path, vers: dict, train, bar) -> dict:
+def _export_all(cfg, models: list[str], src: Path, out: Path, vers: dict, train, qa, bar) -> dict:
     """{model: (artifacts, failures)}. The converters spend most of their time in single-threaded Python
     (tracing, graph passes, serialising), so with several cores each model gets its own process."""
     workers = worker_count(cfg, len(models))
@@ -204,7 +258,7 @@ def _export_all(cfg, models: list[str], src: Path, out: Path, vers: dict, train,
     if workers > 1:
         bar.set_postfix_str(f"{workers} processes: {', '.join(order)}")
     files = len(plan(cfg)) * len(cfg.export.seq_lens)
-    done = run_jobs(cfg, _export_worker, {m: (cfg, m, src / m, out, vers, train, inline) for m in order},
+    done = run_jobs(cfg, _export_worker, {m: (cfg, m, src / m, out, vers, train, qa, inline) for m in order},
                     on_done=None if inline else lambda m: bar.update(files))
     return {name: done[name] for name in models}
 
@@ -225,7 +279,7 @@ def run(cfg, ctx) -> dict:
     jobs = len(plan(cfg)) * len(cfg.export.seq_lens) * len(models)
     artifacts, failures = [], [dict(model=m, error="no checkpoint folder") for m in missing]
     with tqdm(total=jobs, desc="export", unit="file") as bar:
-        for a, f in _export_all(cfg, models, src, ctx.out, vers, train, bar).values():
+        for a, f in _export_all(cfg, models, src, ctx.out, vers, train, qa_folder(ctx), bar).values():
             artifacts += a
             failures += f
     if not artifacts:

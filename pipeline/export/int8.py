@@ -13,6 +13,7 @@ from pipeline.core import registry
 from pipeline.export.formats.base import ExportFormat, kept_modules
 from pipeline.export.sidecar import Window
 
+SEARCH_REASON = "export.int8_search: the file missed its F1 gate until this layer stayed float"
 KEEP_FLOAT_REASON = ("export.int8_keep_float: left in float so the int8 file keeps its accuracy, as published "
                      "int8 recipes keep an FFN output projection in fp32")
 
@@ -45,14 +46,14 @@ def _matching(names: list[str], known: list[str], option: str, model: str) -> li
     return out
 
 
-def calibration_windows(cfg, folder: Path, train: list[dict], seq_len: int, module) -> list[tuple]:
-    """The first export.calibration_windows windows of train questions in a fixed-seed order, cut as
+def calibration_windows(cfg, folder: Path, train: list[dict], seq_len: int, module, n: int = 0) -> list[tuple]:
+    """The first n (default export.calibration_windows) windows of train questions in a fixed-seed order, cut as
     the apps cut them: deterministic, and from the train split so no dev answer shapes the ranges."""
     from transformers import AutoTokenizer
     from pipeline.data.qa_features import prepare_features
     if not train:
         raise UserError("export: int8-static needs train questions for calibration (qa_data train.json)")
-    n = cfg.export.calibration_windows
+    n = n or cfg.export.calibration_windows
     picked = random.Random(0).sample(train, min(len(train), n))
     w = Window.fit(seq_len, cfg.qa)
     feats = prepare_features(AutoTokenizer.from_pretrained(str(folder)), [e["question"] for e in picked],
@@ -83,7 +84,7 @@ def quant_inputs(cfg, jobs: list[tuple[str, str]], model: str, folder: Path, tra
             "calibration": calibration_windows(cfg, folder, train, seq_len, module) if static else []}
 
 
-def quantization_facts(fmt: str, plugin: ExportFormat, precision: str, quant: dict) -> dict:
+def quantization_facts(fmt: str, plugin: ExportFormat, precision: str, quant: dict, searched=()) -> dict:
     """What the sidecar says about an int8 artifact: the scheme, its calibration, what stayed float and why."""
     if precision not in registry.QUANTIZED:
         return {}
@@ -94,6 +95,7 @@ def quantization_facts(fmt: str, plugin: ExportFormat, precision: str, quant: di
     facts.update(plugin.int8_facts(precision, quant))
     if registry.FORMATS[fmt].keeps_float:
         facts["kept_float"] = [{"module": m, "reason": KEEP_FLOAT_REASON} for m in kept_modules(quant, precision, fmt)]
+        facts["kept_float"] += [{"module": m, "reason": SEARCH_REASON} for m in searched]
     if static:
         facts["calibration"] = {"windows": len(quant["calibration"]), "source": "qa_data train.json, seed 0",
                                 "observer": quant.get("observer", "histogram")}

@@ -99,6 +99,9 @@ def check(cfg, sidecar: dict, path: Path, refs: dict, threads: int) -> dict:
     row = {k: sidecar[k] for k in ("model", "format", "precision", "seq_len")}
     row.update(file=sidecar["file"], backend=sidecar["backend"], ran=False, max_abs_diff=None,
                answer_agreement=None, em_delta=None, f1_delta=None)
+    searched = _gated_in_export(sidecar, path, refs)
+    if searched:
+        return searched
     try:
         runner, _ = runtimes.load(path, threads, sidecar)
     except runtimes.NotRunnable as e:
@@ -113,6 +116,17 @@ def check(cfg, sidecar: dict, path: Path, refs: dict, threads: int) -> dict:
         row["handwritten"] = score(runner, sidecar, refs["natural"], cfg.qa.n_best)
         row["handwritten"]["question_set"] = refs["natural"]["question_set"]
     return dict(row, **_gate(cfg, sidecar, row))
+
+
+def _gated_in_export(sidecar: dict, path: Path, refs: dict) -> dict | None:
+    """The gate row the export's int8 search recorded, while the file and the question sets are those it gated."""
+    from pipeline.export.int8_search import file_sha256
+    rec = sidecar.get("int8_search") or {}
+    if not rec.get("gate") or rec.get("question_sets") != refs.get("digest") or not path.is_file() \
+            or rec.get("file_sha256") != file_sha256(path):
+        return None
+    note = "; ".join(filter(None, [rec["gate"].get("note"), "gated in export (int8 search: " + rec["outcome"] + ")"]))
+    return dict(rec["gate"], note=note, int8_search={k: v for k, v in rec.items() if k != "gate"})
 
 
 def _gate(cfg, sidecar: dict, row: dict) -> dict:
@@ -158,10 +172,15 @@ def group_refs(cfg, folder: Path, group: list[dict], sets: dict) -> dict:
     wanted = ["dev"]
     if any(sc["precision"] in registry.QUANTIZED for sc in group):
         wanted += [k for k in ("dev_all", "natural") if sets.get(k)]
-    refs = {k: reference(model, tokenizer, sets[k], group[0], cfg.qa.n_best) for k in wanted}
+    return refs_for(cfg, model, tokenizer, group[0], sets, wanted)
+
+
+def refs_for(cfg, model, tokenizer, sidecar: dict, sets: dict, wanted: list[str]) -> dict:
+    """The PyTorch references of the question sets `wanted` at one sidecar's window, for check()."""
+    refs = {k: reference(model, tokenizer, sets[k], sidecar, cfg.qa.n_best) for k in wanted}
     if "natural" in refs:
         refs["natural"]["question_set"] = sets["natural_name"]
-    return refs
+    return dict(refs, digest=sets["digest"])
 
 
 def natural_set(qa: Path) -> tuple[str, list[dict]]:
@@ -172,20 +191,31 @@ def natural_set(qa: Path) -> tuple[str, list[dict]]:
     return "none", []
 
 
+def question_sets(qa: Path, dev_limit: int) -> dict:
+    """The gates' question sets from a qa_data folder (dev_limit: the fp32/fp16 gates' share of the dev set), and
+    one digest of what the int8 gate reads."""
+    import hashlib
+    import json
+    dev_all = load_dev(qa / "dev.json", 0)
+    natural_name, natural = natural_set(qa)
+    digest = hashlib.sha256(json.dumps([dev_all, natural_name, natural], sort_keys=True).encode()).hexdigest()
+    # int8 is gated on accuracy, so on every dev question, not the sample the fp32/fp16 gates use.
+    return {"dev": dev_all[:dev_limit], "dev_all": dev_all, "natural": natural,
+            "natural_name": natural_name, "digest": digest}
+
+
 def _check_group(cfg, folder: Path, exp: Path, group: list[dict], sets: dict, threads: int) -> list[dict]:
     """The reference rows of one model at one window length, then a check row per artifact (a workers job)."""
     refs = group_refs(cfg, folder, group, sets)
-    rows = [reference_row(group[0]["model"], group[0]["seq_len"], r, r.get("question_set", k)) for k, r in refs.items()]
+    rows = [reference_row(group[0]["model"], group[0]["seq_len"], r, r.get("question_set", k))
+            for k, r in refs.items() if k != "digest"]
     return rows + [check(cfg, sc, exp / sc["file"], refs, threads) for sc in group]
 
 
 def run(cfg, ctx) -> dict:
     exp, ckpts, qa = Path(ctx.inputs["export"]), Path(ctx.inputs["qa_finetune"]), Path(ctx.inputs["qa_data"])
-    dev_all = load_dev(qa / "dev.json", 0)
-    natural_name, natural = natural_set(qa)
-    # int8 is gated on accuracy, so on every dev question, not the sample the fp32/fp16 gates use.
-    sets = {"dev": dev_all[:cfg.export.parity_examples], "dev_all": dev_all, "natural": natural,
-            "natural_name": natural_name}
+    sets = question_sets(qa, cfg.export.parity_examples)
+    dev_all, natural, natural_name = sets["dev_all"], sets["natural"], sets["natural_name"]
     sidecars = sorted((schema.read(p, "parity: ").to_json() for p in exp.glob("*.json") if schema.is_sidecar(p)),
                       key=lambda s: (s["model"], s["seq_len"], s["format"], s["backend"], s["precision"]))
     if not sidecars:

@@ -29,9 +29,10 @@ class Job:
     input_names: list
     quant: dict = field(default_factory=dict)  # int8: keep_float, keep_float_static, calibration, observer, embeddings
     fmt: str = ""             # the registry name, for kept_modules
+    searched: list = field(default_factory=list)  # layers the int8 search keeps float besides the options'
 
     def kept(self) -> list[str]:
-        return kept_modules(self.quant, self.precision, self.fmt)
+        return kept_modules(self.quant, self.precision, self.fmt) + self.searched
 
 
 class ExportFormat:

@@ -1,0 +1,137 @@
+"""Accuracy-driven int8: an int8 file that misses its F1 gate gets the fewest linear layers kept float that make it
+pass, found by the export itself (accuracy-aware tuning, as in Intel Neural Compressor), not by hand-written lists.
+
+For each ExecuTorch and LiteRT int8 file the export writes the file, gates it exactly as the parity stage gates it
+(parity.check: F1 against the same model's fp32 PyTorch on the generated and natural dev sets), and while it misses
+keeps one more layer float, in the order of a sensitivity ranking, and writes and gates it again, until it passes,
+the ranking runs out or export.int8_search_budget_s is spent. The ranking puts first what the model's other int8
+files of the same kind (dynamic or static) already chose, then every linear layer by the logit error it causes
+when it alone is int8 (fake-quantized as the quantizers do: per-channel symmetric weights, per-tensor affine
+activations, dynamic or calibrated ranges) on export.int8_search_windows train windows. The ranking, every step of
+the search and its gate row go into the sidecar ("int8_search"); parity takes the gate row from there while the
+file's sha256 still matches, so a file is gated once.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import torch
+
+from pipeline.core.runs import log
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _linears(module) -> dict:
+    # exactly nn.Linear: the QA heads (export_model.QAHead) stay float in every int8 file already
+    return {n: m for n, m in module.named_modules() if type(m) is torch.nn.Linear}
+
+
+def _fake_act(x, lo, hi):
+    lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
+    scale = max((hi - lo) / 255.0, 1e-8)
+    zero = int(round(-128 - lo / scale))
+    return torch.fake_quantize_per_tensor_affine(x, scale, max(-128, min(127, zero)), -128, 127)
+
+
+def _fake_weight(w):
+    scale = (w.abs().amax(dim=1) / 127.0).clamp(min=1e-8)
+    return torch.fake_quantize_per_channel_affine(w, scale, torch.zeros_like(scale, dtype=torch.int32), 0, -127, 127)
+
+
+@torch.no_grad()
+def _ranges(module, layers: dict, windows: list) -> dict:
+    """Each layer's input range over the windows (int8-static's calibrated ranges, minmax)."""
+    seen = {n: [float("inf"), float("-inf")] for n in layers}
+
+    def hook(name):
+        def grab(_, args):
+            seen[name][0] = min(seen[name][0], float(args[0].min()))
+            seen[name][1] = max(seen[name][1], float(args[0].max()))
+        return grab
+    handles = [m.register_forward_pre_hook(hook(n)) for n, m in layers.items()]
+    try:
+        for w in windows:
+            module(*w)
+    finally:
+        for h in handles:
+            h.remove()
+    return seen
+
+
+@torch.no_grad()
+def sensitivity(module, windows: list, static: bool) -> list[dict]:
+    """Every linear layer of the export forward with the relative logit error it causes when it alone is int8,
+    most sensitive first."""
+    layers = _linears(module)
+    ref = [torch.cat([t.float() for t in module(*w)], -1) for w in windows]
+    norm = sum(float((r * r).sum()) for r in ref) or 1.0
+    ranges = _ranges(module, layers, windows) if static else {}
+    out = []
+    for name, lin in layers.items():
+        kept_w = lin.weight.data.clone()
+        lin.weight.data = _fake_weight(kept_w)
+        fixed = ranges.get(name)
+        hook = lin.register_forward_pre_hook(
+            lambda _, a, r=fixed: (_fake_act(a[0], *(r or (a[0].min(), a[0].max()))),) + tuple(a[1:]))
+        try:
+            err = sum(float(((torch.cat([t.float() for t in module(*w)], -1) - r) ** 2).sum())
+                      for w, r in zip(windows, ref))
+        finally:
+            hook.remove()
+            lin.weight.data = kept_w
+        out.append({"module": name, "error": err / norm})
+    return sorted(out, key=lambda r: -r["error"])
+
+
+def order(ranking: list[dict], prior: list[str], kept: list[str]) -> list[str]:
+    """The layers to try, one at a time: what sibling files chose first, then by sensitivity; none already kept."""
+    names = list(dict.fromkeys(prior + [r["module"] for r in ranking]))
+    return [n for n in names if n not in kept]
+
+
+def _step(kept: list[str], row: dict, seconds: float) -> dict:
+    nat = row.get("handwritten") or {}
+    return {"kept_float": list(kept), "passed": bool(row["passed"]), "f1_delta": row.get("f1_delta"),
+            "natural_f1_delta": nat.get("f1_delta"), "seconds": round(seconds, 1)}
+
+
+def search(make, gate, ranking, prior: list[str], forced: list[str], budget_s: float, name: str) -> dict:
+    """make(extra_float) writes the file and returns its sidecar dict; gate(sidecar) returns parity's check row.
+    ranking() is called only if the first file misses. Returns the record for the sidecar (its gate row last)."""
+    start = time.monotonic()
+    extra: list[str] = []
+    sc = make(extra)
+    row = gate(sc)
+    trace = [_step(forced, row, time.monotonic() - start)]
+    ranked = []
+    if not row["passed"]:
+        ranked = ranking()
+        todo = order(ranked, prior, forced)
+        while not row["passed"] and todo and time.monotonic() - start < budget_s:
+            extra.append(todo.pop(0))
+            t0 = time.monotonic()
+            sc = make(extra)
+            row = gate(sc)
+            trace.append(_step(forced + extra, row, time.monotonic() - t0))
+            log(f"export: int8 search {name}: +{extra[-1]} float: "
+                f"F1 {row['f1_delta']:+.2f}, {'pass' if row['passed'] else 'miss'}")
+    spent = time.monotonic() - start
+    outcome = "passed" if row["passed"] and not extra else "passed after search" if row["passed"] else \
+        "missed: budget spent" if todo_left(ranked, prior, forced + extra) else "missed: every layer tried"
+    return {"sidecar": sc, "record": {"outcome": outcome, "kept_float": extra, "forced_float": list(forced),
+                                      "seconds": round(spent, 1), "budget_s": budget_s,
+                                      "ranking": [dict(r, error=round(r["error"], 6)) for r in ranked],
+                                      "trace": trace, "gate": row}}
+
+
+def todo_left(ranked, prior, kept) -> bool:
+    return bool(ranked) and bool(order(ranked, prior, kept))

@@ -1,0 +1,170 @@
+"""The export's accuracy-driven int8 search: which layers it keeps float, in what order, when it stops, what it
+records, and that parity takes its gate row only while the file is the one it gated."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from test_export_pipeline import SEQ, _cfg, _ctx, _dev_json, _fc_weight_dtypes, _tiny_models
+
+
+def _fake(passes_with: set, calls: list):
+    """make/gate stand-ins: the file passes once every layer in passes_with is kept float."""
+    def make(extra):
+        calls.append(list(extra))
+        return {"file": "m.pte", "kept": list(extra)}
+
+    def gate(sc):
+        ok = passes_with <= set(sc["kept"])
+        return {"passed": ok, "f1_delta": -0.5 if ok else -3.0, "handwritten": {"f1_delta": -1.0}}
+    return make, gate
+
+
+RANKING = [{"module": "blocks.2.ffn2", "error": 0.3}, {"module": "blocks.0.o", "error": 0.2},
+           {"module": "blocks.1.ffn2", "error": 0.1}]
+
+
+def test_search_keeps_layers_float_one_at_a_time_in_ranking_order_until_it_passes():
+    from pipeline.export import int8_search
+    calls = []
+    make, gate = _fake({"blocks.2.ffn2", "blocks.0.o"}, calls)
+    found = int8_search.search(make, gate, lambda: RANKING, [], [], 600, "m.pte")
+    rec = found["record"]
+    assert calls == [[], ["blocks.2.ffn2"], ["blocks.2.ffn2", "blocks.0.o"]]
+    assert rec["outcome"] == "passed after search" and rec["kept_float"] == ["blocks.2.ffn2", "blocks.0.o"]
+    assert [s["passed"] for s in rec["trace"]] == [False, False, True]
+    assert rec["trace"][0]["f1_delta"] == -3.0 and rec["trace"][-1]["natural_f1_delta"] == -1.0
+    assert [r["module"] for r in rec["ranking"]] == [r["module"] for r in RANKING] and rec["gate"]["passed"]
+
+
+def test_sibling_choices_go_first_and_forced_layers_are_not_tried_again():
+    from pipeline.export import int8_search
+    calls = []
+    make, gate = _fake({"blocks.1.ffn2"}, calls)
+    found = int8_search.search(make, gate, lambda: RANKING, ["blocks.1.ffn2"], ["blocks.2.ffn2"], 600, "m.pte")
+    assert calls == [[], ["blocks.1.ffn2"]] and found["record"]["kept_float"] == ["blocks.1.ffn2"]
+    assert found["record"]["trace"][0]["kept_float"] == ["blocks.2.ffn2"]  # the options' own list, first file
+
+
+def test_a_file_that_passes_is_not_ranked_and_a_hopeless_one_records_its_miss():
+    from pipeline.export import int8_search
+
+    def never():
+        raise AssertionError("ranked although the file passed")
+    found = int8_search.search(*_fake(set(), []), never, [], [], 600, "m.pte")
+    assert found["record"]["outcome"] == "passed" and found["record"]["ranking"] == []
+    calls = []
+    found = int8_search.search(*_fake({"no.such"}, calls), lambda: RANKING, [], [], 600, "m.pte")
+    assert found["record"]["outcome"] == "missed: every layer tried" and len(calls) == 4
+    calls = []
+    found = int8_search.search(*_fake({"no.such"}, calls), lambda: RANKING, [], [], 1e-9, "m.pte")
+    assert found["record"]["outcome"] == "missed: budget spent" and calls == [[]]
+
+
+class _Outlier(nn.Module):
+    """Two linears; the second's input has one channel 1000x the others (BERT's FFN outliers), so one per-tensor
+    int8 scale wipes out the rest: it must rank first. The head is a QAHead and is never a candidate."""
+
+    def __init__(self):
+        super().__init__()
+        from pipeline.export.export_model import QAHead
+        torch.manual_seed(0)
+        self.first, self.second, self.head = nn.Linear(16, 16), nn.Linear(16, 16), QAHead(16, 1)
+        self.boost = torch.ones(16)
+        self.boost[3] = 1000.0
+        with torch.no_grad():
+            self.second.weight[:, 3] = 0.0  # the outlier channel sets the scale but not the output
+
+    def forward(self, x):
+        h = self.second(self.first(x) * self.boost)
+        return h[..., 0], h[..., 1]
+
+
+@pytest.mark.parametrize("static", [False, True])
+def test_sensitivity_ranks_the_layer_with_outlier_inputs_first(static):
+    from pipeline.export import int8_search
+    model = _Outlier()
+    windows = [(torch.randn(1, 8, 16),) for _ in range(3)]
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    ranking = int8_search.sensitivity(model, windows, static)
+    assert [r["module"] for r in ranking] == ["second", "first"]
+    assert ranking[0]["error"] > 10 * ranking[1]["error"] > 0
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # weights restored
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    """The tiny student's int8 ExecuTorch and LiteRT files exported with the search on, through a gate that
+    passes only once blocks.1.ffn2 is float; then parity run on them."""
+    from pipeline.export import export, parity
+    tmp = tmp_path_factory.mktemp("search")
+    qa = _tiny_models(tmp / "qa_finetune")
+    data = tmp / "qa_data"
+    data.mkdir()
+    _dev_json(data / "dev.json")
+    _dev_json(data / "train.json", n=8)
+    cfg = _cfg(tmp, **{"export.models": ["student"], "export.formats": ["executorch", "tflite"],
+                       "export.precisions": ["int8"], "export.int8_keep_float": [],
+                       "export.int8_static_keep_float": [], "export.int8_search_windows": 2})
+    def strict(cfg_, sidecar, row):
+        ok = "blocks.1.ffn2" in [k["module"] for k in sidecar["quantization"].get("kept_float", [])]
+        return {"passed": ok, "note": None if ok else "test gate"}
+    mp = pytest.MonkeyPatch()
+    mp.setattr(parity, "_gate", strict)
+    export.run(cfg, _ctx(cfg, tmp, "export", {"qa_finetune": qa, "qa_data": data}))
+    mp.undo()
+    pcfg = _cfg(tmp, **{"export.min_agreement_quantized": 0.0, "export.int8_max_f1_drop": 100.0,
+                        "export.int8_max_f1_drop_handwritten": 100.0})
+    parity.run(pcfg, _ctx(pcfg, tmp, "parity", {"export": tmp / "export", "qa_data": data, "qa_finetune": qa}))
+    return {"tmp": tmp, "out": tmp / "export", "data": data, "qa": qa, "cfg": pcfg,
+            "parity": json.loads((tmp / "results" / "parity.json").read_text())}
+
+
+def test_export_search_keeps_the_needed_layer_float_and_records_why(searched):
+    from pipeline.export import int8
+    for fmt, ext in (("executorch", "pte"), ("tflite", "tflite")):
+        sc = json.loads((searched["out"] / f"student.{fmt}.int8.{SEQ}.{ext}.json").read_text())
+        rec = sc["int8_search"]
+        assert rec["outcome"] == "passed after search" and rec["kept_float"][-1] == "blocks.1.ffn2", rec
+        assert {r["module"] for r in rec["ranking"]} >= {"blocks.0.ffn2", "blocks.1.ffn2", "blocks.0.q"}
+        assert len(rec["trace"]) == len(rec["kept_float"]) + 1 and rec["trace"][-1]["passed"]
+        assert {"module": "blocks.1.ffn2", "reason": int8.SEARCH_REASON} in sc["quantization"]["kept_float"]
+    # the LiteRT file the search left really has that layer in float and the others int8
+    weights = _fc_weight_dtypes(searched["out"] / f"student.tflite.int8.{SEQ}.tflite")
+    assert str(weights["1", "ffn2"]) == "float32" and str(weights["1", "ffn1"]) == "int8"
+
+
+def test_the_second_file_starts_from_what_the_first_chose(searched):
+    first = json.loads((searched["out"] / f"student.executorch.int8.{SEQ}.pte.json").read_text())["int8_search"]
+    second = json.loads((searched["out"] / f"student.tflite.int8.{SEQ}.tflite.json").read_text())["int8_search"]
+    assert second["kept_float"] == first["kept_float"][:len(second["kept_float"])]
+    assert len(second["trace"]) <= len(first["trace"])
+
+
+def test_parity_takes_the_export_gate_and_records_the_search(searched):
+    checks = {c.get("file"): c for c in searched["parity"]["checks"]}
+    row = checks[f"student.executorch.int8.{SEQ}.pte"]
+    # parity's own gate here is lenient (drop 100): the row says what the export's gate found
+    assert row["passed"] and "gated in export" in row["note"]
+    assert row["int8_search"]["kept_float"][-1] == "blocks.1.ffn2" and row["int8_search"]["trace"]
+
+
+def test_parity_gates_again_when_the_file_is_not_the_one_searched(searched, tmp_path):
+    import shutil
+    from pipeline.export import parity
+    out = tmp_path / "export"
+    shutil.copytree(searched["out"], out)
+    side = out / f"student.executorch.int8.{SEQ}.pte.json"
+    sc = json.loads(side.read_text())
+    sc["int8_search"]["file_sha256"] = "0" * 64
+    side.write_text(json.dumps(sc))
+    cfg = _cfg(tmp_path, **{"export.min_agreement_quantized": 0.0, "export.int8_max_f1_drop": 100.0,
+                            "export.int8_max_f1_drop_handwritten": 100.0})
+    parity.run(cfg, _ctx(cfg, tmp_path, "parity", {"export": out, "qa_data": searched["data"],
+                                                  "qa_finetune": searched["qa"]}))
+    checks = {c.get("file"): c for c in json.loads((tmp_path / "results" / "parity.json").read_text())["checks"]}
+    assert "gated in export" not in (checks[f"student.executorch.int8.{SEQ}.pte"]["note"] or "")
+    assert "gated in export" in checks[f"student.tflite.int8.{SEQ}.tflite"]["note"]
