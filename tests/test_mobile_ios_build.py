@@ -52,10 +52,12 @@ def test_ios_non_ui_sources_typecheck_against_the_coreml_and_executorch_stubs(tm
         res = swiftc("-emit-module", "-parse-as-library", "-swift-version", "5", "-module-name", module,
                      "-emit-module-path", tmp_path / f"{module}.swiftmodule", *files, cwd=tmp_path)
         assert res.returncode == 0, f"{module}: {res.stderr}"
-    # Warnings are errors: the stubs mark what Apple deprecated (the synchronous compileModel(at:)).
-    res = swiftc("-typecheck", "-parse-as-library", "-swift-version", "5", "-warnings-as-errors",
-                 "-module-name", "DistilKitQA", "-I", tmp_path, *sources, cwd=tmp_path)
-    assert res.returncode == 0, res.stderr
+    # Warnings are errors: the stubs mark what Apple deprecated (the synchronous compileModel(at:)). Swift 6's
+    # language mode too: its data-race checks turn shared mutable state into errors.
+    for version in ("5", "6"):
+        res = swiftc("-typecheck", "-parse-as-library", "-swift-version", version, "-warnings-as-errors",
+                     "-module-name", "DistilKitQA", "-I", tmp_path, *sources, cwd=tmp_path)
+        assert res.returncode == 0, f"Swift {version} language mode: {res.stderr}"
 
 
 @linux_only
@@ -151,3 +153,23 @@ def test_the_bundle_id_is_a_setting_the_driver_can_replace(project):
         assert settings(project, app, cfg)["PRODUCT_BUNDLE_IDENTIFIER"] == "$(DISTILKIT_BUNDLE_ID)"
         assert settings(project, tests, cfg)["PRODUCT_BUNDLE_IDENTIFIER"] == "$(DISTILKIT_BUNDLE_ID).tests"
         assert settings(project, None, cfg)["DISTILKIT_BUNDLE_ID"]
+
+
+def test_simulator_builds_leave_out_the_architecture_executorch_lacks(project):
+    """ExecuTorch's xcframeworks are arm64 only and Release builds every architecture (ONLY_ACTIVE_ARCH NO):
+    without the exclusion a Simulator build on an Intel or Rosetta host tries x86_64 and fails to link."""
+    for config in ("Debug", "Release"):
+        bs = settings(project, None, config)
+        assert bs.get("EXCLUDED_ARCHS[sdk=iphonesimulator*]") == "x86_64", config
+    assert settings(project, None, "Release")["ONLY_ACTIVE_ARCH"] == "NO"
+
+
+def test_the_app_declares_its_orientations_for_iphone_and_ipad(project):
+    app = target(project, "DistilKitQA")
+    for config in ("Debug", "Release"):
+        bs = settings(project, app, config)
+        assert bs["TARGETED_DEVICE_FAMILY"] == "1,2"
+        ipad = set(bs["INFOPLIST_KEY_UISupportedInterfaceOrientations_iPad"].split())
+        assert ipad == {"UIInterfaceOrientationPortrait", "UIInterfaceOrientationPortraitUpsideDown",
+                        "UIInterfaceOrientationLandscapeLeft", "UIInterfaceOrientationLandscapeRight"}
+        assert "UIInterfaceOrientationPortrait" in bs["INFOPLIST_KEY_UISupportedInterfaceOrientations_iPhone"].split()

@@ -65,7 +65,10 @@ def build_settings(target: str, config: str) -> dict:
                 "ENABLE_TESTABILITY": "YES" if debug else "NO",
                 "IPHONEOS_DEPLOYMENT_TARGET": "17.0", "SDKROOT": "iphoneos", "SWIFT_VERSION": "5.0",
                 "SWIFT_OPTIMIZATION_LEVEL": "-Onone" if debug else "-O",
-                "SWIFT_ACTIVE_COMPILATION_CONDITIONS": "DEBUG" if debug else "", "ONLY_ACTIVE_ARCH": "YES" if debug else "NO"}
+                "SWIFT_ACTIVE_COMPILATION_CONDITIONS": "DEBUG" if debug else "", "ONLY_ACTIVE_ARCH": "YES" if debug else "NO",
+                # ExecuTorch's xcframeworks have arm64 slices only; Release builds every architecture
+                # (ONLY_ACTIVE_ARCH NO), so a Simulator build would try x86_64 and fail to link.
+                "EXCLUDED_ARCHS[sdk=iphonesimulator*]": "x86_64"}
     common = {"CODE_SIGN_STYLE": "Automatic", "CURRENT_PROJECT_VERSION": "1", "MARKETING_VERSION": "0.1.0",
               "GENERATE_INFOPLIST_FILE": "YES", "TARGETED_DEVICE_FAMILY": "1,2"}
     if target == APP:
@@ -76,6 +79,12 @@ def build_settings(target: str, config: str) -> dict:
                 "INFOPLIST_KEY_CFBundleDisplayName": "DistilKit QA",
                 "INFOPLIST_KEY_UIApplicationSceneManifest_Generation": "YES",
                 "INFOPLIST_KEY_UILaunchScreen_Generation": "YES",
+                # An iPad app must list its orientations (all four for multitasking); the iPhone, all but upside down.
+                "INFOPLIST_KEY_UISupportedInterfaceOrientations_iPhone":
+                    "UIInterfaceOrientationPortrait UIInterfaceOrientationLandscapeLeft UIInterfaceOrientationLandscapeRight",
+                "INFOPLIST_KEY_UISupportedInterfaceOrientations_iPad":
+                    "UIInterfaceOrientationPortrait UIInterfaceOrientationPortraitUpsideDown "
+                    "UIInterfaceOrientationLandscapeLeft UIInterfaceOrientationLandscapeRight",
                 # Documents visible in Files / Finder, where benchmark results land.
                 "INFOPLIST_KEY_UIFileSharingEnabled": "YES", "INFOPLIST_KEY_LSSupportsOpeningDocumentsInPlace": "YES",
                 # ExecuTorch backends and kernels register themselves in static initialisers.

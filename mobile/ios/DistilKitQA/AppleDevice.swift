@@ -4,7 +4,14 @@ import Foundation
 /// rest of the benchmark type-checks on Linux against the CoreML and ExecuTorch stubs.
 enum AppleDevice {
     static func benchmarkEnvironment(keepAwake: @escaping (Bool) async -> Void) -> BenchmarkEnvironment {
-        BenchmarkEnvironment(residentMb: footprintMb, keepAwake: keepAwake)
+        BenchmarkEnvironment(residentMb: footprintMb, keepAwake: keepAwake, performanceCores: performanceCores)
+    }
+
+    /// Physical cores of the fastest performance level (hw.perflevel0.physicalcpu, iOS 15+).
+    static func performanceCores() -> Int? {
+        var n: Int32 = 0
+        var size = MemoryLayout<Int32>.size
+        return sysctlbyname("hw.perflevel0.physicalcpu", &n, &size, nil, 0) == 0 && n > 0 ? Int(n) : nil
     }
 
     /// The app's current physical footprint (what iOS counts against its memory limit).

@@ -17,6 +17,13 @@ enum Backend: String, CaseIterable, Identifiable {
         if self == .coreML { try await CoreMLQAModel.prepare(spec) }
     }
 
+    /// What this runtime is given, recorded with every entry it times. ExecuTorch's default threadpool has one
+    /// thread per performance core (extension/threadpool/threadpool.cpp); Core ML chooses its own units.
+    func settings(performanceCores: Int?) -> BenchmarkResults.Settings {
+        self == .coreML ? .init(computeUnits: CoreMLQAModel.computeUnitsName)
+            : .init(threads: performanceCores, accelerator: "xnnpack (cpu)")
+    }
+
     func open(_ spec: ModelSpec) throws -> QAModel {
         guard spec.format == format else {
             throw QAError("\(spec.file.lastPathComponent) is a \(spec.format) model; \(rawValue) needs \(format)")

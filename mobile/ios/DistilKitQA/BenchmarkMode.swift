@@ -29,6 +29,8 @@ struct BenchmarkEnvironment {
     var residentMb: () -> Double?
     /// true while the benchmark runs: a long run must not stall when the screen would lock.
     var keepAwake: (Bool) async -> Void
+    /// Performance cores (nil if unknown): the size of ExecuTorch's default threadpool.
+    var performanceCores: () -> Int? = { nil }
 }
 
 /// Times every bundled model on every runtime that opens it; writes Documents/distilkit/bench-ID.json
@@ -38,7 +40,8 @@ enum BenchmarkMode {
     static let passage = String(repeating: "The river rises in the mountains and flows past the old town to the sea. ", count: 40)
 
     private static let lock = NSLock()
-    private static var claimed: Set<String> = []
+    // Guarded by lock, which Swift 6's checker cannot see: hence nonisolated(unsafe).
+    private nonisolated(unsafe) static var claimed: Set<String> = []
 
     /// True only the first time a run id is claimed in this process: a view that SwiftUI builds
     /// again must not start a second benchmark beside the first.
@@ -69,8 +72,10 @@ enum BenchmarkMode {
         var problems: [String] = []
         let specs = ModelStore.load(problems: &problems)
         let name = deviceModel()
+        let cores = env.performanceCores()
+        // device.threads: ExecuTorch's threads; Core ML's entries say compute_units instead (schema: 0 = the runtime's).
         var results = BenchmarkResults(
-            device: .init(name: name, os: osVersion, soc: name, threads: 0),
+            device: .init(name: name, os: osVersion, soc: name, threads: cores ?? 0),
             scale: .init(preset: o.preset, teacher: o.teacher, corpus: o.corpus, device: name))
         let runner = BenchmarkRunner(warmup: o.warmup, iters: o.iters)
         for backend in Backend.allCases {
@@ -79,7 +84,8 @@ enum BenchmarkMode {
                     // Compiling a Core ML package is not loading it: done before the clock starts.
                     try await backend.prepare(spec)
                     try runner.run(spec: spec, load: backend.open, question: question, context: passage,
-                                   residentMb: env.residentMb, into: &results)
+                                   residentMb: env.residentMb, settings: backend.settings(performanceCores: cores),
+                                   into: &results)
                 } catch {
                     problems.append("\(spec.file.lastPathComponent) on \(backend.rawValue): \(error)")
                 }

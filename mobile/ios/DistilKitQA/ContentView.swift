@@ -69,9 +69,11 @@ struct ContentView: View {
             } catch {
                 message = "\(error)"  // missing or mismatched model file: the message names it
             }
+            // Constants, not the vars above: Swift 6 refuses a captured var in concurrently running code.
+            let shown = result, said = message
             await MainActor.run {
-                answer = result
-                status = message
+                answer = shown
+                status = said
                 busy = false
             }
         }

@@ -7,6 +7,10 @@ final class CoreMLQAModel: QAModel {
     private let spec: ModelSpec
     private let model: MLModel
 
+    /// Core ML may place each layer on the CPU, GPU or Neural Engine; the results record this choice.
+    static var computeUnits: MLComputeUnits { .all }
+    static let computeUnitsName = "all"
+
     static var cache: CompiledModelCache {
         let caches = FileManager.default.urls(for: .cachesDirectory, in: .userDomainMask)[0]
         return CompiledModelCache(folder: caches.appendingPathComponent("distilkit-coreml", isDirectory: true))
@@ -26,7 +30,7 @@ final class CoreMLQAModel: QAModel {
     init(spec: ModelSpec) throws {
         self.spec = spec
         let config = MLModelConfiguration()
-        config.computeUnits = .all
+        config.computeUnits = Self.computeUnits
         let compiled = try Self.cache.compiled(spec)
         do {
             model = try MLModel(contentsOf: compiled, configuration: config)

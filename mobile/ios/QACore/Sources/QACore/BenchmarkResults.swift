@@ -16,14 +16,25 @@ public struct BenchmarkResults: Encodable {
         }
     }
 
+    /// What a runtime was given, kept beside its figures ("settings" of an entry; nil fields are left out).
+    public struct Settings: Encodable, Equatable {
+        public var threads: Int?, computeUnits: String?, accelerator: String?
+        public init(threads: Int? = nil, computeUnits: String? = nil, accelerator: String? = nil) {
+            self.threads = threads; self.computeUnits = computeUnits; self.accelerator = accelerator
+        }
+        public var isEmpty: Bool { self == Settings() }
+        enum CodingKeys: String, CodingKey { case threads, computeUnits = "compute_units", accelerator }
+    }
+
     public struct Entry: Encodable {
         public var runtime: String, runtimeVersion: String, model: String, precision: String
         public var seqLen: Int, loadMs: Double, stats: LatencyStats
         public var peakMemMb: Double?, fileBytes: Int64?
+        public var settings = Settings()
 
         enum CodingKeys: String, CodingKey {
             case runtime, runtimeVersion = "runtime_version", model, precision, seqLen = "seq_len"
-            case loadMs = "load_ms", stats, peakMemMb = "peak_mem_mb", fileBytes = "file_bytes"
+            case loadMs = "load_ms", stats, peakMemMb = "peak_mem_mb", fileBytes = "file_bytes", settings
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -37,6 +48,7 @@ public struct BenchmarkResults: Encodable {
             try c.encode(stats, forKey: .stats)
             try c.encode(peakMemMb, forKey: .peakMemMb)  // null, not absent: the schema requires the key
             try c.encode(fileBytes, forKey: .fileBytes)
+            if !settings.isEmpty { try c.encode(settings, forKey: .settings) }
         }
     }
 
@@ -52,10 +64,11 @@ public struct BenchmarkResults: Encodable {
     }
 
     public mutating func add(runtime: String, runtimeVersion: String, model: String, precision: String, seqLen: Int,
-                             loadMs: Double, samplesMs: [Double], peakMemMb: Double?, fileBytes: Int64?) throws {
+                             loadMs: Double, samplesMs: [Double], peakMemMb: Double?, fileBytes: Int64?,
+                             settings: Settings = Settings()) throws {
         entries.append(Entry(runtime: runtime, runtimeVersion: runtimeVersion, model: model, precision: precision,
                              seqLen: seqLen, loadMs: loadMs, stats: try LatencyStats(samplesMs: samplesMs),
-                             peakMemMb: peakMemMb, fileBytes: fileBytes))
+                             peakMemMb: peakMemMb, fileBytes: fileBytes, settings: settings))
     }
 
     public mutating func fail(_ message: String) { failures.append(message) }

@@ -83,7 +83,8 @@ public struct BenchmarkRunner {
     /// residentMb: the process's current memory in MB (nil if unknown). As on the host, an entry's
     /// peak_mem_mb is the highest sample after loading and after each run minus the sample before loading.
     public func run(spec: ModelSpec, load: (ModelSpec) throws -> QAModel, question: String, context: String,
-                    residentMb: () -> Double? = { nil }, into results: inout BenchmarkResults) throws {
+                    residentMb: () -> Double? = { nil }, settings: BenchmarkResults.Settings = .init(),
+                    into results: inout BenchmarkResults) throws {
         guard iters >= 1, warmup >= 0 else { throw QAError("benchmark needs iters >= 1 and warmup >= 0") }
         guard let w = try QAEngine(spec: spec).windows(question: question, context: context).first else {
             throw QAError("no window to time")
@@ -109,6 +110,6 @@ public struct BenchmarkRunner {
         let increase = before.flatMap { b in peak.map { max(0, $0 - b) } }
         try results.add(runtime: model.runtime, runtimeVersion: model.runtimeVersion, model: spec.model,
                         precision: spec.precision, seqLen: spec.seqLen, loadMs: loadMs, samplesMs: samples,
-                        peakMemMb: increase, fileBytes: spec.bytes)
+                        peakMemMb: increase, fileBytes: spec.bytes, settings: settings)
     }
 }

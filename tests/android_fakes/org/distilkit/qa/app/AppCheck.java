@@ -44,6 +44,7 @@ public final class AppCheck {
         String json = new String(Files.readAllBytes(out.toPath()), "UTF-8");
         check(json.contains("\"threads\": " + Backends.THREADS) || json.contains("\"threads\":" + Backends.THREADS),
                 "the threads given are the threads recorded: " + json);
+        check(json.contains("\"settings\"") && json.contains("\"accelerator\""), "the entry records its settings: " + json);
 
         Module.noNativeLibrary = true;
         try {

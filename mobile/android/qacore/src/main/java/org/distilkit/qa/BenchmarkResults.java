@@ -29,6 +29,12 @@ public final class BenchmarkResults {
 
     public void add(String runtime, String runtimeVersion, String model, String precision, int seqLen,
                     double loadMs, List<Double> samplesMs, Double peakMemMb, Long fileBytes) {
+        add(runtime, runtimeVersion, model, precision, seqLen, loadMs, samplesMs, peakMemMb, fileBytes, null);
+    }
+
+    /** @param settings what the runtime was given (threads, accelerator, ...), kept beside its figures; null: none */
+    public void add(String runtime, String runtimeVersion, String model, String precision, int seqLen,
+                    double loadMs, List<Double> samplesMs, Double peakMemMb, Long fileBytes, Map<String, Object> settings) {
         Map<String, Object> e = new LinkedHashMap<>();
         e.put("runtime", runtime);
         e.put("runtime_version", runtimeVersion == null ? "" : runtimeVersion);
@@ -39,6 +45,7 @@ public final class BenchmarkResults {
         e.put("stats", new LatencyStats(samplesMs).toJson());
         e.put("peak_mem_mb", peakMemMb);
         e.put("file_bytes", fileBytes);
+        if (settings != null && !settings.isEmpty()) e.put("settings", new LinkedHashMap<>(settings));
         entries.add(e);
     }
 

@@ -2,6 +2,7 @@ package org.distilkit.qa;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Warm-up then timed forward passes of one model on a fixed window of seq_len tokens: the
@@ -34,6 +35,12 @@ public final class BenchmarkRunner {
     }
 
     public void run(ModelSpec spec, Loader loader, String question, String context, BenchmarkResults out) {
+        run(spec, loader, question, context, out, null);
+    }
+
+    /** @param settings what the runtime was given, recorded with the entry (null: nothing) */
+    public void run(ModelSpec spec, Loader loader, String question, String context, BenchmarkResults out,
+                    Map<String, Object> settings) {
         Features.Window w = new QaEngine(spec).windows(question, context).get(0);
         int[] types = spec.tokenTypeIds ? w.tokenTypeIds : null;
         PeakMemory mem = new PeakMemory(memory);
@@ -56,7 +63,7 @@ public final class BenchmarkRunner {
                 mem.sample();
             }
             out.add(m.runtime(), m.runtimeVersion(), spec.model, spec.precision, spec.seqLen, loadMs, samples,
-                    mem.peakIncreaseMb(), spec.bytes);
+                    mem.peakIncreaseMb(), spec.bytes, settings);
         } catch (QaException e) {
             throw e;
         } catch (Exception e) {

@@ -7,8 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -26,6 +28,9 @@ public final class BenchmarkSession {
         List<ModelSpec> usable(List<ModelSpec> all);
 
         QaModel open(ModelSpec spec) throws Exception;
+
+        /** What this runtime is given (threads, accelerator), recorded with every entry it times. */
+        default Map<String, Object> settings() { return Collections.emptyMap(); }
     }
 
     /** What depends on the platform: the staged models and the device description. */
@@ -74,7 +79,7 @@ public final class BenchmarkSession {
                 for (ModelSpec spec : b.usable(specs)) {
                     log.info("timing " + spec.file.getName() + " on " + b.label());
                     try {
-                        runner.run(spec, b::open, question, passage, results);
+                        runner.run(spec, b::open, question, passage, results, b.settings());
                     } catch (Throwable t) {
                         rethrowIfFatal(t);
                         log.error(spec.file.getName() + " on " + b.label() + " failed", t);

@@ -77,6 +77,28 @@ public class BenchmarkSessionTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    public void eachEntryRecordsWhatItsRuntimeWasGiven() throws Exception {
+        BenchmarkSession.Backend cpu = new BenchmarkSession.Backend() {
+            @Override public String label() { return "LiteRT"; }
+            @Override public List<ModelSpec> usable(List<ModelSpec> all) { return all; }
+            @Override public QaModel open(ModelSpec spec) { return new QaEngineTest.PointerModel(5); }
+            @Override public Map<String, Object> settings() {
+                Map<String, Object> s = new java.util.LinkedHashMap<>();
+                s.put("threads", 3);
+                s.put("accelerator", "cpu");
+                return s;
+            }
+        };
+        File out = run(setup(Collections.singletonList(spec())), cpu, backend("Other", s -> new QaEngineTest.PointerModel(5)));
+        List<Map<String, Object>> entries = (List<Map<String, Object>>) ((Map<String, Object>) Json.parse(text(out))).get("entries");
+        Map<String, Object> settings = (Map<String, Object>) entries.get(0).get("settings");
+        assertEquals(3, ((Number) settings.get("threads")).intValue());
+        assertEquals("cpu", settings.get("accelerator"));
+        assertFalse("no settings, no key", entries.get(1).containsKey("settings"));
+    }
+
+    @Test
     public void errorsEverywhereEndInTheErrorFile() throws Exception {
         ModelSpec spec = spec();
         List<Throwable> thrown = Arrays.asList(new UnsatisfiedLinkError("no libexecutorch.so for armeabi-v7a"),

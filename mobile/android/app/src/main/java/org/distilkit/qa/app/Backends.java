@@ -2,7 +2,9 @@ package org.distilkit.qa.app;
 
 import android.os.Build;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.distilkit.qa.BenchmarkSession;
 import org.distilkit.qa.ModelSpec;
 import org.distilkit.qa.QaException;
@@ -49,6 +51,15 @@ enum Backends implements BenchmarkSession.Backend {
                     + String.join(", ", Build.SUPPORTED_ABIS) + "; the ExecuTorch AAR ships arm64-v8a and x86_64 only): "
                     + BenchmarkSession.describe(e), e);
         }
+    }
+
+    /** Both run on the CPU (LiteRT: Accelerator.CPU; ExecuTorch: the XNNPACK delegate) with THREADS threads. */
+    @Override
+    public Map<String, Object> settings() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("threads", THREADS);
+        s.put("accelerator", "cpu");
+        return s;
     }
 
     @Override
