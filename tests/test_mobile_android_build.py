@@ -44,7 +44,7 @@ def build_config(out: Path) -> Path:
 
 
 def r_class(out: Path) -> Path:
-    """The app's R (string ids only: all its resources are strings), as aapt2 would name them."""
+    """The app's R (string ids only: the only resources its Java names), as aapt2 would name them."""
     names = re.findall(r'<string name="(\w+)"', (APP / "res" / "values" / "strings.xml").read_text())
     body = "\n".join(f"        public static final int {n} = 0x7f0{i:05x};" for i, n in enumerate(names, 1))
     path = out / "R.java"

@@ -1,7 +1,9 @@
 """The app projects as far as Linux can check them: the Xcode project loads with pbxproj and every
 reference resolves; the Gradle files and manifest declare the modules, SDK levels and runtimes."""
+import json
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tomllib
@@ -168,3 +170,37 @@ def test_ios_app_sources_parse():
     for src in sorted([*(IOS / "DistilKitQA").glob("*.swift"), *(IOS / "DistilKitQATests").glob("*.swift")]):
         res = subprocess.run(["swiftc", "-parse", str(src)], capture_output=True, text=True)
         assert res.returncode == 0, f"{src.name}: {res.stderr}"
+
+
+def test_the_apps_have_launcher_icons():
+    """Android: an adaptive icon (minSdk 26) the manifest names; iOS: an AppIcon set with the single 1024-point
+    image Xcode 14+ derives the others from, opaque (the App Store refuses an icon with alpha)."""
+    res = ANDROID / "app/src/main/res"
+    manifest = (ANDROID / "app/src/main/AndroidManifest.xml").read_text()
+    assert 'android:icon="@mipmap/ic_launcher"' in manifest
+    icon = (res / "mipmap-anydpi-v26/ic_launcher.xml").read_text()
+    for ref, path in (("@color/ic_launcher_background", "values/colors.xml"),
+                      ("@drawable/ic_launcher_foreground", "drawable/ic_launcher_foreground.xml")):
+        assert ref in icon and (res / path).is_file(), ref
+    appicon = IOS / "DistilKitQA/Assets.xcassets/AppIcon.appiconset"
+    images = json.loads((appicon / "Contents.json").read_text())["images"]
+    assert [(i["idiom"], i["platform"], i["size"]) for i in images] == [("universal", "ios", "1024x1024")]
+    pbxproj = (IOS / "DistilKitQA.xcodeproj/project.pbxproj").read_text()
+    assert "ASSETCATALOG_COMPILER_APPICON_NAME = AppIcon;" in pbxproj
+    ref = re.search(r"(\w{24}) = \{\s*isa = PBXFileReference;\s*lastKnownFileType = folder.assetcatalog;\s*"
+                    r"path = Assets.xcassets;", pbxproj)
+    assert ref and f"fileRef = {ref.group(1)};" in pbxproj, "the asset catalog is built into the app"
+    png = (appicon / images[0]["filename"]).read_bytes()
+    width, height, depth, color_type = struct.unpack(">IIBB", png[16:26])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and (width, height) == (1024, 1024) and color_type == 2, (width, height, color_type)
+
+
+def test_targeting_android_15_the_screen_pads_for_the_system_bars_and_keyboard():
+    """targetSdk 35 makes the app edge to edge on Android 15: the root view takes the system bars', cutout's and
+    keyboard's insets as padding (it compiles against the API 35 stubs in test_mobile_android_build)."""
+    target = int(re.search(r"targetSdk (\d+)", (ANDROID / "app/build.gradle").read_text()).group(1))
+    activity = (ANDROID / "app/src/main/java/org/distilkit/qa/app/MainActivity.java").read_text()
+    if target >= 35:
+        assert "setOnApplyWindowInsetsListener" in activity
+        for kind in ("systemBars()", "displayCutout()", "ime()"):
+            assert f"WindowInsets.Type.{kind}" in activity, kind

@@ -77,6 +77,7 @@ def build_settings(target: str, config: str) -> dict:
                 # BenchmarkTests' @testable import needs the app compiled for testing.
                 "ENABLE_TESTABILITY": "YES",
                 "INFOPLIST_KEY_CFBundleDisplayName": "DistilKit QA",
+                "ASSETCATALOG_COMPILER_APPICON_NAME": "AppIcon",  # Assets.xcassets: one 1024-point image
                 "INFOPLIST_KEY_UIApplicationSceneManifest_Generation": "YES",
                 "INFOPLIST_KEY_UILaunchScreen_Generation": "YES",
                 # An iPad app must list its orientations (all four for multitasking); the iPhone, all but upside down.
@@ -114,6 +115,7 @@ def objects() -> tuple[dict, str]:
 
     app_files = {n: file_ref(APP, n, "sourcecode.swift") for n in APP_SOURCES}
     models = file_ref(APP, "Models", "folder")
+    assets = file_ref(APP, "Assets.xcassets", "folder.assetcatalog")
     test_files = {n: file_ref(TESTS, n, "sourcecode.swift") for n in TEST_SOURCES}
     app_product = add(("product", APP), {"isa": "PBXFileReference", "explicitFileType": "wrapper.application",
                                          "includeInIndex": "0", "path": f"{APP}.app", "sourceTree": "BUILT_PRODUCTS_DIR"})
@@ -121,7 +123,7 @@ def objects() -> tuple[dict, str]:
                                             "includeInIndex": "0", "path": f"{TESTS}.xctest", "sourceTree": "BUILT_PRODUCTS_DIR"})
     products = add(("group", "Products"), {"isa": "PBXGroup", "children": [app_product, test_product],
                                            "name": "Products", "sourceTree": "<group>"})
-    app_group = add(("group", APP), {"isa": "PBXGroup", "children": [*app_files.values(), models], "path": APP,
+    app_group = add(("group", APP), {"isa": "PBXGroup", "children": [*app_files.values(), models, assets], "path": APP,
                                      "sourceTree": "<group>"})
     test_group = add(("group", TESTS), {"isa": "PBXGroup", "children": list(test_files.values()), "path": TESTS,
                                         "sourceTree": "<group>"})
@@ -151,7 +153,8 @@ def objects() -> tuple[dict, str]:
                                            "files": [build_file(APP, d, "productRef") for d in product_deps],
                                            "runOnlyForDeploymentPostprocessing": "0"}),
         add(("phase", APP, "resources"), {"isa": "PBXResourcesBuildPhase", "buildActionMask": "2147483647",
-                                          "files": [build_file(APP, models)], "runOnlyForDeploymentPostprocessing": "0"}),
+                                          "files": [build_file(APP, models), build_file(APP, assets)],
+                                          "runOnlyForDeploymentPostprocessing": "0"}),
     ]
     app_target = add(("target", APP), {
         "isa": "PBXNativeTarget", "buildConfigurationList": config_list(APP), "buildPhases": app_phases,

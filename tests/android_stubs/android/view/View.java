@@ -10,7 +10,13 @@ public class View {
     public void setEnabled(boolean enabled) { throw new RuntimeException("Stub!"); }
     public void setOnClickListener(OnClickListener l) { throw new RuntimeException("Stub!"); }
 
+    public void setOnApplyWindowInsetsListener(OnApplyWindowInsetsListener listener) { throw new RuntimeException("Stub!"); }
+
     public interface OnClickListener {
         void onClick(View v);
+    }
+
+    public interface OnApplyWindowInsetsListener {
+        WindowInsets onApplyWindowInsets(View v, WindowInsets insets);
     }
 }

@@ -4,6 +4,8 @@ import android.app.Activity;
 import android.content.Context;
 import android.content.Intent;
 import android.graphics.Color;
+import android.graphics.Insets;
+import android.os.Build;
 import android.os.Bundle;
 import android.os.Handler;
 import android.os.Looper;
@@ -11,6 +13,7 @@ import android.text.SpannableStringBuilder;
 import android.text.Spanned;
 import android.text.style.BackgroundColorSpan;
 import android.view.View;
+import android.view.WindowInsets;
 import android.view.WindowManager;
 import android.widget.AdapterView;
 import android.widget.ArrayAdapter;
@@ -123,7 +126,22 @@ public class MainActivity extends Activity {
         for (View v : new View[]{passage, question, backendPicker, modelPicker, ask, answer, highlighted}) col.addView(v);
         ScrollView scroll = new ScrollView(this);
         scroll.addView(col);
+        padForSystemBars(scroll);
         setContentView(scroll);
+    }
+
+    /**
+     * targetSdk 35 draws the app edge to edge on Android 15 and later: without this padding the status bar,
+     * the navigation bar, a display cutout and the keyboard (adjustResize no longer resizes) cover the screen.
+     */
+    private static void padForSystemBars(View root) {
+        if (Build.VERSION.SDK_INT < 35) return;
+        root.setOnApplyWindowInsetsListener((v, insets) -> {
+            Insets bars = insets.getInsets(WindowInsets.Type.systemBars() | WindowInsets.Type.displayCutout()
+                    | WindowInsets.Type.ime());
+            v.setPadding(bars.left, bars.top, bars.right, bars.bottom);
+            return WindowInsets.CONSUMED;
+        });
     }
 
     private Backends backend() { return (Backends) backendPicker.getSelectedItem(); }
