@@ -50,12 +50,24 @@ final class CoreMLQAModel: QAModel {
     }
 
     func run(inputIds: [Int32], attentionMask: [Int32], tokenTypeIds: [Int32]?) throws -> (start: [Float], end: [Float]) {
+        try forward(try prepare(inputIds: inputIds, attentionMask: attentionMask, tokenTypeIds: tokenTypeIds))
+    }
+
+    /// The window as Core ML's input features (timed apart from the prediction).
+    func prepare(inputIds: [Int32], attentionMask: [Int32], tokenTypeIds: [Int32]?) throws -> Any {
         var features: [String: MLFeatureValue] = [
             "input_ids": MLFeatureValue(multiArray: try array(inputIds)),
             "attention_mask": MLFeatureValue(multiArray: try array(attentionMask)),
         ]
         if let tt = tokenTypeIds { features["token_type_ids"] = MLFeatureValue(multiArray: try array(tt)) }
-        let out = try model.prediction(from: try MLDictionaryFeatureProvider(dictionary: features))
+        return try MLDictionaryFeatureProvider(dictionary: features)
+    }
+
+    func forward(_ prepared: Any) throws -> (start: [Float], end: [Float]) {
+        guard let features = prepared as? MLDictionaryFeatureProvider else {
+            throw QAError("forward got inputs that prepare did not make")
+        }
+        let out = try model.prediction(from: features)
         func floats(_ name: String) throws -> [Float] {
             guard let a = out.featureValue(for: name)?.multiArrayValue else {
                 throw QAError("\(spec.file.lastPathComponent) has no output '\(name)'")

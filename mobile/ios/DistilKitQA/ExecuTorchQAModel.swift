@@ -22,6 +22,11 @@ final class ExecuTorchQAModel: QAModel {
     }
 
     func run(inputIds: [Int32], attentionMask: [Int32], tokenTypeIds: [Int32]?) throws -> (start: [Float], end: [Float]) {
+        try forward(try prepare(inputIds: inputIds, attentionMask: attentionMask, tokenTypeIds: tokenTypeIds))
+    }
+
+    /// The input tensors in the sidecar's order (timed apart from the model call).
+    func prepare(inputIds: [Int32], attentionMask: [Int32], tokenTypeIds: [Int32]?) throws -> Any {
         let shape = [1, spec.seqLen]
         let inputs: [Tensor<Int32>] = try spec.inputs.map { name in
             switch name {
@@ -36,6 +41,11 @@ final class ExecuTorchQAModel: QAModel {
             default: throw QAError("\(spec.sidecar.lastPathComponent) lists an unknown input '\(name)'")
             }
         }
+        return inputs
+    }
+
+    func forward(_ prepared: Any) throws -> (start: [Float], end: [Float]) {
+        guard let inputs = prepared as? [Tensor<Int32>] else { throw QAError("forward got inputs that prepare did not make") }
         let outputs = try module.forward(inputs)
         guard outputs.count >= 2, let start: Tensor<Float> = outputs[0].tensor(), let end: Tensor<Float> = outputs[1].tensor() else {
             throw QAError("\(spec.file.lastPathComponent) did not return two float tensors")

@@ -31,10 +31,13 @@ public struct BenchmarkResults: Encodable {
         public var seqLen: Int, loadMs: Double, stats: LatencyStats
         public var peakMemMb: Double?, fileBytes: Int64?
         public var settings = Settings()
+        /// ms of the steps around the timed model call (tokenize, tensors, decode); empty: not measured.
+        public var stagesMs: [String: Double] = [:]
 
         enum CodingKeys: String, CodingKey {
             case runtime, runtimeVersion = "runtime_version", model, precision, seqLen = "seq_len"
             case loadMs = "load_ms", stats, peakMemMb = "peak_mem_mb", fileBytes = "file_bytes", settings
+            case stagesMs = "stages_ms"
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -49,6 +52,7 @@ public struct BenchmarkResults: Encodable {
             try c.encode(peakMemMb, forKey: .peakMemMb)  // null, not absent: the schema requires the key
             try c.encode(fileBytes, forKey: .fileBytes)
             if !settings.isEmpty { try c.encode(settings, forKey: .settings) }
+            if !stagesMs.isEmpty { try c.encode(stagesMs, forKey: .stagesMs) }
         }
     }
 
@@ -65,10 +69,10 @@ public struct BenchmarkResults: Encodable {
 
     public mutating func add(runtime: String, runtimeVersion: String, model: String, precision: String, seqLen: Int,
                              loadMs: Double, samplesMs: [Double], peakMemMb: Double?, fileBytes: Int64?,
-                             settings: Settings = Settings()) throws {
+                             settings: Settings = Settings(), stagesMs: [String: Double] = [:]) throws {
         entries.append(Entry(runtime: runtime, runtimeVersion: runtimeVersion, model: model, precision: precision,
                              seqLen: seqLen, loadMs: loadMs, stats: try LatencyStats(samplesMs: samplesMs),
-                             peakMemMb: peakMemMb, fileBytes: fileBytes, settings: settings))
+                             peakMemMb: peakMemMb, fileBytes: fileBytes, settings: settings, stagesMs: stagesMs))
     }
 
     public mutating func fail(_ message: String) { failures.append(message) }

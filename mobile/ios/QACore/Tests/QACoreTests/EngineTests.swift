@@ -141,6 +141,39 @@ final class EngineTests: XCTestCase {
         XCTAssertTrue(a.message.contains("shorten the question"), a.message)
     }
 
+    func testBenchmarkTimesTheModelCallAloneAndReportsTheStepsAround() throws {
+        var now: UInt64 = 0
+        final class Split: QAModel {
+            var tick: (UInt64) -> Void
+            init(_ tick: @escaping (UInt64) -> Void) { self.tick = tick }
+            func run(inputIds: [Int32], attentionMask: [Int32], tokenTypeIds: [Int32]?) throws -> (start: [Float], end: [Float]) {
+                try forward(try prepare(inputIds: inputIds, attentionMask: attentionMask, tokenTypeIds: tokenTypeIds))
+            }
+            func prepare(inputIds: [Int32], attentionMask: [Int32], tokenTypeIds: [Int32]?) throws -> Any {
+                tick(7_000_000)  // building the input tensors
+                return inputIds.count
+            }
+            func forward(_ prepared: Any) throws -> (start: [Float], end: [Float]) {
+                tick(3_000_000)  // the model call
+                let n = prepared as! Int
+                return (Array(repeating: 0, count: n), Array(repeating: 0, count: n))
+            }
+            var runtime: String { "fake" }
+            var runtimeVersion: String { "0" }
+        }
+        let model = Split { now += $0 }
+        var runner = BenchmarkRunner(warmup: 1, iters: 3)
+        runner.clock = { now }
+        var results = BenchmarkResults(device: .init(name: "iPhone", os: "iOS 17", soc: "A17", threads: 0),
+                                       scale: .init(preset: "demo", teacher: "embedded", corpus: "embedded", device: "iPhone"))
+        try runner.run(spec: try spec(), load: { _ in model }, question: "q?", context: "p.", into: &results)
+        let e = results.entries[0]
+        XCTAssertEqual(e.stats.minMs, 3, accuracy: 1e-9)
+        XCTAssertEqual(e.stats.maxMs, 3, accuracy: 1e-9)
+        XCTAssertEqual(e.stagesMs["tensors"] ?? -1, 7, accuracy: 1e-9)
+        XCTAssertEqual(Set(e.stagesMs.keys), ["tokenize", "tensors", "decode"])
+    }
+
     func testBenchmarkTimesWarmupThenIterations() throws {
         var now: UInt64 = 0
         final class Ticking: QAModel {

@@ -29,12 +29,16 @@ public final class BenchmarkResults {
 
     public void add(String runtime, String runtimeVersion, String model, String precision, int seqLen,
                     double loadMs, List<Double> samplesMs, Double peakMemMb, Long fileBytes) {
-        add(runtime, runtimeVersion, model, precision, seqLen, loadMs, samplesMs, peakMemMb, fileBytes, null);
+        add(runtime, runtimeVersion, model, precision, seqLen, loadMs, samplesMs, peakMemMb, fileBytes, null, null);
     }
 
-    /** @param settings what the runtime was given (threads, accelerator, ...), kept beside its figures; null: none */
+    /**
+     * @param settings what the runtime was given (threads, accelerator, ...), kept beside its figures; null: none
+     * @param stagesMs the ms of the steps around the timed model call (tokenize, tensors, decode); null: none
+     */
     public void add(String runtime, String runtimeVersion, String model, String precision, int seqLen,
-                    double loadMs, List<Double> samplesMs, Double peakMemMb, Long fileBytes, Map<String, Object> settings) {
+                    double loadMs, List<Double> samplesMs, Double peakMemMb, Long fileBytes, Map<String, Object> settings,
+                    Map<String, Object> stagesMs) {
         Map<String, Object> e = new LinkedHashMap<>();
         e.put("runtime", runtime);
         e.put("runtime_version", runtimeVersion == null ? "" : runtimeVersion);
@@ -46,6 +50,7 @@ public final class BenchmarkResults {
         e.put("peak_mem_mb", peakMemMb);
         e.put("file_bytes", fileBytes);
         if (settings != null && !settings.isEmpty()) e.put("settings", new LinkedHashMap<>(settings));
+        if (stagesMs != null && !stagesMs.isEmpty()) e.put("stages_ms", new LinkedHashMap<>(stagesMs));
         entries.add(e);
     }
 

@@ -197,6 +197,33 @@ public class QaEngineTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    public void benchmarkTimesTheModelCallAloneAndReportsTheStepsAround() throws Exception {
+        final long[] now = {0};
+        PointerModel model = new PointerModel(0) {
+            @Override public Object prepare(int[] ids, int[] mask, int[] types) {
+                now[0] += 7_000_000L;  // building the input tensors
+                return new int[][]{ids, mask, types};
+            }
+
+            @Override public float[][] forward(Object prepared) {
+                now[0] += 3_000_000L;  // the model call
+                int[][] in = (int[][]) prepared;
+                return super.run(in[0], in[1], in[2]);
+            }
+        };
+        BenchmarkResults out = new BenchmarkResults("Pixel", "Android 15", "Tensor", 4, "demo", "embedded", "embedded");
+        new BenchmarkRunner(1, 3, () -> now[0], () -> null).run(spec(), s -> model, "q?", "p.", out, null);
+        java.util.Map<String, Object> e = (java.util.Map<String, Object>) ((List<?>) out.toJson().get("entries")).get(0);
+        java.util.Map<String, Object> st = (java.util.Map<String, Object>) e.get("stats");
+        assertEquals(3.0, (Double) st.get("min_ms"), 1e-9);
+        assertEquals(3.0, (Double) st.get("max_ms"), 1e-9);
+        java.util.Map<String, Object> stages = (java.util.Map<String, Object>) e.get("stages_ms");
+        assertEquals(7.0, ((Number) stages.get("tensors")).doubleValue(), 1e-9);
+        assertTrue(stages.containsKey("tokenize") && stages.containsKey("decode"));
+    }
+
+    @Test
     public void questionTooLongForTheWindowIsAMessageNotACrash() throws Exception {
         File dir = modelDir(false);
         File sidecar = new File(dir, "student.tflite.fp32.384.tflite.json");

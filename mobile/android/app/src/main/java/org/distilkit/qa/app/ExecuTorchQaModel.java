@@ -28,6 +28,12 @@ final class ExecuTorchQaModel implements QaModel {
 
     @Override
     public float[][] run(int[] inputIds, int[] attentionMask, int[] tokenTypeIds) {
+        return forward(prepare(inputIds, attentionMask, tokenTypeIds));
+    }
+
+    /** The input tensors in the sidecar's order (timed apart from the model call). */
+    @Override
+    public EValue[] prepare(int[] inputIds, int[] attentionMask, int[] tokenTypeIds) {
         long[] shape = {1, spec.seqLen};
         EValue[] in = new EValue[spec.inputs.size()];
         for (int i = 0; i < in.length; i++) {
@@ -37,7 +43,12 @@ final class ExecuTorchQaModel implements QaModel {
             if (data == null) throw new QaException(spec.sidecar.getName() + " lists an unknown input '" + name + "'");
             in[i] = EValue.from(Tensor.fromBlob(data, shape));
         }
-        EValue[] out = module.forward(in);
+        return in;
+    }
+
+    @Override
+    public float[][] forward(Object prepared) {
+        EValue[] out = module.forward((EValue[]) prepared);
         if (out.length < 2) throw new QaException(spec.file.getName() + " returned " + out.length + " outputs, expected 2");
         return new float[][]{out[0].toTensor().getDataAsFloatArray(), out[1].toTensor().getDataAsFloatArray()};
     }

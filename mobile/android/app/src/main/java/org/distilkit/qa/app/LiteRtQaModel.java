@@ -54,12 +54,23 @@ final class LiteRtQaModel implements QaModel {
 
     @Override
     public float[][] run(int[] inputIds, int[] attentionMask, int[] tokenTypeIds) throws LiteRtException {
+        return forward(prepare(inputIds, attentionMask, tokenTypeIds));
+    }
+
+    /** Writes the window into the input buffers (timed apart from the model call). */
+    @Override
+    public Object prepare(int[] inputIds, int[] attentionMask, int[] tokenTypeIds) throws LiteRtException {
         inputs.get("input_ids").writeInt(inputIds);
         if (inputs.containsKey("attention_mask")) inputs.get("attention_mask").writeInt(attentionMask);
         if (inputs.containsKey("token_type_ids")) {
             if (tokenTypeIds == null) throw new QaException(spec.sidecar.getName() + " lists token_type_ids but none were given");
             inputs.get("token_type_ids").writeInt(tokenTypeIds);
         }
+        return inputs;
+    }
+
+    @Override
+    public float[][] forward(Object prepared) throws LiteRtException {
         model.run(inputs, outputs, SIGNATURE);
         return new float[][]{outputs.get(spec.outputs.get(0)).readFloat(), outputs.get(spec.outputs.get(1)).readFloat()};
     }
