@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pipeline.core import results  # noqa: E402
 from pipeline.data import qa_features  # noqa: E402
-from pipeline.devices import windows  # noqa: E402
+from pipeline.devices import accuracy, windows  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "mobile" / "fixtures"
@@ -237,6 +237,7 @@ def build() -> dict[str, str]:
         "features.json": {"vocab": "vocab.txt", "cases": feature_cases(tok)},
         "decoding.json": {"cases": decoding_cases(tok, rng)},
         "window_choice.json": {"vocab": "vocab.txt", "cases": windows.choice_cases(tok, random.Random(42))},
+        "accuracy.json": accuracy.accuracy_cases(tok, random.Random(11)),
         "stats.json": {"cases": stats_cases(rng)},
         "results_example.json": results_example(),
         "sidecar_example.json": sidecar_example(),
