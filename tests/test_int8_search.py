@@ -37,7 +37,7 @@ def test_search_keeps_layers_float_one_at_a_time_in_ranking_order_until_it_passe
     assert rec["outcome"] == "passed after search" and rec["kept_float"] == ["blocks.2.ffn2", "blocks.0.o"]
     assert [s["passed"] for s in rec["trace"]] == [False, False, True]
     assert rec["trace"][0]["f1_delta"] == -3.0 and rec["trace"][-1]["natural_f1_delta"] == -1.0
-    assert [r["module"] for r in rec["ranking"]] == [r["module"] for r in RANKING] and rec["gate"]["passed"]
+    assert [r["module"] for r in rec["ranking"]] == [r["module"] for r in RANKING] and found["last"][1]["passed"]
 
 
 def test_sibling_choices_go_first_and_forced_layers_are_not_tried_again():
@@ -62,6 +62,31 @@ def test_a_file_that_passes_is_not_ranked_and_a_hopeless_one_records_its_miss():
     calls = []
     found = int8_search.search(*_fake({"no.such"}, calls), lambda: RANKING, [], [], 1e-9, "m.pte")
     assert found["record"]["outcome"] == "missed: budget spent" and calls == [[]]
+
+
+SIX = [{"module": f"l{i}", "error": 1.0 / (i + 1)} for i in range(6)]
+
+
+@pytest.mark.parametrize("needed, tried, rewrite", [
+    (3, [0, 1, 2, 4, 3], False),   # doubling passes at 4, halving back finds 3
+    (4, [0, 1, 2, 4, 3], True),    # halving back ends on a miss: the file of 4 is written again
+])
+def test_prefixes_double_while_missing_then_halve_back_to_the_shortest_that_passes(needed, tried, rewrite):
+    from pipeline.export import int8_search
+    calls = []
+    make, gate = _fake({f"l{i}" for i in range(needed)}, calls)
+    found = int8_search.search(make, gate, lambda: SIX, [], [], 600, "m.pte")
+    assert [len(c) for c in calls] == tried and found["rewrite"] is rewrite
+    assert found["extra"] == [f"l{i}" for i in range(needed)] == found["record"]["kept_float"]
+    assert found["record"]["outcome"] == "passed after search"
+
+
+def test_the_whole_set_sibling_files_chose_is_tried_first():
+    from pipeline.export import int8_search
+    calls = []
+    make, gate = _fake({"l4", "l5"}, calls)
+    found = int8_search.search(make, gate, lambda: SIX, ["l5", "l4"], [], 600, "m.pte")
+    assert calls[1] == ["l5", "l4"] and found["extra"] == ["l5", "l4"]
 
 
 class _Outlier(nn.Module):
@@ -135,7 +160,7 @@ def test_export_search_keeps_the_needed_layer_float_and_records_why(searched):
         rec = sc["int8_search"]
         assert rec["outcome"] == "passed after search" and rec["kept_float"] == ["blocks.0.ffn2", "blocks.1.ffn2"]
         assert [r["module"] for r in rec["ranking"]] == ["blocks.0.ffn2", "blocks.1.ffn2", "blocks.0.q"]
-        assert [t["passed"] for t in rec["trace"]] == [False, False, True]
+        assert rec["gate"]["passed"] and rec["trace"][0]["passed"] is False
         assert {"module": "blocks.1.ffn2", "reason": int8.SEARCH_REASON} in sc["quantization"]["kept_float"]
     # the LiteRT file the search left really has that layer in float and the others int8
     weights = _fc_weight_dtypes(searched["out"] / f"student.tflite.int8.{SEQ}.tflite")
@@ -145,7 +170,9 @@ def test_export_search_keeps_the_needed_layer_float_and_records_why(searched):
 def test_the_second_file_reuses_the_ranking_and_the_first_file_s_choice(searched):
     assert searched["rankings_made"] == 1  # one window length, one kind of int8: ranked once
     rec = json.loads((searched["out"] / f"student.tflite.int8.{SEQ}.tflite.json").read_text())["int8_search"]
-    assert [t["kept_float"] for t in rec["trace"]] == [[], ["blocks.0.ffn2"], ["blocks.0.ffn2", "blocks.1.ffn2"]]
+    # the first file's two layers at once, then one fewer (a miss), so the two-layer file is written again
+    assert [t["kept_float"] for t in rec["trace"]] == [[], ["blocks.0.ffn2", "blocks.1.ffn2"], ["blocks.0.ffn2"]]
+    assert rec["kept_float"] == ["blocks.0.ffn2", "blocks.1.ffn2"] and rec["gate"]["passed"]
 
 
 def test_parity_takes_the_export_gate_and_records_the_search(searched):

@@ -178,18 +178,16 @@ class Tuner:
         found = int8_search.search(lambda extra: make(extra) if extra else first, self.gate,
                                    lambda: self.ranking(module, seq_len, precision), self.chosen[precision], forced,
                                    self.cfg.export.int8_search_budget_s, first["file"])
-        sc, rec = found["sidecar"], found["record"]
+        sc, row = found["last"]
+        if found["rewrite"]:  # the halving ended on a miss: write the shortest passing file again, and gate it
+            sc = make(found["extra"])
+            row = self.gate(sc)
+        rec = dict(found["record"], gate=row, file_sha256=int8_search.file_sha256(out / sc["file"]),
+                   question_sets=self.sets["digest"])
         self.chosen[precision] += [m for m in rec["kept_float"] if m not in self.chosen[precision]]
-        rec.update(file_sha256=int8_search.file_sha256(out / sc["file"]), question_sets=self.sets["digest"])
         sc = dict(sc, int8_search=rec)
         write_json_atomic(out / f"{sc['file']}.json", sc)
         return sc
-
-
-class _Failed(Exception):
-    def __init__(self, record: dict):
-        super().__init__(record["error"])
-        self.record = record
 
 
 def export_file(cfg, forwards: dict, fmt: str, precision: str, seq_len: int, quant: dict, out: Path, base: dict,

@@ -106,32 +106,36 @@ def _step(kept: list[str], row: dict, seconds: float) -> dict:
 
 def search(make, gate, ranking, prior: list[str], forced: list[str], budget_s: float, name: str) -> dict:
     """make(extra_float) writes the file and returns its sidecar dict; gate(sidecar) returns parity's check row.
-    ranking() is called only if the first file misses. Returns the record for the sidecar (its gate row last)."""
+    ranking() is called only if the first file misses. The layers are tried as prefixes of order(): the prefix the
+    model's other files chose first (else one layer), doubled while the file misses, then halved back between the
+    longest prefix that missed and the shortest that passed. Returns the record for the sidecar and the extra
+    layers of the file to keep (the shortest passing prefix; else the longest tried), the last file written and its
+    gate row, and whether that file is not the one to keep (halving back can end on a miss)."""
     start = time.monotonic()
-    extra: list[str] = []
-    sc = make(extra)
+    sc = make([])
     row = gate(sc)
-    trace = [_step(forced, row, time.monotonic() - start)]
-    ranked = []
+    trace, ranked, todo = [_step(forced, row, time.monotonic() - start)], [], []
+    lo, hi, keep = 0, None, []          # longest prefix that missed, shortest that passed
     if not row["passed"]:
         ranked = ranking()
         todo = order(ranked, prior, forced)
-        while not row["passed"] and todo and time.monotonic() - start < budget_s:
-            extra.append(todo.pop(0))
+        k = max(1, len([p for p in prior if p in todo]))
+        while time.monotonic() - start < budget_s and lo < len(todo) and (hi is None or hi - lo > 1):
+            k = min(k, len(todo)) if hi is None else (lo + hi) // 2
             t0 = time.monotonic()
-            sc = make(extra)
+            sc = make(todo[:k])
             row = gate(sc)
-            trace.append(_step(forced + extra, row, time.monotonic() - t0))
-            log(f"export: int8 search {name}: +{extra[-1]} float: "
+            trace.append(_step(forced + todo[:k], row, time.monotonic() - t0))
+            log(f"export: int8 search {name}: {k} layer{'s' * (k != 1)} float: "
                 f"F1 {row['f1_delta']:+.2f}, {'pass' if row['passed'] else 'miss'}")
-    spent = time.monotonic() - start
-    outcome = "passed" if row["passed"] and not extra else "passed after search" if row["passed"] else \
-        "missed: budget spent" if todo_left(ranked, prior, forced + extra) else "missed: every layer tried"
-    return {"sidecar": sc, "record": {"outcome": outcome, "kept_float": extra, "forced_float": list(forced),
-                                      "seconds": round(spent, 1), "budget_s": budget_s,
-                                      "ranking": [dict(r, error=round(r["error"], 6)) for r in ranked],
-                                      "trace": trace, "gate": row}}
-
-
-def todo_left(ranked, prior, kept) -> bool:
-    return bool(ranked) and bool(order(ranked, prior, kept))
+            if row["passed"]:
+                hi = k
+            else:
+                lo, k = k, 2 * k
+        keep = todo[:hi if hi is not None else lo]
+    outcome = ("passed" if not todo else "passed after search") if row["passed"] or hi is not None else \
+        "missed: every layer tried" if lo >= len(todo) else "missed: budget spent"
+    return {"extra": keep, "last": (sc, row), "rewrite": trace[-1]["kept_float"] != forced + keep,
+            "record": {"outcome": outcome, "kept_float": keep, "forced_float": list(forced),
+                       "seconds": round(time.monotonic() - start, 1), "budget_s": budget_s,
+                       "ranking": [dict(r, error=round(r["error"], 6)) for r in ranked], "trace": trace}}
