@@ -275,7 +275,7 @@ class ExportCfg:
                                           check=MODULE_NAME, empty_ok=True)
     int8_search: bool = f(True, "ExecuTorch and LiteRT int8: gate each file during export and, while it misses, keep "
                           "one more linear layer float (most sensitive first) and write it again")
-    int8_search_budget_s: float = f(600.0, "int8 search: seconds one file's search may take before its miss is "
+    int8_search_budget_s: float = f(300.0, "int8 search: seconds one file's search may take before its miss is "
                                     "recorded", check=POSITIVE)
     int8_search_windows: int = f(8, "int8 search: train windows the layer sensitivity ranking is measured on",
                                  check=POSITIVE)
