@@ -59,8 +59,8 @@ STAGES = [
           "run each host-runnable artifact against PyTorch on the QA dev set"),
     Stage("bench_host", "pipeline.bench.bench_host:run", ("bench",), ("export", "qa_finetune"),
           "host latency, load time, memory and size per runtime"),
-    Stage("apps", "pipeline.devices.stage_apps:run", ("apps",), ("export", "parity"),
-          "copy artifacts, sidecars and vocabulary into the iOS and Android apps"),
+    Stage("apps", "pipeline.devices.stage_apps:run", ("apps",), ("export", "parity", "qa_data"),
+          "copy artifacts, sidecars, vocabulary and the question set into the iOS and Android apps"),
     Stage("report", "pipeline.report:run_stage", (), (),
           "plots and results/REPORT.md from everything under results/", always=True),
 ]

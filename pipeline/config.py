@@ -346,6 +346,9 @@ class AppsCfg:
     # format and precision of all three would be gigabytes on the phone.
     max_mb: float = f(1500.0, "phone storage (MB) each app's models may take, counting the copies the app makes; "
                       "0 = no limit", check=NON_NEGATIVE)
+    questions: str = f("natural_dev", "question set the apps' benchmark answers on the phone, EM / F1 per model and "
+                       "runtime beside the host's: the qa_data stage's natural_dev or handwritten (the 50 hand-written "
+                       "questions); none = time only", ["natural_dev", "handwritten", "none"])
 
 
 @dataclass

@@ -76,6 +76,8 @@ def _read(results: Path, paths: list[Path]) -> tuple[list[dict], dict]:
                 if owner != rel:
                     r["panel"] += f" [{rel}]"
         data[study] += rows
+        if kind == "benchmark":
+            data["device_accuracy"] += rows_mod.accuracy_rows(obj, rel)
     return files, rows_mod.derive(data)
 
 
@@ -169,6 +171,7 @@ def render(files: list[dict], data: dict, plots: list[str], seeds=((), {}, ())) 
         md += ["Incomplete studies:", ""] + [f"- {h}" for h in holes] + [""]
     md += tables.sizes_section(data["sizes"], data["mlm"], plots)
     md += tables.latency_section(data["latency"], plots)
+    md += tables.device_accuracy_section(data["device_accuracy"])
     md += tables.precision_section(data["latency"], data["sizes"])
     md += tables.qa_section(data["qa"], plots)
     md += tables.curve_section(data["curve"], plots)

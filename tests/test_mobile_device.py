@@ -270,3 +270,40 @@ def test_help_works_without_any_tool(monkeypatch, capsys):
             mod.main(["--help"])
         assert e.value.code == 0
     assert "devicectl" in capsys.readouterr().out
+
+
+ACCURATE = json.loads((REPO / "mobile/fixtures/accuracy_results.json").read_text())  # what an app writes, with accuracy
+
+
+@pytest.mark.parametrize("platform", ["android", "ios"])
+def test_the_accuracy_block_comes_home_in_the_results_file(fake, capsys, platform):
+    """The question set answered on the phone travels in bench-ID.json: pulled, validated and summed up with it."""
+    folder = fake.android_project / "app/src/main/assets/models" if platform == "android" else \
+        fake.ios_project.parent / "DistilKitQA/Models"
+    (folder / "questions.json").write_text((REPO / "mobile/fixtures/questions.json").read_text())
+    fake.results(ACCURATE)
+    assert (fake.android() if platform == "android" else fake.ios()) == 0
+    [written] = fake.out.glob("*.json")
+    assert json.loads(written.read_text())["accuracy"] == ACCURATE["accuracy"]
+    out = capsys.readouterr().out
+    assert "staged: 1 model(s)" in out and "the app answers the 50 handwritten questions after timing" in out
+    assert "accuracy on 50 handwritten questions" in out
+    assert "litert      student    fp32  L=128 68.2  L=384 68.2  app 76.0" in out
+    assert "warning" not in out
+
+
+def test_a_staged_set_the_results_lack_is_said(fake, capsys):
+    folder = fake.android_project / "app/src/main/assets/models"
+    (folder / "questions.json").write_text(json.dumps({"question_set": "natural_dev", "questions": [{}] * 3}))
+    fake.results(GOOD)
+    assert fake.android() == 0
+    assert "no accuracy: natural_dev is staged but the app answered no questions" in capsys.readouterr().out
+    fake.results(ACCURATE)
+    assert fake.android() == 0
+    assert "warning: 3 natural_dev questions are staged now: the app was built before" in capsys.readouterr().out
+
+
+def test_a_malformed_accuracy_block_is_refused(fake, capsys):
+    fake.results(dict(ACCURATE, accuracy=dict(ACCURATE["accuracy"], entries=[{"model": "student"}])))
+    assert fake.android() == 1
+    assert "does not match the benchmark schema" in one_error_line(capsys)

@@ -9,6 +9,8 @@ from pipeline.config import UserError, load
 from pipeline.core import registry
 from pipeline.core.runs import StageContext
 
+REPO = Path(__file__).resolve().parent.parent
+
 
 def artifact(folder: Path, model, fmt, backend, precision, seq_len, ext, vocab="student.vocab.txt", size=10):
     name = f"{model}.{fmt if backend in (fmt, 'xnnpack') else fmt + '-' + backend}.{precision}.{seq_len}.{ext}"
@@ -63,6 +65,15 @@ def parity(tmp_path, ex, failed=(), not_run=()) -> Path:
     return out
 
 
+def qa_data(tmp_path) -> Path:
+    """A qa_data stage folder with the two question sets the apps can stage (as qa_data writes them)."""
+    out = tmp_path / "qa_data"
+    out.mkdir(exist_ok=True)
+    for name, src in (("natural_dev", "natural_qa_dev.json"), ("handwritten", "handwritten_qa.json")):
+        (out / f"{name}.json").write_text((REPO / "pipeline" / "data" / src).read_text())
+    return out
+
+
 def dirs(tmp_path):
     return {"android": tmp_path / "android_models", "ios": tmp_path / "ios_models"}
 
@@ -94,7 +105,8 @@ def test_run_writes_the_manifest_and_uses_the_apps_config(export, tmp_path, monk
                         "run.results_dir": str(tmp_path / "results")})
     out = tmp_path / "out"
     out.mkdir()
-    ctx = StageContext(cfg, "apps", tmp_path, out, tmp_path / "work", "k", {"export": ex, "parity": parity(tmp_path, ex)})
+    ctx = StageContext(cfg, "apps", tmp_path, out, tmp_path / "work", "k",
+                       {"export": ex, "parity": parity(tmp_path, ex), "qa_data": qa_data(tmp_path)})
     metrics = stage_apps.run(cfg, ctx)
     assert metrics["android_models"] == 1 and metrics["ios_models"] == 0
     staged = json.loads((out / "staged.json").read_text())["staged"]
@@ -215,7 +227,8 @@ def test_the_plan_and_its_size_are_logged_before_copying(big_export, tmp_path, m
     out = tmp_path / "out"
     out.mkdir()
     ctx = StageContext(cfg, "apps", tmp_path, out, tmp_path / "work", "k",
-                       {"export": big_export, "parity": parity(tmp_path, big_export)})
+                       {"export": big_export, "parity": parity(tmp_path, big_export),
+                        "qa_data": qa_data(tmp_path)})
     metrics = stage_apps.run(cfg, ctx)
     said = order[0]
     assert "apps: android: 6 artifact(s), 0.0 MB staged, about 0 MB on the phone (budget 0.003 MB)" in said
@@ -223,7 +236,7 @@ def test_the_plan_and_its_size_are_logged_before_copying(big_export, tmp_path, m
     assert "MB to copy in all" in said
     staged = json.loads((out / "staged.json").read_text())
     assert metrics["left_out"] == len(staged["left_out"]) == 6
-    assert sorted(p.name for p in d["android"].glob("*.json")) == sorted(
+    assert sorted(p.name for p in d["android"].glob("*.json") if p.name != "questions.json") == sorted(
         f"{r['file']}.json" for r in staged["staged"] if r["app"] == "android")
 
 
@@ -234,7 +247,7 @@ def _run_apps(tmp_path, ex, monkeypatch, overrides=None, **gates):
     out = tmp_path / "out"
     out.mkdir(exist_ok=True)
     ctx = StageContext(cfg, "apps", tmp_path, out, tmp_path / "work", "k",
-                       {"export": ex, "parity": parity(tmp_path, ex, **gates)})
+                       {"export": ex, "parity": parity(tmp_path, ex, **gates), "qa_data": qa_data(tmp_path)})
     stage_apps.run(cfg, ctx)
     return json.loads((out / "staged.json").read_text()), d
 
@@ -285,7 +298,8 @@ def test_every_model_goes_in_at_both_window_lengths(export, tmp_path, monkeypatc
     assert stage_apps.staged_lengths(cfg.apps) == [128, 384]
     out = tmp_path / "out"
     out.mkdir()
-    ctx = StageContext(cfg, "apps", tmp_path, out, tmp_path / "work", "k", {"export": ex, "parity": parity(tmp_path, ex)})
+    ctx = StageContext(cfg, "apps", tmp_path, out, tmp_path / "work", "k",
+                       {"export": ex, "parity": parity(tmp_path, ex), "qa_data": qa_data(tmp_path)})
     stage_apps.run(cfg, ctx)
     android = {(r["file"], r["seq_len"]) for r in json.loads((out / "staged.json").read_text())["staged"]
                if r["app"] == "android"}
@@ -310,3 +324,29 @@ def test_one_precision_serves_both_lengths(tmp_path):
     checks = stage_apps.gate_checks(parity(tmp_path, ex))
     kept, _ = stage_apps.gate(picked, checks, smallest_only=True, ungated_int8=False)
     assert [m["file"] for m in kept["android"]] == ["student.tflite.int8.128.tflite", "student.tflite.int8.384.tflite"]
+
+
+@pytest.mark.parametrize("chosen, count", [("natural_dev", None), ("handwritten", 50), ("none", 0)])
+def test_the_chosen_question_set_goes_beside_the_models(export, tmp_path, monkeypatch, chosen, count):
+    """apps.questions: the benchmark answers that qa_data set on the phone, read from questions.json."""
+    from pipeline.data.qa_data import load_squad_file
+    ex, _ = export
+    staged, d = _run_apps(tmp_path, ex, monkeypatch, {"apps.questions": chosen})
+    if count is None:
+        count = len(load_squad_file(qa_data(tmp_path) / "natural_dev.json"))
+        assert count > 50  # the natural-question dev set holds the hand-written questions and more
+    for target in ("android", "ios"):
+        path = d[target] / "questions.json"
+        if chosen == "none":
+            assert not path.exists() and staged["questions"] is None
+            continue
+        got = json.loads(path.read_text())
+        assert got["question_set"] == chosen and len(got["questions"]) == count
+        assert all(q["answers"] and isinstance(q["answers"][0], str) for q in got["questions"])
+    assert staged["questions"] in (None, {"question_set": chosen, "questions": count})
+
+
+def test_a_missing_question_set_names_the_way_out(tmp_path):
+    (qa_data(tmp_path) / "natural_dev.json").unlink()
+    with pytest.raises(UserError, match="natural_dev.json not found .*--apps.questions none"):
+        stage_apps.question_set("natural_dev", tmp_path / "qa_data")

@@ -6,7 +6,9 @@
 Builds mobile/android with its committed Gradle wrapper (./gradlew assembleDebug), installs the
 APK with adb, starts the benchmark mode by intent extras, waits for the app to
 write files/distilkit/bench-<run id>.json, pulls it (run-as: the debug APK is debuggable),
-validates it against the shared benchmark schema and writes results/device/android-*.json.
+validates it against the shared benchmark schema and writes results/device/android-*.json. The
+file holds the timings and, when a question set is staged (apps.questions), the EM / F1 the app
+reached on it (its accuracy block), summed up beside them.
 Stage the models first: python pipeline/build_all.py --stages apps.
 """
 from __future__ import annotations
@@ -80,7 +82,7 @@ def benchmark(args) -> str:
             "restoring the stay-awake setting", 30, check=False)
     model = run(s + ["shell", "getprop", "ro.product.model"], "reading the device model", 30,
                 check=False).stdout.decode(errors="replace").strip() or serial
-    return summary(accept_results(raw, f"bench-{rid}.json", Path(args.out), f"android-{model}-{rid}"))
+    return summary(accept_results(raw, f"bench-{rid}.json", Path(args.out), f"android-{model}-{rid}"), project / MODELS)
 
 
 def awake(s: list) -> str:

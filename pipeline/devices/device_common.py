@@ -14,6 +14,7 @@ from pathlib import Path
 from pipeline.config import UserError  # noqa: E402
 from pipeline.core import results  # noqa: E402
 from pipeline.core.runs import REPO  # noqa: E402
+from pipeline.devices.accuracy import STAGED_NAME  # noqa: E402
 
 
 class DeviceError(Exception):
@@ -96,26 +97,55 @@ def staged_models(folder: Path, copies: int = 1) -> str:
     """One line on what the app build will carry; a UserError when nothing is staged (a build would be wasted).
 
     copies: how many times the phone holds the models (Android: the APK's assets and the app's copy)."""
-    sidecars = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    sidecars = sorted(p for p in folder.glob("*.json") if p.name != STAGED_NAME) if folder.is_dir() else []
     if not sidecars:
         raise UserError(f"no models staged in {folder}: run python pipeline/build_all.py --stages apps first")
     total = sum(_bytes(p) for p in folder.iterdir() if p.name != "README.md")
     line = f"staged: {len(sidecars)} model(s), {total / 1e6:.1f} MB in {folder}"
     if copies > 1:
         line += f" (about {copies * total / 1e6:.0f} MB on the phone: the APK and the app's copy)"
+    staged = staged_question_set(folder)
+    line += (f"; the app answers the {staged[1]} {staged[0]} questions after timing" if staged
+             else "; no question set staged (apps.questions none): latency only")
     return line
 
 
-def summary(path: Path) -> str:
+def staged_question_set(folder: Path) -> tuple[str, int] | None:
+    """(name, questions) of the question set staged beside the models, None when none is."""
+    try:
+        obj = json.loads((folder / STAGED_NAME).read_text())
+        return obj["question_set"], len(obj["questions"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def summary(path: Path, staged_folder: Path | None = None) -> str:
+    """What the phone measured; staged_folder: the app's model folder, whose question set the results should hold."""
     obj = json.loads(path.read_text())
     lines = [f"{obj['device']['name']} ({obj['device']['os']}): {len(obj['entries'])} model(s) -> {path}"]
     for e in obj["entries"]:
         s = e["stats"]
         lines.append(f"  {e['runtime']:<11} {e['model']:<10} {e['precision']:<5} L={e['seq_len']:<4} "
                      f"median {s['median_ms']:.1f} ms  p90 {s['p90_ms']:.1f} ms  load {e['load_ms']:.0f} ms")
+    lines += accuracy_lines(obj.get("accuracy"), staged_question_set(staged_folder) if staged_folder else None)
     for f in obj.get("failures", []):
-        lines.append(f"  not timed: {f}")
+        lines.append(f"  not run: {f}")
     return "\n".join(lines)
+
+
+def accuracy_lines(block: dict | None, staged: tuple[str, int] | None) -> list[str]:
+    """The phone's EM / F1, and a warning when they are not of the question set staged now."""
+    if block is None:
+        return [f"  no accuracy: {staged[0]} is staged but the app answered no questions (built before it was "
+                "staged? build without --skip-build)"] if staged else []
+    lines = [f"  accuracy on {block['questions']} {block['question_set']} questions (F1 per window length; the app's "
+             "window choice):"]
+    if staged and staged != (block["question_set"], block["questions"]):
+        lines.append(f"  warning: {staged[1]} {staged[0]} questions are staged now: the app was built before")
+    for e in block["entries"]:
+        per = "  ".join(f"L={x['seq_len']} {x['f1']:.1f}" for x in e["lengths"])
+        lines.append(f"  {e['runtime']:<11} {e['model']:<10} {e['precision']:<5} {per}  app {e['window_choice']['f1']:.1f}")
+    return lines
 
 
 def _common_inputs(p) -> None:

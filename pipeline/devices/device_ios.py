@@ -9,7 +9,8 @@ Builds mobile/ios/DistilKitQA.xcodeproj with xcodebuild for the device, signed b
 and launches the app with `--benchmark` (xcrun devicectl) or runs BenchmarkTests through
 `xcodebuild test-without-building`; waits for Documents/distilkit/bench-<run id>.json in the
 app's container, copies it back with devicectl, validates it against the shared benchmark
-schema and writes results/device/ios-*.json. Stage the models first:
+schema and writes results/device/ios-*.json (timings and, when a question set is staged, the
+accuracy block: EM / F1 the app reached on it). Stage the models first:
 python pipeline/build_all.py --stages apps.
 """
 from __future__ import annotations
@@ -159,7 +160,8 @@ def benchmark(args) -> str:
         else:
             raw = wait_for(finished, args.timeout, args.poll,
                            f"the app wrote no bench-{rid}.json (did it crash? see Xcode > Devices > device logs)")
-    return summary(accept_results(raw, f"bench-{rid}.json", Path(args.out), f"ios-{name}-{rid}"))
+    return summary(accept_results(raw, f"bench-{rid}.json", Path(args.out), f"ios-{name}-{rid}"),
+                   project.parent / SCHEME / "Models")
 
 
 def _inputs(p) -> None:

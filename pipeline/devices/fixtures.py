@@ -237,10 +237,10 @@ def build() -> dict[str, str]:
         "features.json": {"vocab": "vocab.txt", "cases": feature_cases(tok)},
         "decoding.json": {"cases": decoding_cases(tok, rng)},
         "window_choice.json": {"vocab": "vocab.txt", "cases": windows.choice_cases(tok, random.Random(42))},
-        "accuracy.json": accuracy.accuracy_cases(tok, random.Random(11)),
         "stats.json": {"cases": stats_cases(rng)},
         "results_example.json": results_example(),
         "sidecar_example.json": sidecar_example(),
+        **accuracy.fixture_files(tok, random.Random(11)),
     }
     return {name: json.dumps(data, ensure_ascii=False, indent=1) + "\n" for name, data in files.items()}
 

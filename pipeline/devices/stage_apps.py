@@ -25,6 +25,10 @@ Each staged sidecar gains the artifact's `sha256` (a .mlpackage folder: the SHA-
 sorted "<sha256>  <relative path>" lines): the apps key their copies and compiled caches on it,
 since a re-staged model can have the same name and size as the old one.
 
+The question set the apps' benchmark answers on the phone (apps.questions: the qa_data stage's natural_dev.json, the
+set parity scores int8 files on, or handwritten.json) goes beside the models as questions.json
+(pipeline/devices/accuracy.py staged_questions); none = time only.
+
 The app folders live in the repository, outside the run folder, so they are replaced only
 after every file has been copied and checked into a sibling temporary folder; a failure
 leaves the previously staged models in place. `ctx.out/staged.json` records what went where.
@@ -42,6 +46,7 @@ from tqdm import tqdm
 from pipeline.config import UserError
 from pipeline.core import registry
 from pipeline.core.runs import REPO, log, write_json_atomic
+from pipeline.devices import accuracy
 from pipeline.export import sidecar as schema
 
 # Which artifacts each app can run: (format, backend) pairs from the sidecars.
@@ -233,8 +238,22 @@ def _copy(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
-def stage(export_dir: Path, picked: dict[str, list[dict]], dirs: dict[str, Path]) -> list[dict]:
-    """Copy into '<dir>.staging', check sizes, then swap the staged files in. Returns what was staged."""
+def question_set(name: str, qa_dir) -> dict | None:
+    """questions.json for the apps: the set apps.questions names, from the qa_data stage's folder (None: none)."""
+    if name == "none":
+        return None
+    from pipeline.data.qa_data import load_squad_file
+    path = Path(qa_dir) / f"{name}.json"
+    if not path.is_file():
+        raise UserError(f"apps: {path} not found (apps.questions {name}); run the qa_data stage, or "
+                        "--apps.questions none")
+    return accuracy.staged_questions(name, load_squad_file(path, "reject"))
+
+
+def stage(export_dir: Path, picked: dict[str, list[dict]], dirs: dict[str, Path],
+          questions: dict | None = None) -> list[dict]:
+    """Copy into '<dir>.staging', check sizes, then swap the staged files in (with questions.json, unless questions
+    is None). Returns what was staged."""
     records = []
     total = sum(_size(export_dir / m["file"]) for ms in picked.values() for m in ms)
     with tqdm(total=total, unit="B", unit_scale=True, desc="apps") as bar:
@@ -244,6 +263,8 @@ def stage(export_dir: Path, picked: dict[str, list[dict]], dirs: dict[str, Path]
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
             try:
+                if questions and metas:
+                    write_json_atomic(tmp / accuracy.STAGED_NAME, questions)
                 for m in metas:
                     for name in (m["file"], m["vocab_file"]):
                         if not (tmp / name).exists():
@@ -288,9 +309,17 @@ def run(cfg, ctx) -> dict:
     picked, left = fit(picked, export_dir, budget)
     for line in plan_lines(picked, left, export_dir, budget):
         log(line)
-    records = stage(export_dir, picked, {t: spec["dir"] for t, spec in TARGETS.items()})
+    questions = question_set(cfg.apps.questions, ctx.inputs["qa_data"])
+    if questions:
+        log(f"apps: the benchmark answers the {len(questions['questions'])} {questions['question_set']} questions with "
+            "every staged file (apps.questions)")
+    records = stage(export_dir, picked, {t: spec["dir"] for t, spec in TARGETS.items()}, questions)
     left_out = [{"app": t, "file": m["file"], "bytes": _size(export_dir / m["file"])} for t, ms in left.items() for m in ms]
+    staged_set = {"question_set": questions["question_set"],
+                  "questions": len(questions["questions"])} if questions else None
     write_json_atomic(ctx.out / "staged.json", {"staged": records, "left_out": left_out, "refused": refused,
-                                                "budget_mb": budget, "smallest_only": cfg.apps.smallest_only})
+                                                "budget_mb": budget, "smallest_only": cfg.apps.smallest_only,
+                                                "questions": staged_set})
     return {f"{t}_models": sum(r["app"] == t for r in records) for t in TARGETS} | \
-        {"bytes": sum(r["bytes"] for r in records), "left_out": len(left_out), "refused": len(refused)}
+        {"bytes": sum(r["bytes"] for r in records), "left_out": len(left_out), "refused": len(refused),
+         "questions": len(questions["questions"]) if questions else 0}

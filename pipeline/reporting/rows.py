@@ -16,7 +16,10 @@ MODEL_ORDER = ["teacher", "student", "student_d", "student_dt"]
 # student_dt starts from the QA teacher's layers instead (task-specific distillation, qa.teacher_layer_d).
 MODEL_LABELS = {"teacher": "teacher", "student": "student", "student_d": "student (D)",
                 "student_dt": "student (D) from teacher layers"}
-STUDIES = ("sizes", "latency", "qa", "curve", "cls", "ablation", "mlm", "parity")
+STUDIES = ("sizes", "latency", "qa", "curve", "cls", "ablation", "mlm", "parity", "device_accuracy")
+# F1 points the phone may differ from the host on the same file before the report flags it: more is not rounding,
+# the phone's runtime computes something else.
+DEVICE_F1_TOLERANCE = 0.5
 
 
 def label(model: str) -> str:
@@ -69,6 +72,19 @@ def flatten(kind: str, obj: dict, rel: str) -> tuple[str, list[dict]]:
         models = obj["models"] + ([dict(obj["baseline"], baseline=True)] if "baseline" in obj else [])
         return "mlm", [dict(m, source=Path(rel).stem, file=rel) for m in models]
     return "parity", [dict(c, file=rel, format=_fmt(c)) for c in obj["checks"]]
+
+
+def accuracy_rows(obj: dict, rel: str) -> list[dict]:
+    """A device file's accuracy block: one row per staged file, with its group's own figure (the app's window choice)."""
+    block = obj.get("accuracy")
+    if not block:
+        return []
+    return [{"device": obj["device"]["name"], "file": rel, "question_set": block["question_set"],
+             "questions": block["questions"], "runtime": f"{e['runtime']} {e['runtime_version']}".strip(),
+             "model": e["model"], "format": _fmt(e), "precision": e["precision"], "seq_len": x["seq_len"],
+             "exact_match": x["exact_match"], "f1": x["f1"], "chosen": x["chosen"], "app": e["window_choice"],
+             "lengths": len(e["lengths"])}
+            for e in block["entries"] for x in e["lengths"]]
 
 
 def _ablation_rows(obj: dict, rel: str) -> list[dict]:
@@ -178,10 +194,39 @@ def curve_verdict(rows: list[dict]) -> dict:
     return out
 
 
+def host_f1(row: dict, parity: list[dict]) -> tuple[float | None, str]:
+    """(host F1 of the file a device row scored, on the same question set; where it comes from, or why there is none).
+    The file's own parity figure where parity scored it on that set (int8: the natural-question gate); else, for an
+    fp32 file whose parity check passed (identical answers to PyTorch on the dev set), PyTorch's at that length."""
+    key = (row["model"], row["format"], row["precision"], row["seq_len"])
+    check = next((p for p in parity if (p["model"], p["format"], p["precision"], p["seq_len"]) == key), None)
+    if check is None:
+        return None, "no parity check of this file"
+    if not check.get("ran"):
+        return None, f"parity could not run it ({check.get('note') or 'no reason recorded'})"
+    own = check.get("handwritten") or {}
+    if own.get("question_set") == row["question_set"] and own.get("f1") is not None:
+        return own["f1"], "file"
+    ref = next((p["f1"] for p in parity if p["format"] == "pytorch" and p.get("question_set") == row["question_set"]
+                and (p["model"], p["seq_len"]) == (row["model"], row["seq_len"]) and p.get("f1") is not None), None)
+    if row["precision"] == "fp32" and check.get("passed") and ref is not None:
+        return ref, "PyTorch fp32"
+    return None, f"parity scored this file on the dev set, not on {row['question_set']}"
+
+
+def _device_vs_host(rows: list[dict], parity: list[dict]) -> None:
+    """r["host_f1"], r["host_from"], r["f1_gap"] (device minus host) and r["flagged"] (gap over the tolerance)."""
+    for r in rows:
+        r["host_f1"], r["host_from"] = host_f1(r, parity)
+        r["f1_gap"] = None if r["host_f1"] is None else r["f1"] - r["host_f1"]
+        r["flagged"] = r["f1_gap"] is not None and abs(r["f1_gap"]) > DEVICE_F1_TOLERANCE
+
+
 def derive(data: dict) -> dict:
     """Add the derived figures to the rows of every study, in place; returns data."""
     _speedups(data["latency"])
     _kept(data["qa"], lambda r: r["dataset"], ("exact_match", "f1"))
     _kept([r for r in data["cls"] if "missing" not in r], lambda r: (r["task"], r["metric"]), ("score",))
     _ablation_deltas(data["ablation"])
+    _device_vs_host(data["device_accuracy"], data["parity"])
     return data

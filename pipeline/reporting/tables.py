@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from pipeline.reporting.rows import curve_verdict, label, model_rank, model_sort, params_by_model
+from pipeline.reporting.rows import (DEVICE_F1_TOLERANCE, curve_verdict, label, model_rank, model_sort,
+                                     params_by_model)
 
 # Source of every constant below: Sanh, Debut, Chaumond, Wolf 2019, "DistilBERT, a distilled
 # version of BERT" (arXiv 1910.01108), as summarised in /work/shared/reference/FACTS.md section 1.
@@ -125,6 +126,36 @@ def latency_section(rows, plots) -> list[str]:
                   f"{PAPER_STSB_CPU_S['student']} s", f"{PAPER_CPU_SPEEDUP:.2f}x"],
                  ["paper, on device", PAPER_DEVICE, "71% faster"]] + (ours or [["this run", "no teacher/student pair timed", "n/a"]]))
     return md
+
+
+def device_accuracy_section(rows) -> list[str]:
+    md = ["## Accuracy on the phone beside the host's", ""]
+    if not rows:
+        return md + ["No device results with accuracy yet: the apps answer the question set the apps stage staged "
+                     "(apps.questions) after timing; run pipeline/devices/device_android.py or device_ios.py.", ""]
+    md += [f"Each staged file answers every question of the set on the phone; host F1 is parity's for the same file "
+           f"(model, format, precision, window length) on the same set. A difference over {DEVICE_F1_TOLERANCE:g} F1 "
+           "is flagged: the phone's runtime does not compute what the host's does.", ""]
+    key = lambda r: (r["device"], r["runtime"], model_rank(r["model"]), r["precision"], r["seq_len"])  # noqa: E731
+
+    def check(r):
+        if r["host_f1"] is None:
+            return f"no host figure: {r['host_from']}"
+        return (f"**differs by {r['f1_gap']:+.2f} F1**" if r["flagged"] else "same within tolerance") + \
+            ("" if r["host_from"] == "file" else f" (host: {r['host_from']})")
+    md += table(["device", "runtime", "model", "format", "precision", "seq len", "questions", "device EM", "device F1",
+                 "host F1", "check"],
+                [[r["device"], r["runtime"], label(r["model"]), r["format"], r["precision"], r["seq_len"],
+                  f"{r['questions']} {r['question_set']}", num(r["exact_match"], ".2f"), num(r["f1"], ".2f"),
+                  num(r["host_f1"], ".2f"), check(r)] for r in sorted(rows, key=key)])
+    groups = {}
+    for r in sorted(rows, key=key):
+        groups.setdefault((r["file"], r["device"], r["runtime"], r["model"], r["format"], r["precision"]), []).append(r)
+    md += ["The app's own answers: each question at the window length its window choice gives it.", ""]
+    return md + table(["device", "runtime", "model", "format", "precision", "questions per window length", "EM", "F1"],
+                      [[d, rt, label(m), f, p, ", ".join(f"{r['seq_len']}: {r['chosen']}" for r in g),
+                        num(g[0]["app"]["exact_match"], ".2f"), num(g[0]["app"]["f1"], ".2f")]
+                       for (_, d, rt, m, f, p), g in groups.items()])
 
 
 def _kept(kept) -> str:

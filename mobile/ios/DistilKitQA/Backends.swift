@@ -43,4 +43,9 @@ enum ModelStore {
         }
         return ModelSpec.scan(dir, problems: &problems)
     }
+
+    /// The question set staged beside the models, or nil when none was staged.
+    static func questions() throws -> QuestionSet? {
+        try folder.flatMap { try QuestionSet.find(in: $0) }
+    }
 }

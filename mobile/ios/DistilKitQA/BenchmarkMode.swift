@@ -33,8 +33,8 @@ struct BenchmarkEnvironment {
     var performanceCores: () -> Int? = { nil }
 }
 
-/// Times every bundled model on every runtime that opens it; writes Documents/distilkit/bench-ID.json
-/// (or bench-ID.error.txt when nothing could be run). Returns the file written.
+/// Times every bundled model on every runtime that opens it, then answers the staged question set with each;
+/// writes Documents/distilkit/bench-ID.json (or bench-ID.error.txt when nothing could be run). Returns the file written.
 enum BenchmarkMode {
     static let question = "Where does the river flow?"
     static let passage = String(repeating: "The river rises in the mountains and flows past the old town to the sea. ", count: 40)
@@ -91,6 +91,7 @@ enum BenchmarkMode {
                 }
             }
         }
+        await answer(specs, &results, &problems)
         for p in problems { results.fail(p) }
         do {
             try results.jsonData().write(to: json, options: .atomic)
@@ -98,6 +99,28 @@ enum BenchmarkMode {
         } catch {
             try? ("\(error)\n" + problems.joined(separator: "\n")).write(to: errorFile, atomically: true, encoding: .utf8)
             return errorFile
+        }
+    }
+
+    /// Answers the staged question set with every model group on every runtime (AccuracyRunner, EM / F1 in the
+    /// results' accuracy block); a failure is one problem line.
+    private static func answer(_ specs: [ModelSpec], _ results: inout BenchmarkResults, _ problems: inout [String]) async {
+        let set: QuestionSet?
+        do { set = try ModelStore.questions() } catch {
+            problems.append("accuracy not measured: \(error)")
+            return
+        }
+        guard let set else { return }
+        results.questionSet(set.name, questions: set.questions.count)
+        for backend in Backend.allCases {
+            for group in WindowChoice.group(backend.usable(specs)) {
+                do {
+                    for spec in group.lengths { try await backend.prepare(spec) }
+                    try AccuracyRunner().run(group: group, load: backend.open, questions: set, into: &results)
+                } catch {
+                    problems.append("accuracy of \(group.label) on \(backend.rawValue): \(error)")
+                }
+            }
         }
     }
 

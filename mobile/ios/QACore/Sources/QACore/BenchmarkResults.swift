@@ -56,8 +56,36 @@ public struct BenchmarkResults: Encodable {
         }
     }
 
+    /// One model group's EM / F1 on the staged question set (AccuracyRunner), percent.
+    public struct AccuracyEntry: Encodable, Equatable {
+        public struct Length: Encodable, Equatable {
+            public var seqLen: Int, exactMatch: Double, f1: Double
+            /// Questions the app's window choice answers at this length.
+            public var chosen: Int
+            enum CodingKeys: String, CodingKey { case seqLen = "seq_len", exactMatch = "exact_match", f1, chosen }
+        }
+        public struct Score: Encodable, Equatable {
+            public var exactMatch: Double, f1: Double
+            enum CodingKeys: String, CodingKey { case exactMatch = "exact_match", f1 }
+        }
+        public var runtime: String, runtimeVersion: String, model: String, format: String, backend: String
+        public var precision: String, lengths: [Length], windowChoice: Score
+        enum CodingKeys: String, CodingKey {
+            case runtime, runtimeVersion = "runtime_version", model, format, backend, precision, lengths
+            case windowChoice = "window_choice"
+        }
+    }
+
+    /// The results file's "accuracy" block.
+    public struct Accuracy: Encodable, Equatable {
+        public var questionSet: String, questions: Int, entries: [AccuracyEntry] = []
+        enum CodingKeys: String, CodingKey { case questionSet = "question_set", questions, entries }
+    }
+
     public var device: Device
     public var scale: Scale
+    /// nil while no question set is answered.
+    public private(set) var accuracy: Accuracy?
     public private(set) var entries: [Entry] = []
     /// Models that could not be timed: kept in the file ("failures") so a short table is explained.
     public private(set) var failures: [String] = []
@@ -77,7 +105,19 @@ public struct BenchmarkResults: Encodable {
 
     public mutating func fail(_ message: String) { failures.append(message) }
 
-    enum CodingKeys: String, CodingKey { case kind, schemaVersion = "schema_version", scale, source, device, entries, failures }
+    /// The staged question set this run answers: the results file gains an "accuracy" block.
+    public mutating func questionSet(_ name: String, questions: Int) {
+        accuracy = Accuracy(questionSet: name, questions: questions)
+    }
+
+    public mutating func addAccuracy(_ entry: AccuracyEntry) throws {
+        guard accuracy != nil else { throw QAError("accuracy entry without a question set") }
+        accuracy!.entries.append(entry)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind, schemaVersion = "schema_version", scale, source, device, entries, accuracy, failures
+    }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -87,6 +127,7 @@ public struct BenchmarkResults: Encodable {
         try c.encode("device", forKey: .source)
         try c.encode(device, forKey: .device)
         try c.encode(entries, forKey: .entries)
+        if let accuracy { try c.encode(accuracy, forKey: .accuracy) }
         if !failures.isEmpty { try c.encode(failures, forKey: .failures) }
     }
 

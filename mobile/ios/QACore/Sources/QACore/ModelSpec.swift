@@ -102,7 +102,7 @@ public struct ModelSpec: Equatable {
             return []
         }
         var out: [ModelSpec] = []
-        for n in names.sorted() where n.hasSuffix(".json") {
+        for n in names.sorted() where n.hasSuffix(".json") && n != QuestionSet.fileName {
             do { out.append(try load(dir.appendingPathComponent(n))) } catch { problems.append("\(error)") }
         }
         return out

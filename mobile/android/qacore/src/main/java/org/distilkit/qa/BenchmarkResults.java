@@ -11,6 +11,9 @@ public final class BenchmarkResults {
     private final Map<String, Object> scale = new LinkedHashMap<>();
     private final List<Object> entries = new ArrayList<>();
     private final List<Object> failures = new ArrayList<>();
+    /** The "accuracy" block; null while no question set is answered. */
+    private Map<String, Object> accuracy;
+    private final List<Object> accuracyEntries = new ArrayList<>();
 
     /** @param soc system on chip, e.g. Build.SOC_MODEL; threads: CPU threads the runtimes were given */
     public BenchmarkResults(String deviceName, String os, String soc, int threads,
@@ -54,6 +57,20 @@ public final class BenchmarkResults {
         entries.add(e);
     }
 
+    /** The staged question set this run answers: the results file gains an "accuracy" block. */
+    public void questionSet(String name, int questions) {
+        accuracy = new LinkedHashMap<>();
+        accuracy.put("question_set", name);
+        accuracy.put("questions", questions);
+        accuracy.put("entries", accuracyEntries);
+    }
+
+    /** One model group's EM / F1 (AccuracyRunner's entry). */
+    public void addAccuracy(Map<String, Object> entry) {
+        if (accuracy == null) throw new QaException("accuracy entry without a question set");
+        accuracyEntries.add(entry);
+    }
+
     /** A model that could not be timed: kept in the file ("failures") so a short table is explained. */
     public void fail(String message) { failures.add(message); }
 
@@ -70,6 +87,7 @@ public final class BenchmarkResults {
         m.put("source", "device");
         m.put("device", device);
         m.put("entries", entries);
+        if (accuracy != null) m.put("accuracy", accuracy);
         if (!failures.isEmpty()) m.put("failures", failures);
         return m;
     }

@@ -14,11 +14,12 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * One benchmark run of the app: every staged model on every runtime that can open it, ending in
- * exactly one file that pipeline/devices/device_android.py reads: bench-ID.json, or bench-ID.error.txt when
- * nothing could be timed or anything went wrong. Throwables are caught, not only exceptions: a
- * runtime whose native library is missing for the phone's ABI throws UnsatisfiedLinkError, and an
- * uncaught Error on the worker thread would kill the app without either file.
+ * One benchmark run of the app: every staged model on every runtime that can open it, timed, then the staged
+ * question set answered by every model group (AccuracyRunner), ending in exactly one file that
+ * pipeline/devices/device_android.py reads: bench-ID.json, or bench-ID.error.txt when nothing could be timed
+ * or anything went wrong. Throwables are caught, not only exceptions: a runtime whose native library is missing
+ * for the phone's ABI throws UnsatisfiedLinkError, and an uncaught Error on the worker thread would kill the app
+ * without either file.
  */
 public final class BenchmarkSession {
     /** A runtime (LiteRT, ExecuTorch, or a fake in tests). */
@@ -39,6 +40,9 @@ public final class BenchmarkSession {
         List<ModelSpec> models(List<String> problems) throws Exception;
 
         BenchmarkResults results() throws Exception;
+
+        /** The staged question set to answer after the timing, or null when none was staged. */
+        default QuestionSet questions() throws Exception { return null; }
     }
 
     public interface Log {
@@ -87,6 +91,7 @@ public final class BenchmarkSession {
                     }
                 }
             }
+            answer(setup, backends, specs, results, problems, log);
             for (String p : problems) results.fail(p);
             File out = resultsFile(dir, runId);
             write(out, results.toJsonString());  // no entries at all: QaException listing the failures
@@ -94,6 +99,34 @@ public final class BenchmarkSession {
         } catch (Throwable t) {
             log.error("benchmark failed", t);
             return writeError(dir, runId, t, log);
+        }
+    }
+
+    /** Answers the staged question set with every model group on every runtime; a failure is one problem line. */
+    private static void answer(Setup setup, List<? extends Backend> backends, List<ModelSpec> specs,
+                               BenchmarkResults results, List<String> problems, Log log) {
+        QuestionSet set;
+        try {
+            set = setup.questions();
+        } catch (Throwable t) {
+            rethrowIfFatal(t);
+            problems.add("accuracy not measured: " + describe(t));
+            return;
+        }
+        if (set == null) return;
+        results.questionSet(set.name, set.questions.size());
+        AccuracyRunner runner = new AccuracyRunner();
+        for (Backend b : backends) {
+            for (WindowChoice.Group g : WindowChoice.group(b.usable(specs))) {
+                log.info("answering " + set.questions.size() + " " + set.name + " questions with " + g.label() + " on " + b.label());
+                try {
+                    runner.run(g, b::open, set, results);
+                } catch (Throwable t) {
+                    rethrowIfFatal(t);
+                    log.error("accuracy of " + g.label() + " on " + b.label() + " failed", t);
+                    problems.add("accuracy of " + g.label() + " on " + b.label() + ": " + describe(t));
+                }
+            }
         }
     }
 

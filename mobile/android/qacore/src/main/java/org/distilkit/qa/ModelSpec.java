@@ -121,7 +121,7 @@ public final class ModelSpec {
         }
         java.util.Arrays.sort(files);
         for (File f : files) {
-            if (!f.getName().endsWith(".json")) continue;
+            if (!f.getName().endsWith(".json") || f.getName().equals(QuestionSet.FILE_NAME)) continue;
             try {
                 out.add(load(f));
             } catch (QaException e) {

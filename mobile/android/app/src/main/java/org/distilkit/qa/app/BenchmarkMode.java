@@ -11,13 +11,15 @@ import org.distilkit.qa.BenchmarkResults;
 import org.distilkit.qa.BenchmarkRunner;
 import org.distilkit.qa.BenchmarkSession;
 import org.distilkit.qa.ModelSpec;
+import org.distilkit.qa.QuestionSet;
 
 /**
  * Started by intent extras (pipeline/devices/device_android.py sends them):
  *   adb shell am start -n org.distilkit.qa.app/.MainActivity --es mode benchmark --es run_id ID
  *       [--ei warmup 5] [--ei iters 20] [--es preset demo] [--es teacher embedded] [--es corpus embedded]
- * Times every staged model on every runtime that can open it and writes
- * files/distilkit/bench-ID.json, or bench-ID.error.txt when nothing could be run or the run failed.
+ * Times every staged model on every runtime that can open it, answers the staged question set with each (EM / F1
+ * in the results' accuracy block) and writes files/distilkit/bench-ID.json, or bench-ID.error.txt when nothing
+ * could be run or the run failed.
  */
 final class BenchmarkMode {
     static final String TAG = "DistilKitBench";
@@ -59,6 +61,8 @@ final class BenchmarkMode {
                             orDefault(intent.getStringExtra("teacher"), "unknown"),
                             orDefault(intent.getStringExtra("corpus"), "unknown"));
                 }
+
+                @Override public QuestionSet questions() { return ModelStore.questions(ctx); }
             };
             BenchmarkRunner runner = new BenchmarkRunner(intent.getIntExtra("warmup", 5), intent.getIntExtra("iters", 20),
                     System::nanoTime);

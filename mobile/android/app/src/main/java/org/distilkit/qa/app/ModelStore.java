@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.util.List;
 import org.distilkit.qa.ModelCopier;
 import org.distilkit.qa.ModelSpec;
+import org.distilkit.qa.QuestionSet;
 
 /** The staged models: copied out of the APK's assets (the runtimes need real files), then their sidecars read. */
 final class ModelStore {
@@ -20,6 +21,11 @@ final class ModelStore {
 
             @Override public InputStream open(String name) throws IOException { return assets.open("models/" + name); }
         };
-        return ModelCopier.sync(source, new File(ctx.getFilesDir(), "models"), problems);
+        return ModelCopier.sync(source, folder(ctx), problems);
     }
+
+    /** The question set staged beside the models (copied out by load), or null when none was staged. */
+    static QuestionSet questions(Context ctx) { return QuestionSet.find(folder(ctx)); }
+
+    private static File folder(Context ctx) { return new File(ctx.getFilesDir(), "models"); }
 }
