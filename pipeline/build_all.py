@@ -28,7 +28,7 @@ QA_DATA_READS = fields("qa", "train_source dev_source on_bad_example train_examp
 EXPORT_READS = fields("export", "models formats seq_lens precisions calibration_windows calibration_observer "
                                 "int8_embeddings int8_keep_float int8_static_keep_float int8_search "
                                 "int8_search_budget_s int8_search_windows int8_max_f1_drop "
-                                "int8_max_f1_drop_handwritten") + \
+                                "int8_max_f1_drop_handwritten int4_group_size int4_scheme") + \
     fields("qa", "max_query_length doc_stride max_answer_length n_best")  # the window; the search's gate
 PARITY_READS = fields("export", "parity_examples max_abs_diff_fp32 min_agreement_quantized int8_max_f1_drop "
                                 "int8_max_f1_drop_handwritten") + fields("qa", "n_best")

@@ -279,6 +279,11 @@ class ExportCfg:
                                     "recorded", check=POSITIVE)
     int8_search_windows: int = f(8, "int8 search: train windows the layer sensitivity ranking is measured on",
                                  check=POSITIVE)
+    int4_group_size: int = f(32, "int4: input channels that share one weight scale (ExecuTorch and Core ML: any "
+                             "divisor of every layer's width; LiteRT: 32, 64, 128 or 256)", check=POSITIVE)
+    int4_scheme: str = f("symmetric", "int4: symmetric or asymmetric (a zero point per group) 4-bit weights; where a "
+                         "converter has only symmetric 4-bit (LiteRT, XNNPACK's linear layers) the sidecar says what "
+                         "it used", ["symmetric", "asymmetric"])
     calibration_observer: str = f("histogram", "int8-static: how calibration sets activation ranges: histogram (the "
                                   "quantizers' default, clips outliers to minimise the L2 error) or minmax (keeps "
                                   "the whole observed range)", ["histogram", "minmax"])

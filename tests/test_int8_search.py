@@ -132,7 +132,7 @@ def searched(tmp_path_factory):
     _dev_json(data / "dev.json")
     _dev_json(data / "train.json", n=8)
     cfg = _cfg(tmp, **{"export.models": ["student"], "export.formats": ["executorch", "tflite"],
-                       "export.precisions": ["int8"], "export.int8_keep_float": [],
+                       "export.precisions": ["fp32", "int8"], "export.int8_keep_float": [],
                        "export.int8_static_keep_float": [], "export.int8_search_windows": 2})
     def strict(cfg_, sidecar, row):
         ok = "blocks.1.ffn2" in [k["module"] for k in sidecar["quantization"].get("kept_float", [])]
@@ -141,7 +141,7 @@ def searched(tmp_path_factory):
     mp.setattr(parity, "_gate", strict)
     # the ranking is tested above; a fixed one keeps the number of re-exports (the slow part) at three
     made = []
-    mp.setattr(int8_search, "sensitivity", lambda module, windows, static: made.append(static) or [
+    mp.setattr(int8_search, "sensitivity", lambda module, windows, static, int4=None: made.append(static) or [
         {"module": "blocks.0.ffn2", "error": 0.2}, {"module": "blocks.1.ffn2", "error": 0.1},
         {"module": "blocks.0.q", "error": 0.05}])
     export.run(cfg, _ctx(cfg, tmp, "export", {"qa_finetune": qa, "qa_data": data}))
@@ -181,6 +181,11 @@ def test_parity_takes_the_export_gate_and_records_the_search(searched):
     # parity's own gate here is lenient (drop 100): the row says what the export's gate found
     assert row["passed"] and "gated in export" in row["note"]
     assert row["int8_search"]["kept_float"][-1] == "blocks.1.ffn2" and row["int8_search"]["trace"]
+    # PyTorch's scores on the int8 sets come from the export's gate (the fp32 files need only the sample)
+    refs = {c["question_set"]: c for c in searched["parity"]["checks"] if c["format"] == "pytorch"}
+    assert set(refs) >= {"dev", "dev_all"} and refs["dev_all"]["n"] == 12
+    assert abs(refs["dev_all"]["f1"] - (row["f1"] - row["f1_delta"])) < 1e-9
+    assert all("reference_scores" not in c for c in searched["parity"]["checks"])
 
 
 def test_parity_gates_again_when_the_file_is_not_the_one_searched(searched, tmp_path):

@@ -99,9 +99,6 @@ def check(cfg, sidecar: dict, path: Path, refs: dict, threads: int) -> dict:
     row = {k: sidecar[k] for k in ("model", "format", "precision", "seq_len")}
     row.update(file=sidecar["file"], backend=sidecar["backend"], ran=False, max_abs_diff=None,
                answer_agreement=None, em_delta=None, f1_delta=None)
-    searched = _gated_in_export(sidecar, path, refs)
-    if searched:
-        return searched
     try:
         runner, _ = runtimes.load(path, threads, sidecar)
     except runtimes.NotRunnable as e:
@@ -115,14 +112,17 @@ def check(cfg, sidecar: dict, path: Path, refs: dict, threads: int) -> dict:
     if quantized and refs.get("natural"):
         row["handwritten"] = score(runner, sidecar, refs["natural"], cfg.qa.n_best)
         row["handwritten"]["question_set"] = refs["natural"]["question_set"]
+    if quantized:  # what the export's search keeps with its gate row, so that parity need not score PyTorch again
+        row["reference_scores"] = {k: dict(refs[k]["scores"], question_set=refs[k].get("question_set", k))
+                                   for k in ("dev_all", "natural") if k in refs}
     return dict(row, **_gate(cfg, sidecar, row))
 
 
-def _gated_in_export(sidecar: dict, path: Path, refs: dict) -> dict | None:
+def _gated_in_export(sidecar: dict, path: Path, digest: str) -> dict | None:
     """The gate row the export's int8 search recorded, while the file and the question sets are those it gated."""
     from pipeline.export.int8_search import file_sha256
     rec = sidecar.get("int8_search") or {}
-    if not rec.get("gate") or rec.get("question_sets") != refs.get("digest") or not path.is_file() \
+    if not rec.get("gate") or rec.get("question_sets") != digest or not path.is_file() \
             or rec.get("file_sha256") != file_sha256(path):
         return None
     note = "; ".join(filter(None, [rec["gate"].get("note"), "gated in export (int8 search: " + rec["outcome"] + ")"]))
@@ -167,6 +167,7 @@ def reference_row(name: str, seq_len: int, ref: dict, question_set: str) -> dict
 
 
 def group_refs(cfg, folder: Path, group: list[dict], sets: dict) -> dict:
+    """The references the group's checks need: the fp32/fp16 sample, and the int8 sets unless no file needs them."""
     from transformers import AutoTokenizer
     tokenizer, model = AutoTokenizer.from_pretrained(str(folder)), load_qa(folder)
     wanted = ["dev"]
@@ -205,11 +206,21 @@ def question_sets(qa: Path, dev_limit: int) -> dict:
 
 
 def _check_group(cfg, folder: Path, exp: Path, group: list[dict], sets: dict, threads: int) -> list[dict]:
-    """The reference rows of one model at one window length, then a check row per artifact (a workers job)."""
-    refs = group_refs(cfg, folder, group, sets)
+    """The reference rows of one model at one window length, then a check row per artifact (a workers job). An int8
+    file the export's search gated keeps that gate row, and its PyTorch reference scores stand in for scoring
+    PyTorch again on the int8 sets when no other file of the group needs them."""
+    gated = {sc["file"]: _gated_in_export(sc, exp / sc["file"], sets["digest"]) for sc in group
+             if sc["precision"] in registry.QUANTIZED}
+    todo = [sc for sc in group if not gated.get(sc["file"])]
+    refs = group_refs(cfg, folder, todo or group[:1], sets)
+    done = [g for g in gated.values() if g]
+    if done and not any(k in refs for k in ("dev_all", "natural")):
+        refs.update({k: {"scores": v, "question_set": v["question_set"]}
+                     for k, v in done[0].pop("reference_scores", {}).items()})
     rows = [reference_row(group[0]["model"], group[0]["seq_len"], r, r.get("question_set", k))
             for k, r in refs.items() if k != "digest"]
-    return rows + [check(cfg, sc, exp / sc["file"], refs, threads) for sc in group]
+    checks = [gated.get(sc["file"]) or check(cfg, sc, exp / sc["file"], refs, threads) for sc in group]
+    return rows + [{k: v for k, v in c.items() if k != "reference_scores"} for c in checks]
 
 
 def run(cfg, ctx) -> dict:
