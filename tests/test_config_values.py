@@ -83,9 +83,9 @@ def test_preset_extending_a_missing_preset(tmp_path):
 
 def test_bad_value_in_a_preset_names_the_preset(tmp_path):
     preset = tmp_path / "mine.toml"
-    preset.write_text('extends = "demo"\n[export]\nprecisions = ["fp32", "int4"]\n')
+    preset.write_text('extends = "demo"\n[export]\nprecisions = ["fp32", "int3"]\n')
     res = build_all_inproc("--preset", preset, "--run.run_dir", tmp_path / "run")
-    assert res.returncode == 2 and "preset mine.toml" in res.stderr and "unknown 'int4'" in res.stderr
+    assert res.returncode == 2 and "preset mine.toml" in res.stderr and "unknown 'int3'" in res.stderr
 
 
 def test_typed_lists_are_read_as_their_element_type():

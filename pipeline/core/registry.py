@@ -14,8 +14,13 @@ from dataclasses import dataclass
 # int8: dynamic int8 (weights per channel, activations quantized at run time); int8-static: int8
 # activations too, their ranges calibrated on train-split windows (export.calibration_windows).
 # Core ML int8 is int8 weights with float16 activations; its int8-static is w8a8.
-PRECISIONS = ("fp32", "fp16", "int8", "int8-static")
-QUANTIZED = ("int8", "int8-static")  # gated on accuracy (F1), not on logit agreement
+# int4: 4-bit weights in groups of export.int4_group_size input channels (linear layers and embedding tables),
+# activations as int8's (8-bit dynamic in ExecuTorch and LiteRT, float16 in Core ML); each sidecar says which.
+PRECISIONS = ("fp32", "fp16", "int8", "int8-static", "int4")
+QUANTIZED = ("int8", "int8-static", "int4")  # gated on accuracy (F1), not on logit agreement
+# Where the export's accuracy search (pipeline/export/int8_search.py) moves a layer of a quantized file that
+# misses its gate: int8 layers go back to float, 4-bit ones (or the embedding table) to 8-bit weights.
+FALLBACK = {"int8": "float", "int8-static": "float", "int4": "int8"}
 MODELS = ("teacher", "student", "student_d", "student_dt")  # what qa_finetune can train; later stages take export.models
 
 # The paper's Table 4, then the intermediate-layer loss options (TinyBERT / MiniLM style): each
@@ -68,7 +73,8 @@ class Format:
     ext: str
     precisions: tuple         # precisions this exporter supports
     module: str               # its plug-in (pipeline/export/formats/base.py says what one defines)
-    keeps_float: bool = False # its int8 files honour export.int8_keep_float (named modules left float)
+    keeps_float: bool = False # its int8 files honour export.int8_keep_float (named modules left float) and its
+                              # quantized files can move named modules to FALLBACK (the export's accuracy search)
 
     @property
     def artifact(self) -> tuple[str, str]:
@@ -77,12 +83,13 @@ class Format:
 
 _PLUGINS = "pipeline.export.formats."
 FORMATS = {f.name: f for f in (
-    Format("coreml", "coreml", "coreml", "mlpackage", ("fp16", "fp32", "int8", "int8-static"), _PLUGINS + "coreml"),
-    Format("executorch", "executorch", "xnnpack", "pte", ("fp32", "int8", "int8-static"), _PLUGINS + "executorch",
-           keeps_float=True),
+    Format("coreml", "coreml", "coreml", "mlpackage", ("fp16", "fp32", "int8", "int8-static", "int4"),
+           _PLUGINS + "coreml"),
+    Format("executorch", "executorch", "xnnpack", "pte", ("fp32", "int8", "int8-static", "int4"),
+           _PLUGINS + "executorch", keeps_float=True),
     Format("executorch-coreml", "executorch", "coreml", "pte", ("fp16",), _PLUGINS + "executorch_coreml"),
-    Format("tflite", "tflite", "tflite", "tflite", ("fp32", "fp16", "int8", "int8-static"), _PLUGINS + "litert",
-           keeps_float=True),
+    Format("tflite", "tflite", "tflite", "tflite", ("fp32", "fp16", "int8", "int8-static", "int4"),
+           _PLUGINS + "litert", keeps_float=True),
     Format("onnx", "onnx", "onnxruntime", "onnx", ("fp32", "int8"), _PLUGINS + "onnx"),
 )}
 

@@ -123,7 +123,8 @@ def plan(cfg) -> list[tuple[str, str]]:
 def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar, train=None, qa=None,
                  threads: int = 1) -> tuple[list, list]:
     """Every planned file of one model at every window length: (sidecars written, failures). With the qa_data
-    folder `qa` and export.int8_search, ExecuTorch and LiteRT int8 files are gated here and tuned until they pass."""
+    folder `qa` and export.int8_search, ExecuTorch and LiteRT int8 and int4 files are gated here and tuned until
+    they pass."""
     tok = tokenizer_facts(folder, out / f"{name}.vocab.txt")
     hf = load_qa(folder)
     forwards = {"plain": export_forward(hf), "xnnpack": export_forward(hf, decompose_layer_norm=True)}
@@ -147,14 +148,14 @@ def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar, train
 
 
 class Tuner:
-    """One model's int8 search (pipeline/export/int8_search.py): the gate's references and sensitivity rankings
-    per window length, computed once when first needed, and what the model's files chose so far."""
+    """One model's int8 and int4 search (pipeline/export/int8_search.py): the gate's references and sensitivity
+    rankings per window length, computed once when first needed, and what the model's files chose so far."""
 
     def __init__(self, cfg, hf, folder: Path, train, qa: Path, threads: int):
         from transformers import AutoTokenizer
         self.cfg, self.hf, self.folder, self.train, self.threads = cfg, hf, folder, train, threads
         self.tokenizer, self.sets = AutoTokenizer.from_pretrained(str(folder)), parity.question_sets(qa, 0)
-        self.refs, self.rankings, self.chosen = {}, {}, {"int8": [], "int8-static": []}
+        self.refs, self.rankings, self.chosen = {}, {}, {p: [] for p in registry.FALLBACK}
 
     def gate(self, sc: dict) -> dict:
         if sc["seq_len"] not in self.refs:
@@ -168,7 +169,8 @@ class Tuner:
         if key not in self.rankings:
             windows = int8.calibration_windows(self.cfg, self.folder, self.train, seq_len, module,
                                                self.cfg.export.int8_search_windows)
-            self.rankings[key] = int8_search.sensitivity(module, windows, precision == "int8-static")
+            self.rankings[key] = int8_search.sensitivity(module, windows, precision == "int8-static",
+                                                         int8.int4_options(self.cfg) if precision == "int4" else None)
         return self.rankings[key]
 
     def tuned(self, make, module, seq_len: int, out: Path) -> dict:
@@ -182,12 +184,19 @@ class Tuner:
         if found["rewrite"]:  # the halving ended on a miss: write the shortest passing file again, and gate it
             sc = make(found["extra"])
             row = self.gate(sc)
+        # kept_float names the layers moved to the fall-back: float for int8, 8-bit weights for int4
         rec = dict(found["record"], gate=row, file_sha256=int8_search.file_sha256(out / sc["file"]),
-                   question_sets=self.sets["digest"])
+                   question_sets=self.sets["digest"], fallback=registry.FALLBACK[precision])
         self.chosen[precision] += [m for m in rec["kept_float"] if m not in self.chosen[precision]]
         sc = dict(sc, int8_search=rec)
         write_json_atomic(out / f"{sc['file']}.json", sc)
         return sc
+
+
+class _Failed(Exception):
+    def __init__(self, record: dict):
+        super().__init__(record["error"])
+        self.record = record
 
 
 def export_file(cfg, forwards: dict, fmt: str, precision: str, seq_len: int, quant: dict, out: Path, base: dict,

@@ -1,5 +1,6 @@
-"""What an int8 export takes (the modules kept float, the calibration windows) and what its sidecar says about
-it (`quantization`): the same for every format; what a format's int8 means comes from its plug-in."""
+"""What a quantized export takes (int8: the modules kept float, the calibration windows; int4: the group size and
+scheme) and what its sidecar says about it (`quantization`): the same for every format; what a format's int8 or
+int4 means comes from its plug-in."""
 from __future__ import annotations
 
 import random
@@ -14,6 +15,7 @@ from pipeline.export.formats.base import ExportFormat, kept_modules
 from pipeline.export.sidecar import Window
 
 SEARCH_REASON = "export.int8_search: the file missed its F1 gate until this layer stayed float"
+INT4_SEARCH_REASON = "export.int8_search: the 4-bit file missed its F1 gate until this layer had 8-bit weights"
 KEEP_FLOAT_REASON = ("export.int8_keep_float: left in float so the int8 file keeps its accuracy, as published "
                      "int8 recipes keep an FFN output projection in fp32")
 
@@ -65,12 +67,20 @@ def calibration_windows(cfg, folder: Path, train: list[dict], seq_len: int, modu
             for i in range(min(n, len(feats["input_ids"])))]
 
 
+def int4_options(cfg) -> dict:
+    """What an int4 file's plug-in and the search's 4-bit ranking take from the options."""
+    return {"group_size": cfg.export.int4_group_size, "symmetric": cfg.export.int4_scheme == "symmetric"}
+
+
 def quant_inputs(cfg, jobs: list[tuple[str, str]], model: str, folder: Path, train, seq_len: int, module) -> dict:
     """keep_float / keep_float_static per format that keeps modules float, the observer, the embeddings option,
-    and (int8-static) the calibration windows, for the planned (format, precision) jobs."""
-    # an fp32/fp16 export does not read the int8 options, so a keep-float list tuned for other models cannot stop it
-    if not any(p in registry.QUANTIZED for _, p in jobs):
-        return {"keep_float": {}, "keep_float_static": {}, "calibration": []}
+    (int8-static) the calibration windows, and int4's group size and scheme, for the planned (format, precision)
+    jobs."""
+    int4 = int4_options(cfg)
+    # an fp32/fp16/int4 export does not read the int8 options, so a keep-float list tuned for other models cannot
+    # stop it
+    if not any(p in ("int8", "int8-static") for _, p in jobs):
+        return {"keep_float": {}, "keep_float_static": {}, "calibration": [], **int4}
     known = [n for n, _ in module.named_modules()]
     keep, keep_static = {}, {}
     for fmt in dict.fromkeys(f for f, _ in jobs if registry.FORMATS[f].keeps_float):
@@ -81,13 +91,18 @@ def quant_inputs(cfg, jobs: list[tuple[str, str]], model: str, folder: Path, tra
     static = "int8-static" in [p for _, p in jobs]
     return {"keep_float": keep, "keep_float_static": keep_static, "observer": cfg.export.calibration_observer,
             "embeddings": cfg.export.int8_embeddings,
-            "calibration": calibration_windows(cfg, folder, train, seq_len, module) if static else []}
+            "calibration": calibration_windows(cfg, folder, train, seq_len, module) if static else [], **int4}
 
 
 def quantization_facts(fmt: str, plugin: ExportFormat, precision: str, quant: dict, searched=()) -> dict:
     """What the sidecar says about an int8 artifact: the scheme, its calibration, what stayed float and why."""
     if precision not in registry.QUANTIZED:
         return {}
+    if precision == "int4":
+        facts = dict(plugin.int4_facts(quant), group_size=quant["group_size"])
+        if registry.FORMATS[fmt].keeps_float:
+            facts["at_8_bits"] = [{"module": m, "reason": INT4_SEARCH_REASON} for m in searched]
+        return {"quantization": facts}
     static = precision == "int8-static"
     facts = {"weights": "int8 symmetric per output channel (linear layers)",
              "activations": "int8 per tensor, " + ("ranges calibrated" if static else "dynamic"),

@@ -10,6 +10,9 @@ when it alone is int8 (fake-quantized as the quantizers do: per-channel symmetri
 activations, dynamic or calibrated ranges) on export.int8_search_windows train windows. The ranking, every step of
 the search and its gate row go into the sidecar ("int8_search"); parity takes the gate row from there while the
 file's sha256 still matches, so a file is gated once.
+
+int4 files are searched the same way with another fall-back (registry.FALLBACK): a layer, or an embedding table,
+goes to 8-bit weights instead of float, ranked by the error it causes when it alone has 4-bit weights.
 """
 from __future__ import annotations
 
@@ -47,6 +50,18 @@ def _fake_weight(w):
     return torch.fake_quantize_per_channel_affine(w, scale, torch.zeros_like(scale, dtype=torch.int32), 0, -127, 127)
 
 
+def _fake_weight4(w, group: int, symmetric: bool):
+    """4-bit weights (-8..7) with a scale, and a zero point unless symmetric, per group of input channels."""
+    g = w.reshape(w.shape[0], -1, group)
+    if symmetric:
+        scale = (g.abs().amax(-1, keepdim=True) / 7.5).clamp(min=1e-8)
+        return ((g / scale).round().clamp(-8, 7) * scale).reshape(w.shape)
+    lo, hi = g.amin(-1, keepdim=True), g.amax(-1, keepdim=True)
+    scale = ((hi - lo) / 15).clamp(min=1e-8)
+    zero = (-8 - lo / scale).round()
+    return (((g / scale).round() + zero).clamp(-8, 7) - zero).mul(scale).reshape(w.shape)
+
+
 @torch.no_grad()
 def _ranges(module, layers: dict, windows: list) -> dict:
     """Each layer's input range over the windows (int8-static's calibrated ranges, minmax)."""
@@ -68,20 +83,24 @@ def _ranges(module, layers: dict, windows: list) -> dict:
 
 
 @torch.no_grad()
-def sensitivity(module, windows: list, static: bool) -> list[dict]:
+def sensitivity(module, windows: list, static: bool, int4: dict | None = None) -> list[dict]:
     """Every linear layer of the export forward with the relative logit error it causes when it alone is int8,
-    most sensitive first."""
+    most sensitive first. int4 ({group_size, symmetric}): when it alone has 4-bit weights, the embedding tables
+    ranked too (their scheme is the option's; linear layers' is symmetric, as the 4-bit kernels')."""
     layers = _linears(module)
+    tables = {n: m for n, m in module.named_modules() if type(m) is torch.nn.Embedding} if int4 else {}
     ref = [torch.cat([t.float() for t in module(*w)], -1) for w in windows]
     norm = sum(float((r * r).sum()) for r in ref) or 1.0
     ranges = _ranges(module, layers, windows) if static else {}
     out = []
-    for name, lin in layers.items():
+    for name, lin in {**layers, **tables}.items():
         kept_w = lin.weight.data.clone()
-        lin.weight.data = _fake_weight(kept_w)
+        lin.weight.data = _fake_weight4(kept_w, int4["group_size"], int4["symmetric"] or name in layers) \
+            if int4 else _fake_weight(kept_w)
         fixed = ranges.get(name)
-        hook = lin.register_forward_pre_hook(
-            lambda _, a, r=fixed: (_fake_act(a[0], *(r or (a[0].min(), a[0].max()))),) + tuple(a[1:]))
+        hook = lin.register_forward_pre_hook(  # weight-only tables see their ids as they are
+            lambda _, a, r=fixed, act=name in layers: (_fake_act(a[0], *(r or (a[0].min(), a[0].max()))),) +
+            tuple(a[1:]) if act else a)
         try:
             err = sum(float(((torch.cat([t.float() for t in module(*w)], -1) - r) ** 2).sum())
                       for w, r in zip(windows, ref))

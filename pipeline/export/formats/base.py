@@ -1,9 +1,9 @@
 """The one interface every export format implements, and how export finds a format's plug-in.
 
 A plug-in is a module named by its registry row (registry.Format.module) that defines PLUGIN, an
-ExportFormat. Export calls `convert` for fp32/fp16 and `quantize` for int8/int8-static with one
+ExportFormat. Export calls `convert` for fp32/fp16 and `quantize` for int8/int8-static/int4 with one
 Job, for the precisions that `cannot_make` does not rule out on this host; the sidecar's `quantization`
-facts start from `int8_facts`; parity, the host benchmark and
+facts start from `int8_facts` (int8) or `int4_facts`; parity, the host benchmark and
 distilkit-ask run a file with `runner` (None: no host runtime) or, where it cannot run on this
 host, check it with `interface_problems`. Adding a format is one registry row and one module.
 """
@@ -27,12 +27,19 @@ class Job:
     precision: str
     path: Path
     input_names: list
-    quant: dict = field(default_factory=dict)  # int8: keep_float, keep_float_static, calibration, observer, embeddings
+    quant: dict = field(default_factory=dict)  # int8: keep_float, keep_float_static, calibration, observer,
+                                               # embeddings; int4: group_size, symmetric
     fmt: str = ""             # the registry name, for kept_modules
-    searched: list = field(default_factory=list)  # layers the int8 search keeps float besides the options'
+    searched: list = field(default_factory=list)  # layers the accuracy search moved to registry.FALLBACK
 
     def kept(self) -> list[str]:
-        return kept_modules(self.quant, self.precision, self.fmt) + self.searched
+        """The modules this file leaves float: the keep-float options' and the int8 search's."""
+        float_fallback = registry.FALLBACK.get(self.precision) == "float"
+        return kept_modules(self.quant, self.precision, self.fmt) + (self.searched if float_fallback else [])
+
+    def at_8_bits(self) -> list[str]:
+        """int4: the modules (linear layers, embedding tables) the search moved to 8-bit weights."""
+        return list(self.searched) if registry.FALLBACK.get(self.precision) == "int8" else []
 
 
 class ExportFormat:
@@ -47,7 +54,7 @@ class ExportFormat:
         raise NotImplementedError(f"{type(self).__name__} cannot write {job.precision}")
 
     def quantize(self, job: Job) -> dict:
-        """Write an int8 or int8-static file; return what the sidecar adds about it."""
+        """Write an int8, int8-static or int4 file; return what the sidecar adds about it."""
         raise NotImplementedError(f"{type(self).__name__} has no {job.precision}")
 
     def cannot_make(self, precision: str) -> str | None:
@@ -57,6 +64,10 @@ class ExportFormat:
     def int8_facts(self, precision: str, quant: dict) -> dict:
         """What this format's int8 means, over the common facts (weights, activations, embeddings)."""
         return {"embeddings": self.embeddings}
+
+    def int4_facts(self, quant: dict) -> dict:
+        """What this format's int4 means: which weights are 4-bit, in what groups and scheme, the activations."""
+        return {}
 
     def interface_problems(self, path: Path, sidecar: dict) -> list[str] | None:
         """For a file this host cannot run: what its declared interface gets wrong (None: no check)."""
@@ -74,7 +85,9 @@ def for_artifact(file_format: str, backend: str) -> ExportFormat:
 
 def kept_modules(quant: dict, precision: str, fmt: str) -> list[str]:
     """The modules an int8 file of one format leaves float: export.int8_keep_float, plus int8_static_keep_float
-    for int8-static."""
+    for int8-static. int4 files read neither: their fall-back is 8-bit weights, found by the search."""
+    if precision not in ("int8", "int8-static"):
+        return []
     static = quant.get("keep_float_static", {}).get(fmt, []) if precision == "int8-static" else []
     return quant.get("keep_float", {}).get(fmt, []) + static
 

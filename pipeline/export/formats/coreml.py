@@ -1,6 +1,6 @@
-"""Core ML (.mlpackage, mlprogram): fp32/fp16 through ct.convert from torch.export; int8 weights, and w8a8
-(int8-static) whose calibration predicts with Core ML, so on macOS only. coremltools predicts on
-macOS only: elsewhere parity checks the package's declared interface against its sidecar."""
+"""Core ML (.mlpackage, mlprogram): fp32/fp16 through ct.convert from torch.export; int8 weights, 4-bit weights
+per block (int4, iOS 18), and w8a8 (int8-static) whose calibration predicts with Core ML, so on macOS only.
+coremltools predicts on macOS only: elsewhere parity checks the package's declared interface against its sidecar."""
 from __future__ import annotations
 
 import platform
@@ -15,12 +15,11 @@ from pipeline.export.formats.base import OUTPUT_NAMES, ExportFormat, Job
 def _convert(job: Job):
     import coremltools as ct
     ep = torch.export.export(job.module, job.args, strict=False).run_decompositions()
+    # quantize/dequantize activations (int8-static) need iOS 17's opset, 4-bit blocks iOS 18's
+    target = {"int8-static": ct.target.iOS17, "int4": ct.target.iOS18}.get(job.precision, ct.target.iOS16)
     inputs = [ct.TensorType(name=n, shape=tuple(a.shape), dtype=np.int32) for n, a in zip(job.input_names, job.args)]
-    static = job.precision == "int8-static"
     return ct.convert(ep, inputs=inputs, outputs=[ct.TensorType(name=n, dtype=np.float32) for n in OUTPUT_NAMES],
-                      convert_to="mlprogram",
-                      # quantize/dequantize activations (int8-static) need iOS 17's opset
-                      minimum_deployment_target=ct.target.iOS17 if static else ct.target.iOS16,
+                      convert_to="mlprogram", minimum_deployment_target=target,
                       compute_precision=ct.precision.FLOAT32 if job.precision == "fp32" else ct.precision.FLOAT16)
 
 
@@ -32,8 +31,14 @@ def _save(mlmodel, path: Path) -> dict:
 
 def _quantize(mlmodel, job: Job):
     """int8: int8 symmetric per-channel weights (coremltools.optimize); int8-static: activations
-    too (w8a8), their ranges calibrated by running the model, which only Core ML on macOS can do."""
+    too (w8a8), their ranges calibrated by running the model, which only Core ML on macOS can do; int4: 4-bit
+    weights per block of export.int4_group_size input channels, symmetric or with a zero point per block."""
     import coremltools.optimize as cto
+    if job.precision == "int4":
+        return cto.coreml.linear_quantize_weights(mlmodel, config=cto.coreml.OptimizationConfig(
+            global_config=cto.coreml.OpLinearQuantizerConfig(
+                mode="linear_symmetric" if job.quant["symmetric"] else "linear", dtype="int4",
+                granularity="per_block", block_size=job.quant["group_size"])))
     if job.precision == "int8-static":
         samples = [{n: t.numpy() for n, t in zip(job.input_names, window)} for window in job.quant["calibration"]]
         act = cto.coreml.OptimizationConfig(global_config=cto.coreml.OpLinearQuantizerConfig(mode="linear_symmetric"))
@@ -103,6 +108,14 @@ class CoreML(ExportFormat):
                 "activations": "int8, ranges calibrated by Core ML predictions" if static else
                 "float16 (weights dequantized at load)",
                 # parity cannot run a Core ML file off macOS: the accuracy gate is open until it does.
+                "gate": "not run on host (Core ML predicts on macOS only)"}
+
+    def int4_facts(self, quant: dict) -> dict:
+        scheme = "symmetric" if quant["symmetric"] else "asymmetric (a zero point per block)"
+        return {"weights": f"4-bit {scheme} per block of input channels, every constant weight over 2048 "
+                           "elements (coremltools.optimize linear_quantize_weights, iOS 18)",
+                "activations": "float16 (weights dequantized at load)",
+                "embeddings": "4-bit like every other constant weight",
                 "gate": "not run on host (Core ML predicts on macOS only)"}
 
     def interface_problems(self, path: Path, sidecar: dict) -> list[str] | None:

@@ -1,5 +1,6 @@
-"""ExecuTorch with the XNNPACK delegate (.pte): fp32, and int8 / int8-static through PT2E with the
-XNNPACK quantizer. On the host it runs through executorch.runtime."""
+"""ExecuTorch with the XNNPACK delegate (.pte): fp32, int8 / int8-static through PT2E with the XNNPACK quantizer,
+and int4 through torchao's quantize_ (the configs ExecuTorch's own LLM export uses). On the host it runs through
+executorch.runtime."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,7 +38,35 @@ def _xnnpack_quantize(ep, job: Job):
     return torch.export.export(convert_pt2e(gm), job.args, strict=False)
 
 
-def _lower(ep, path: Path, fuse_embeddings: bool) -> dict:
+def _int4(job: Job):
+    """4-bit weights, 8-bit dynamic activations: linear layers as torchao's Int8DynamicActivationIntxWeightConfig
+    (per-token int8 activations, 4-bit weights per group), which XNNPACK lowers to its dynamically quantized
+    kernels; embedding tables 4-bit weight-only (IntxWeightOnlyConfig), which to_executorch fuses into
+    quantized_decomposed::embedding_4bit. The modules the search moved to 8 bits get the same configs with int8
+    weights per channel. Linear weights stay symmetric whatever export.int4_scheme says: XNNPACK's 4-bit kernels
+    take no zero point, and asymmetric ones were lowered with it dropped (docs/experiments.md, issue 38)."""
+    import copy
+    from torchao.quantization.granularity import PerAxis, PerGroup
+    from torchao.quantization.quant_api import (Int8DynamicActivationIntxWeightConfig, IntxWeightOnlyConfig,
+                                                MappingType, quantize_)
+    module, eight = copy.deepcopy(job.module), set(job.at_8_bits())  # quantize_ replaces weights in place
+    group = PerGroup(job.quant["group_size"])
+    table_mapping = MappingType.SYMMETRIC if job.quant["symmetric"] else MappingType.ASYMMETRIC
+
+    def only(kind, bits):  # exactly nn.Linear: the QA heads (export_model.QAHead) stay float, as in int8
+        return lambda m, fqn: type(m) is kind and (fqn in eight) == (bits == 8)
+    quantize_(module, Int8DynamicActivationIntxWeightConfig(weight_dtype=torch.int4, weight_granularity=group),
+              filter_fn=only(torch.nn.Linear, 4))
+    quantize_(module, Int8DynamicActivationIntxWeightConfig(weight_dtype=torch.int8, weight_granularity=PerAxis(0)),
+              filter_fn=only(torch.nn.Linear, 8))
+    quantize_(module, IntxWeightOnlyConfig(weight_dtype=torch.int4, granularity=group, mapping_type=table_mapping),
+              filter_fn=only(torch.nn.Embedding, 4))
+    quantize_(module, IntxWeightOnlyConfig(weight_dtype=torch.int8, granularity=PerAxis(0)),
+              filter_fn=only(torch.nn.Embedding, 8))
+    return torch.export.export(module, job.args, strict=False)
+
+
+def _lower(ep, path: Path, fuse_embeddings: bool, torchao: bool = False) -> dict:
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.devtools.backend_debug import get_delegation_info
     from executorch.exir import to_edge_transform_and_lower
@@ -46,7 +75,12 @@ def _lower(ep, path: Path, fuse_embeddings: bool) -> dict:
     ops = {k: {"delegated": v.delegated, "not_delegated": v.non_delegated}
            for k, v in sorted(info.delegation_by_operator.items())}
     backend_config = None
-    if fuse_embeddings:
+    if torchao:
+        from executorch.exir import ExecutorchBackendConfig
+        # torchao's dequantize_affine + embedding become quantized_decomposed::embedding_4bit / embedding_byte
+        # (portable kernels, as int8's below), and their packing ops are folded into constants.
+        backend_config = ExecutorchBackendConfig(do_quant_fusion_and_const_prop=True)
+    elif fuse_embeddings:
         from executorch.exir import ExecutorchBackendConfig
         from executorch.exir.passes.quant_fusion_pass import QuantFusionPass
         # XNNPACK has no quantized embedding: this fuses dequantize+embedding into the portable
@@ -74,7 +108,7 @@ def _load_quantized_kernels() -> None:
 class ExecuTorchRunner:
     def __init__(self, path: Path, sidecar: dict, threads: int):
         from executorch.runtime import Runtime
-        if "embedding_byte" in str(sidecar.get("quantization", {}).get("embeddings", "")):
+        if "quantized_decomposed::" in str(sidecar.get("quantization", {}).get("embeddings", "")):
             _load_quantized_kernels()
         self.names = [i["name"] for i in sidecar["inputs"]]
         self.method = Runtime.get().load_program(str(path)).load_method("forward")
@@ -92,12 +126,23 @@ class ExecuTorch(ExportFormat):
         return _lower(torch.export.export(job.module, job.args, strict=False), job.path, False)
 
     def quantize(self, job: Job) -> dict:
+        if job.precision == "int4":
+            return _lower(_int4(job), job.path, True, torchao=True)
         ep = _xnnpack_quantize(torch.export.export(job.module, job.args, strict=False), job)
         return _lower(ep, job.path, bool(job.quant.get("embeddings")))
 
     def int8_facts(self, precision: str, quant: dict) -> dict:
         return {"embeddings": "int8 weight-only per row (quantized_decomposed::embedding_byte kernel)"
                 if quant.get("embeddings") else "float (not quantized)"}
+
+    def int4_facts(self, quant: dict) -> dict:
+        scheme = "symmetric" if quant["symmetric"] else "asymmetric"
+        return {"weights": "linear layers 4-bit symmetric per group of input channels (torchao "
+                           "Int8DynamicActivationIntxWeightConfig, XNNPACK; it has no asymmetric 4-bit kernel)",
+                "activations": "int8 per token, dynamic",
+                "embeddings": f"4-bit {scheme} weight-only per group (quantized_decomposed::embedding_4bit kernel); "
+                              "position embeddings float",
+                "qa_heads": "float"}
 
 
 PLUGIN = ExecuTorch()

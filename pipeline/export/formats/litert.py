@@ -1,6 +1,6 @@
 """LiteRT (.tflite) through litert_torch: fp32, fp16, dynamic-range int8 (litert_torch's full_dynamic_recipe
-with export.int8_keep_float's ops left float) and full-integer int8-static. On the host it runs through
-ai_edge_litert's Interpreter."""
+with export.int8_keep_float's ops left float), full-integer int8-static, and int4 (ai_edge_quantizer's blockwise
+4-bit dynamic recipe). On the host it runs through ai_edge_litert's Interpreter."""
 from __future__ import annotations
 
 import contextlib
@@ -88,27 +88,65 @@ def _scope(module, dotted: str) -> str:
     return "/".join(labels)
 
 
+def _op_locations(float_model: bytes) -> set[str]:
+    """Each op's own location: the first part of its output tensor's name (fused neighbours follow after ';')."""
+    from ai_edge_litert.interpreter import Interpreter
+    it = Interpreter(model_content=float_model)
+    return {it._get_tensor_details(o, 0)["name"].split(";")[0] for d in it._get_ops_details() for o in d["outputs"]}
+
+
+def _op_scopes(firsts: set[str], module, name: str) -> list[str]:
+    """The recipe scope regexes of every op that comes from the module at `name` and all in it; none is an error."""
+    scope = _scope(module, name)
+    hits = sorted(f for f in firsts if f.endswith("/" + scope) or f"/{scope}/" in f)
+    if not hits:
+        raise UserError(f"export: no LiteRT op comes from {name} ({scope})")
+    return [f"^{re.escape(first)}(;|$)" for first in hits]
+
+
 def _dynamic(float_model: bytes, module, keep: list[str]) -> bytes:
     """Dynamic-range int8 (int8 weights, activations quantized on the fly): litert_torch's
     full_dynamic_recipe run by ai_edge_quantizer, as litert_torch.convert runs it, with the ops of
     export.int8_keep_float's modules set to no quantization (the recipe's own per-layer overrides
     address only litert_torch's generative layers). A kept module with no op in the graph is an error."""
-    from ai_edge_litert.interpreter import Interpreter
     from ai_edge_quantizer import algorithm_manager, qtyping, recipe_manager
     from litert_torch.generative.quantize.quant_recipes import full_dynamic_recipe
     from litert_torch.quantize import translate_recipe
     rm = recipe_manager.RecipeManager()
     rm.load_quantization_recipe(translate_recipe.translate_to_ai_edge_recipe(full_dynamic_recipe().generative_recipe))
-    it = Interpreter(model_content=float_model)
-    firsts = {it._get_tensor_details(o, 0)["name"].split(";")[0] for d in it._get_ops_details() for o in d["outputs"]}
+    firsts = _op_locations(float_model) if keep else set()
     for name in keep:
-        scope = _scope(module, name)
-        hits = sorted(f for f in firsts if f.endswith("/" + scope) or f"/{scope}/" in f)  # the module and all in it
-        if not hits:
-            raise UserError(f"export.int8_keep_float: no LiteRT op comes from {name} ({scope})")
-        for first in hits:  # the op's own location comes first; fused neighbours follow after ';'
-            rm.add_quantization_config(f"^{re.escape(first)}(;|$)", qtyping.TFLOperationName.ALL_SUPPORTED,
+        for regex in _op_scopes(firsts, module, name):
+            rm.add_quantization_config(regex, qtyping.TFLOperationName.ALL_SUPPORTED,
                                        algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
+    return bytes(translate_recipe.quantize_model(float_model, rm.get_quantization_recipe()))
+
+
+def _int4(float_model: bytes, module, job: Job) -> bytes:
+    """4-bit weights, activations quantized on the fly: ai_edge_quantizer's dynamic config with 4-bit blockwise
+    weights on every fully connected layer and embedding lookup (its policy's dynamic_wi4_afp32_blockwise: blocks
+    of 32, 64, 128 or 256, symmetric only, as LiteRT's kernels), the modules the search moved to 8 bits at int8 per
+    channel. The QA heads stay float, as in ExecuTorch's int4 (4-bit heads cost a random tiny model 3 F1 points
+    with every other layer at 8 bits): their ops' own location is the last layer norm's, so they are found by the
+    head's scope anywhere in the op's output names."""
+    from ai_edge_quantizer import algorithm_manager, qtyping, recipe_manager
+    from litert_torch.quantize import translate_recipe
+    group = job.quant["group_size"]
+    blocks = getattr(qtyping.QuantGranularity, f"BLOCKWISE_{group}", None)
+    if blocks is None:
+        raise UserError(f"export.int4_group_size: LiteRT's 4-bit blocks are 32, 64, 128 or 256, not {group}")
+    ops = (qtyping.TFLOperationName.FULLY_CONNECTED, qtyping.TFLOperationName.EMBEDDING_LOOKUP)
+    rm = recipe_manager.RecipeManager()
+    for op in ops:
+        rm.add_dynamic_config(".*", op, 4, blocks)
+    for head in ("start_head", "end_head"):
+        rm.add_quantization_config(re.escape(_scope(module, head)) + "(;|$)", ops[0],
+                                   algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
+    firsts = _op_locations(float_model) if job.at_8_bits() else set()
+    for name in job.at_8_bits():
+        for regex in _op_scopes(firsts, module, name):
+            for op in ops:
+                rm.add_dynamic_config(regex, op, 8, qtyping.QuantGranularity.CHANNELWISE)
     return bytes(translate_recipe.quantize_model(float_model, rm.get_quantization_recipe()))
 
 
@@ -124,6 +162,8 @@ def _write(job: Job) -> dict:
     edge = litert_torch.convert(model, sample_kwargs=dict(zip(job.input_names, job.args)), quant_config=recipe)
     if job.precision == "int8":
         job.path.write_bytes(_dynamic(edge.model_content(), job.module, job.kept()))
+    elif job.precision == "int4":
+        job.path.write_bytes(_int4(edge.model_content(), job.module, job))
     else:
         edge.export(str(job.path))
     ops = {d["op_name"] for d in Interpreter(model_path=str(job.path))._get_ops_details()}
@@ -164,6 +204,13 @@ class LiteRT(ExportFormat):
             return {"weights": "int8 per channel (litert_torch full_dynamic_recipe)",
                     "embeddings": "as the recipe leaves them"}
         return {"embeddings": self.embeddings}
+
+    def int4_facts(self, quant: dict) -> dict:
+        return {"weights": "fully connected layers 4-bit symmetric per block of input channels (ai_edge_quantizer "
+                           "dynamic_wi4_afp32_blockwise; it has no asymmetric 4-bit weights)",
+                "activations": "int8, dynamic (quantized on the fly by the runtime)",
+                "embeddings": "4-bit symmetric per block (EMBEDDING_LOOKUP); position embeddings float",
+                "qa_heads": "float"}
 
 
 PLUGIN = LiteRT()

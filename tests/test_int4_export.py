@@ -1,0 +1,139 @@
+"""4-bit weights (issue 38): the tiny student's int4 ExecuTorch and LiteRT files, smaller than its int8 ones, their
+sidecars saying what is 4-bit, the export's search falling back to 8-bit weights, and the apps taking the smallest
+file that passed."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from test_export_pipeline import SEQ, _cfg, _ctx, _dev_json, _tiny_models
+
+FILES = {"executorch": f"student.executorch.{{}}.{SEQ}.pte", "tflite": f"student.tflite.{{}}.{SEQ}.tflite"}
+
+
+@pytest.fixture(scope="module")
+def four_bit(tmp_path_factory):
+    """int8 and int4 files of the tiny student, exported with the search on through a gate that passes an int4
+    file only once its word-embedding table has 8-bit weights; then parity run on them."""
+    from pipeline.export import export, int8_search, parity
+    tmp = tmp_path_factory.mktemp("int4")
+    qa = _tiny_models(tmp / "qa_finetune")
+    data = tmp / "qa_data"
+    data.mkdir()
+    _dev_json(data / "dev.json")
+    _dev_json(data / "train.json", n=8)
+    cfg = _cfg(tmp, **{"export.models": ["student"], "export.formats": ["executorch", "tflite"],
+                       "export.precisions": ["int8", "int4"], "export.int8_keep_float": [],
+                       "export.int8_static_keep_float": [], "export.int8_search_windows": 2})
+
+    def strict(cfg_, sidecar, row):
+        eight = [k["module"] for k in sidecar["quantization"].get("at_8_bits", [])]
+        ok = sidecar["precision"] != "int4" or "word" in eight
+        return {"passed": ok, "note": None if ok else "test gate"}
+    rankings = []
+    mp = pytest.MonkeyPatch()
+    mp.setattr(parity, "_gate", strict)
+    # a fixed ranking (the 4-bit ranking is tested below) keeps the re-exports to one per int4 file
+    mp.setattr(int8_search, "sensitivity", lambda module, windows, static, int4=None: rankings.append(int4) or [
+        {"module": "word", "error": 0.3}, {"module": "blocks.0.ffn2", "error": 0.1}])
+    export.run(cfg, _ctx(cfg, tmp, "export", {"qa_finetune": qa, "qa_data": data}))
+    mp.undo()
+    pcfg = _cfg(tmp, **{"export.int8_max_f1_drop": 100.0, "export.int8_max_f1_drop_handwritten": 100.0})
+    parity.run(pcfg, _ctx(pcfg, tmp, "parity", {"export": tmp / "export", "qa_data": data, "qa_finetune": qa}))
+    return {"out": tmp / "export", "parity": tmp / "parity", "rankings": rankings}
+
+
+def _sidecar(four_bit, fmt, precision) -> dict:
+    return json.loads((four_bit["out"] / (FILES[fmt].format(precision) + ".json")).read_text())
+
+
+@pytest.mark.parametrize("fmt", ["executorch", "tflite"])
+def test_the_int4_file_is_smaller_than_the_int8_one_and_says_what_is_4_bit(four_bit, fmt):
+    four, eight = _sidecar(four_bit, fmt, "int4"), _sidecar(four_bit, fmt, "int8")
+    assert four["bytes"] < eight["bytes"]
+    q = four["quantization"]
+    assert "4-bit symmetric per" in q["weights"] and q["group_size"] == 32
+    assert "4-bit" in q["embeddings"] and q["activations"].startswith("int8") and q["qa_heads"] == "float"
+
+
+@pytest.mark.parametrize("fmt", ["executorch", "tflite"])
+def test_the_search_moves_the_embedding_table_to_8_bits_and_records_it(four_bit, fmt):
+    from pipeline.export import int8
+    sc = _sidecar(four_bit, fmt, "int4")
+    rec = sc["int8_search"]
+    assert rec["fallback"] == "int8" and rec["outcome"] == "passed after search" and rec["kept_float"] == ["word"]
+    assert [t["passed"] for t in rec["trace"]] == [False, True] and rec["gate"]["passed"]
+    assert sc["quantization"]["at_8_bits"] == [{"module": "word", "reason": int8.INT4_SEARCH_REASON}]
+    assert _sidecar(four_bit, fmt, "int8")["int8_search"]["fallback"] == "float"
+
+
+def test_the_litert_file_holds_4_bit_layers_an_8_bit_table_and_float_heads(four_bit):
+    from ai_edge_litert.tools import flatbuffer_utils
+    model = flatbuffer_utils.read_model(str(four_bit["out"] / FILES["tflite"].format("int4")))
+    graph = model.subgraphs[0]
+    weights = {}
+    for op in graph.operators:
+        code = model.operatorCodes[op.opcodeIndex].builtinCode
+        if code in (7, 9):  # EMBEDDING_LOOKUP, FULLY_CONNECTED
+            w = graph.tensors[op.inputs[1]]
+            weights.setdefault("table" if code == 7 else "head" if b"QAHead" in w.name else "linear", set()).add(w.type)
+    assert weights == {"table": {9}, "linear": {17}, "head": {0}}  # INT8, INT4, FLOAT32
+
+
+def test_the_ranking_is_4_bit_and_made_once_for_both_int4_files(four_bit):
+    assert four_bit["rankings"] == [{"group_size": 32, "symmetric": True}]  # the int8 files passed unranked
+
+
+def test_parity_takes_the_int4_gate_from_the_export(four_bit):
+    checks = {c.get("file"): c for c in json.loads((four_bit["parity"] / "parity.json").read_text())["checks"]}
+    for fmt in FILES:
+        row = checks[FILES[fmt].format("int4")]
+        assert row["passed"] and row["ran"] and "gated in export" in row["note"]
+        assert row["int8_search"]["fallback"] == "int8"
+
+
+def test_the_apps_get_the_smallest_file_that_passed(four_bit, tmp_path):
+    from pipeline.devices import stage_apps
+    sidecars = stage_apps.read_sidecars(four_bit["out"])
+    picked = stage_apps.choose(sidecars, ["student"], ["int8", "int4"], [SEQ])
+    checks = stage_apps.gate_checks(four_bit["parity"])
+    kept, _ = stage_apps.gate(picked, checks, smallest_only=True, ungated_int8=False)
+    assert sorted(m["file"] for m in kept["android"]) == sorted(f.format("int4") for f in FILES.values())
+    missed = {k: dict(c, passed=c["file"] != FILES["tflite"].format("int4")) for k, c in checks.items()}
+    picked = stage_apps.choose(stage_apps.read_sidecars(four_bit["out"]), ["student"], ["int8", "int4"], [SEQ])
+    kept, refused = stage_apps.gate(picked, missed, smallest_only=True, ungated_int8=False)
+    assert sorted(m["file"] for m in kept["android"]) == [FILES["executorch"].format("int4"),
+                                                          FILES["tflite"].format("int8")]
+    assert [r["file"] for r in refused] == [FILES["tflite"].format("int4")]
+
+
+class _Table(nn.Module):
+    """An embedding table, a linear layer and a QA head (never a candidate)."""
+
+    def __init__(self):
+        super().__init__()
+        from pipeline.export.export_model import QAHead
+        torch.manual_seed(0)
+        self.table, self.lin, self.head = nn.Embedding(10, 16), nn.Linear(16, 16), QAHead(16, 1)
+
+    def forward(self, ids):
+        h = self.lin(self.table(ids))
+        return h[..., 0], self.head(h)[..., 0]
+
+
+def test_the_4_bit_ranking_includes_the_embedding_tables_and_restores_the_weights():
+    from pipeline.export import int8_search
+    model = _Table()
+    windows = [(torch.randint(0, 10, (1, 6)),) for _ in range(2)]
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    four = {r["module"]: r["error"] for r in int8_search.sensitivity(model, windows, False,
+                                                                     {"group_size": 8, "symmetric": True})}
+    eight = {r["module"]: r["error"] for r in int8_search.sensitivity(model, windows, False)}
+    assert set(four) == {"table", "lin"} and set(eight) == {"lin"}  # int8 ranks linear layers only
+    assert four["table"] > 0 and four["lin"] > eight["lin"] > 0  # 4-bit weights cost more than 8-bit ones
+    asym = int8_search.sensitivity(model, windows, False, {"group_size": 8, "symmetric": False})
+    assert {r["module"]: r["error"] for r in asym}["table"] != four["table"]  # the option reaches the tables
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
