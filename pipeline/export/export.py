@@ -220,6 +220,7 @@ def export_file(cfg, forwards: dict, fmt: str, precision: str, seq_len: int, qua
         log(f"export: {fname} failed: {type(e).__name__}: {e}")
         shutil.rmtree(out / fname, ignore_errors=True) if (out / fname).is_dir() else \
             (out / fname).unlink(missing_ok=True)
+        (out / f"{fname}.json").unlink(missing_ok=True)  # a sidecar the search wrote for an earlier try
         raise _Failed(dict(where, file=fname, error=f"{type(e).__name__}: {str(e)[:500]}",
                            traceback=traceback.format_exc()[-2000:])) from None
     finally:

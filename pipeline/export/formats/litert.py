@@ -88,20 +88,40 @@ def _scope(module, dotted: str) -> str:
     return "/".join(labels)
 
 
-def _op_locations(float_model: bytes) -> set[str]:
-    """Each op's own location: the first part of its output tensor's name (fused neighbours follow after ';')."""
-    from ai_edge_litert.interpreter import Interpreter
-    it = Interpreter(model_content=float_model)
-    return {it._get_tensor_details(o, 0)["name"].split(";")[0] for d in it._get_ops_details() for o in d["outputs"]}
+def _op_scopes(float_model: bytes, module, names: list[str]) -> dict[str, list[str]]:
+    """{module name: the recipe scope regexes of every op of that module and of all in it}; none is an error. The
+    regexes are whole op scopes (output names joined by ';', as ai_edge_quantizer matches them), so each selects its
+    op alone. An op's own module is the first module with a weight named in its scope: litert_torch may name what
+    it fused into the op first (the layer norm or the model before q and the QA heads), and k and v carry q's
+    location after their own."""
+    from ai_edge_litert.tools import flatbuffer_utils
+    from ai_edge_quantizer.utils import tfl_flatbuffer_utils
+    graph = flatbuffer_utils.read_model_from_bytearray(bytearray(float_model)).subgraphs[0]
+    holders = tuple("/" + _scope(module, n) for n, m in module.named_modules()
+                    if isinstance(getattr(m, "weight", None), torch.Tensor) and m.weight.dim() == 2)
+    owns = {}
+    for op in graph.operators:
+        scope = tfl_flatbuffer_utils.get_op_scope(op, graph.tensors)
+        owns[scope] = next((p for p in scope.split(";") if p.endswith(holders)), "")
+    out = {}
+    for name in names:
+        label = _scope(module, name)
+        hits = [s for s, own in owns.items() if own.endswith("/" + label) or f"/{label}/" in own]
+        if not hits:
+            raise UserError(f"export: no LiteRT op comes from {name} ({label})")
+        out[name] = [f"^{re.escape(s)}$" for s in hits]
+    return out
 
 
-def _op_scopes(firsts: set[str], module, name: str) -> list[str]:
-    """The recipe scope regexes of every op that comes from the module at `name` and all in it; none is an error."""
-    scope = _scope(module, name)
-    hits = sorted(f for f in firsts if f.endswith("/" + scope) or f"/{scope}/" in f)
-    if not hits:
-        raise UserError(f"export: no LiteRT op comes from {name} ({scope})")
-    return [f"^{re.escape(first)}(;|$)" for first in hits]
+def _head_scopes(float_model: bytes) -> list[str]:
+    """The recipe scope regexes of the QA heads: the fully connected ops with one output unit (their names are
+    not reliable: a head may carry the other head's location first)."""
+    from ai_edge_litert.tools import flatbuffer_utils
+    from ai_edge_quantizer.utils import tfl_flatbuffer_utils
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(float_model))
+    graph, fc = model.subgraphs[0], 9  # BuiltinOperator.FULLY_CONNECTED
+    return [f"^{re.escape(tfl_flatbuffer_utils.get_op_scope(op, graph.tensors))}$" for op in graph.operators
+            if model.operatorCodes[op.opcodeIndex].builtinCode == fc and graph.tensors[op.inputs[1]].shape[0] == 1]
 
 
 def _dynamic(float_model: bytes, module, keep: list[str]) -> bytes:
@@ -114,9 +134,8 @@ def _dynamic(float_model: bytes, module, keep: list[str]) -> bytes:
     from litert_torch.quantize import translate_recipe
     rm = recipe_manager.RecipeManager()
     rm.load_quantization_recipe(translate_recipe.translate_to_ai_edge_recipe(full_dynamic_recipe().generative_recipe))
-    firsts = _op_locations(float_model) if keep else set()
-    for name in keep:
-        for regex in _op_scopes(firsts, module, name):
+    for regexes in _op_scopes(float_model, module, keep).values():
+        for regex in regexes:
             rm.add_quantization_config(regex, qtyping.TFLOperationName.ALL_SUPPORTED,
                                        algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
     return bytes(translate_recipe.quantize_model(float_model, rm.get_quantization_recipe()))
@@ -127,8 +146,7 @@ def _int4(float_model: bytes, module, job: Job) -> bytes:
     weights on every fully connected layer and embedding lookup (its policy's dynamic_wi4_afp32_blockwise: blocks
     of 32, 64, 128 or 256, symmetric only, as LiteRT's kernels), the modules the search moved to 8 bits at int8 per
     channel. The QA heads stay float, as in ExecuTorch's int4 (4-bit heads cost a random tiny model 3 F1 points
-    with every other layer at 8 bits): their ops' own location is the last layer norm's, so they are found by the
-    head's scope anywhere in the op's output names."""
+    with every other layer at 8 bits)."""
     from ai_edge_quantizer import algorithm_manager, qtyping, recipe_manager
     from litert_torch.quantize import translate_recipe
     group = job.quant["group_size"]
@@ -139,14 +157,11 @@ def _int4(float_model: bytes, module, job: Job) -> bytes:
     rm = recipe_manager.RecipeManager()
     for op in ops:
         rm.add_dynamic_config(".*", op, 4, blocks)
-    for head in ("start_head", "end_head"):
-        rm.add_quantization_config(re.escape(_scope(module, head)) + "(;|$)", ops[0],
-                                   algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
-    firsts = _op_locations(float_model) if job.at_8_bits() else set()
-    for name in job.at_8_bits():
-        for regex in _op_scopes(firsts, module, name):
-            for op in ops:
-                rm.add_dynamic_config(regex, op, 8, qtyping.QuantGranularity.CHANNELWISE)
+    for regex in _head_scopes(float_model):
+        rm.add_quantization_config(regex, ops[0], algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
+    for regexes in _op_scopes(float_model, module, job.at_8_bits()).values():
+        for regex, op in ((r, op) for r in regexes for op in ops):
+            rm.add_dynamic_config(regex, op, 8, qtyping.QuantGranularity.CHANNELWISE)
     return bytes(translate_recipe.quantize_model(float_model, rm.get_quantization_recipe()))
 
 
