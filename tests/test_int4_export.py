@@ -27,7 +27,8 @@ def four_bit(tmp_path_factory):
     _dev_json(data / "train.json", n=8)
     cfg = _cfg(tmp, **{"export.models": ["student"], "export.formats": ["executorch", "tflite"],
                        "export.precisions": ["int8", "int4"], "export.int8_keep_float": [],
-                       "export.int8_static_keep_float": [], "export.int8_search_windows": 2})
+                       "export.int8_static_keep_float": [], "export.int8_search_windows": 2,
+                       "export.int4_group_size": 32})  # the tiny layers are 32 and 64 wide
 
     def strict(cfg_, sidecar, row):
         eight = [k["module"] for k in sidecar["quantization"].get("at_8_bits", [])]

@@ -12,7 +12,7 @@ an int8 artifact whose accuracy gate could not run on this host (Core ML off mac
 artifact out with one log line saying why. Core ML fp32/fp16 files, which parity checks by
 interface only, are staged as before: their conversion has no quantization step to gate.
 By default (apps.smallest_only) each app gets, per model and runtime (format, backend), the
-smallest of the chosen precisions that passed at every staged length: int8 where it passes, else
+smallest of the chosen precisions that passed at every staged length: int4 or int8 where it passes, else
 fp16, else fp32.
 
 Of the chosen artifacts each app gets what fits a phone: at most apps.max_mb of storage
