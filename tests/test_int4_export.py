@@ -4,6 +4,7 @@ file that passed."""
 from __future__ import annotations
 
 import json
+import platform
 
 import pytest
 import torch
@@ -25,7 +26,7 @@ def four_bit(tmp_path_factory):
     data.mkdir()
     _dev_json(data / "dev.json")
     _dev_json(data / "train.json", n=8)
-    cfg = _cfg(tmp, **{"export.models": ["student"], "export.formats": ["executorch", "tflite"],
+    cfg = _cfg(tmp, **{"export.models": ["student"], "export.formats": ["executorch", "tflite", "coreml"],
                        "export.precisions": ["int8", "int4"], "export.int8_keep_float": [],
                        "export.int8_static_keep_float": [], "export.int8_search_windows": 2,
                        "export.int4_group_size": 32})  # the tiny layers are 32 and 64 wide
@@ -96,6 +97,16 @@ def test_parity_takes_the_int4_gate_from_the_export(four_bit):
         assert row["int8_search"]["fallback"] == "int8"
 
 
+def test_core_ml_int4_is_written_and_checked_by_interface_only_off_macos(four_bit):
+    name = f"student.coreml.int4.{SEQ}.mlpackage"
+    q = json.loads((four_bit["out"] / f"{name}.json").read_text())["quantization"]
+    assert "4-bit symmetric per block" in q["weights"] and "iOS 18" in q["weights"] and q["group_size"] == 32
+    assert "int8_search" not in q  # Core ML is not searched: it cannot be gated here
+    row = {c.get("file"): c for c in json.loads((four_bit["parity"] / "parity.json").read_text())["checks"]}[name]
+    if platform.system() != "Darwin":
+        assert not row["ran"] and "spec interface matches" in row["note"]
+
+
 def test_the_apps_get_the_smallest_file_that_passed(four_bit, tmp_path):
     from pipeline.devices import stage_apps
     sidecars = stage_apps.read_sidecars(four_bit["out"])
@@ -108,7 +119,7 @@ def test_the_apps_get_the_smallest_file_that_passed(four_bit, tmp_path):
     kept, refused = stage_apps.gate(picked, missed, smallest_only=True, ungated_int8=False)
     assert sorted(m["file"] for m in kept["android"]) == [FILES["executorch"].format("int4"),
                                                           FILES["tflite"].format("int8")]
-    assert [r["file"] for r in refused] == [FILES["tflite"].format("int4")]
+    assert [r["file"] for r in refused if r["app"] == "android"] == [FILES["tflite"].format("int4")]
 
 
 class _Table(nn.Module):
