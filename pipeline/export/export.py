@@ -179,7 +179,7 @@ class Tuner:
         precision, forced = first["precision"], [k["module"] for k in first["quantization"].get("kept_float", [])]
         found = int8_search.search(lambda extra: make(extra) if extra else first, self.gate,
                                    lambda: self.ranking(module, seq_len, precision), self.chosen[precision], forced,
-                                   self.cfg.export.int8_search_budget_s, first["file"])
+                                   self.cfg.export.int8_search_budget_s, first["file"], registry.FALLBACK[precision])
         sc, row = found["last"]
         if found["rewrite"]:  # the halving ended on a miss: write the shortest passing file again, and gate it
             sc = make(found["extra"])

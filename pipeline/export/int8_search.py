@@ -123,7 +123,8 @@ def _step(kept: list[str], row: dict, seconds: float) -> dict:
             "natural_f1_delta": nat.get("f1_delta"), "seconds": round(seconds, 1)}
 
 
-def search(make, gate, ranking, prior: list[str], forced: list[str], budget_s: float, name: str) -> dict:
+def search(make, gate, ranking, prior: list[str], forced: list[str], budget_s: float, name: str,
+           fallback: str = "float") -> dict:
     """make(extra_float) writes the file and returns its sidecar dict; gate(sidecar) returns parity's check row.
     ranking() is called only if the first file misses. The layers are tried as prefixes of order(): the prefix the
     model's other files chose first (else one layer), doubled while the file misses, then halved back between the
@@ -145,7 +146,7 @@ def search(make, gate, ranking, prior: list[str], forced: list[str], budget_s: f
             sc = make(todo[:k])
             row = gate(sc)
             trace.append(_step(forced + todo[:k], row, time.monotonic() - t0))
-            log(f"export: int8 search {name}: {k} layer{'s' * (k != 1)} float: "
+            log(f"export: int8 search {name}: {k} layer{'s' * (k != 1)} {'at ' * (fallback != 'float')}{fallback}: "
                 f"F1 {row['f1_delta']:+.2f}, {'pass' if row['passed'] else 'miss'}")
             if row["passed"]:
                 hi = k
