@@ -111,57 +111,65 @@ def benchmark(args) -> str:
         rid = args.run_id or run_id()
         options = {"RUN_ID": rid, "WARMUP": args.warmup, "ITERS": args.iters, "PRESET": args.preset,
                    "TEACHER": args.teacher, "CORPUS": args.corpus}
-        if args.xctest:
-            # xcodebuild hands TEST_RUNNER_X to the test process as X; the test waits for itself. A failed
-            # test is read after the app's error file, which says why better than xcodebuild's last line.
-            env = dict(os.environ, **{f"TEST_RUNNER_DISTILKIT_{k}": str(v) for k, v in options.items()})
-            tested = run(xcodebuild_args(args, udid, derived, team, bundle) + ["test-without-building"],
-                         "the benchmark XCTest", args.timeout, env=env, check=False)
-        else:
-            app = derived / "Build" / "Products" / f"{CONFIGURATION}-iphoneos" / f"{SCHEME}.app"
-            if not app.is_dir():
-                raise UserError(f"no built app at {app}; build without --skip-build first")
-            run([xcrun, "devicectl", "device", "install", "app", "--device", device, app], "installing the app", 600)
-            flags = [x for k, v in options.items() for x in (f"--{k.lower().replace('_', '-')}", str(v))]
-            # "--" ends devicectl's own options: without it, it takes --benchmark --run-id ... as its own.
-            run([xcrun, "devicectl", "device", "process", "launch", "--device", device, "--terminate-existing",
-                 "--", bundle, "--benchmark", *flags], "launching the benchmark", 120)
-
-        def fetch(suffix: str) -> bytes | None:
-            dest = tmp / f"bench-{rid}{suffix}"
-            res = run([xcrun, "devicectl", "device", "copy", "from", "--device", device, "--domain-type",
-                       "appDataContainer", "--domain-identifier", bundle, "--source",
-                       f"Documents/distilkit/bench-{rid}{suffix}", "--destination", dest],
-                      "copying from the device", 120, check=False)
-            return dest.read_bytes() if res.returncode == 0 and dest.is_file() else None
-
-        gone = [0]
-
-        def finished():
-            err = fetch(".error.txt")
-            if err is not None:
-                line = err.decode(errors="replace").strip().splitlines()
-                raise DeviceError(f"the app could not run the benchmark: {line[0] if line else 'no message'}")
-            got = fetch(".json")
-            if got is not None or args.xctest:
-                return got
-            # A crash would otherwise only show as the timeout, half an hour later.
-            gone[0] = 0 if app_running(xcrun, device, tmp) else gone[0] + 1
-            if gone[0] >= 3:
-                raise DeviceError("the app stopped without writing results (crashed? see Xcode > Window > Devices "
-                                  "and Simulators > View Device Logs)")
-            return None
-
-        if args.xctest:
-            raw = finished()
-            if raw is None:
-                raise DeviceError(f"the benchmark XCTest {'failed: ' + last_line(tested) if tested.returncode else 'passed'}"
-                                  f" but the app wrote no bench-{rid}.json")
-        else:
-            raw = wait_for(finished, args.timeout, args.poll,
-                           f"the app wrote no bench-{rid}.json (did it crash? see Xcode > Devices > device logs)")
+        tested = _launch(args, xcrun, device, xcodebuild_args(args, udid, derived, team, bundle), bundle, options)
+        raw = _results(args, xcrun, device, bundle, rid, tmp, tested)
     return summary(accept_results(raw, f"bench-{rid}.json", Path(args.out), f"ios-{name}-{rid}"),
                    project.parent / SCHEME / "Models")
+
+
+def _launch(args, xcrun: str, device: str, build_args: list, bundle: str, options: dict):
+    """Start the benchmark: as an XCTest (waited for; its result returned) or as the installed app (None)."""
+    if args.xctest:
+        # xcodebuild hands TEST_RUNNER_X to the test process as X; the test waits for itself. A failed
+        # test is read after the app's error file, which says why better than xcodebuild's last line.
+        env = dict(os.environ, **{f"TEST_RUNNER_DISTILKIT_{k}": str(v) for k, v in options.items()})
+        return run(build_args + ["test-without-building"], "the benchmark XCTest", args.timeout, env=env, check=False)
+    app = Path(args.derived_data) / "Build" / "Products" / f"{CONFIGURATION}-iphoneos" / f"{SCHEME}.app"
+    if not app.is_dir():
+        raise UserError(f"no built app at {app}; build without --skip-build first")
+    run([xcrun, "devicectl", "device", "install", "app", "--device", device, app], "installing the app", 600)
+    flags = [x for k, v in options.items() for x in (f"--{k.lower().replace('_', '-')}", str(v))]
+    # "--" ends devicectl's own options: without it, it takes --benchmark --run-id ... as its own.
+    run([xcrun, "devicectl", "device", "process", "launch", "--device", device, "--terminate-existing",
+         "--", bundle, "--benchmark", *flags], "launching the benchmark", 120)
+    return None
+
+
+def _results(args, xcrun: str, device: str, bundle: str, rid: str, tmp: Path, tested) -> bytes:
+    """The app's results file: its error file first (it says why), then the JSON; a crash is noticed from the
+    device's process list rather than by waiting out the timeout."""
+    def fetch(suffix: str) -> bytes | None:
+        dest = tmp / f"bench-{rid}{suffix}"
+        res = run([xcrun, "devicectl", "device", "copy", "from", "--device", device, "--domain-type",
+                   "appDataContainer", "--domain-identifier", bundle, "--source",
+                   f"Documents/distilkit/bench-{rid}{suffix}", "--destination", dest],
+                  "copying from the device", 120, check=False)
+        return dest.read_bytes() if res.returncode == 0 and dest.is_file() else None
+
+    gone = [0]
+
+    def finished():
+        err = fetch(".error.txt")
+        if err is not None:
+            line = err.decode(errors="replace").strip().splitlines()
+            raise DeviceError(f"the app could not run the benchmark: {line[0] if line else 'no message'}")
+        got = fetch(".json")
+        if got is not None or args.xctest:
+            return got
+        gone[0] = 0 if app_running(xcrun, device, tmp) else gone[0] + 1
+        if gone[0] >= 3:
+            raise DeviceError("the app stopped without writing results (crashed? see Xcode > Window > Devices "
+                              "and Simulators > View Device Logs)")
+        return None
+
+    if not args.xctest:
+        return wait_for(finished, args.timeout, args.poll,
+                        f"the app wrote no bench-{rid}.json (did it crash? see Xcode > Devices > device logs)")
+    raw = finished()
+    if raw is None:
+        raise DeviceError(f"the benchmark XCTest {'failed: ' + last_line(tested) if tested.returncode else 'passed'}"
+                          f" but the app wrote no bench-{rid}.json")
+    return raw
 
 
 def _inputs(p) -> None:
