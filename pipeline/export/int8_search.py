@@ -3,9 +3,10 @@ pass, found by the export itself (accuracy-aware tuning, as in Intel Neural Comp
 
 For each ExecuTorch and LiteRT int8 file the export writes the file, gates it exactly as the parity stage gates it
 (parity.check: F1 against the same model's fp32 PyTorch on the generated and natural dev sets), and while it misses
-keeps one more layer float, in the order of a sensitivity ranking, and writes and gates it again, until it passes,
-the ranking runs out or export.int8_search_budget_s is spent. The ranking puts first what the model's other int8
-files of the same kind (dynamic or static) already chose, then every linear layer by the logit error it causes
+writes and gates it again with a prefix of a ranking kept float, doubled while it misses and then halved back to the
+shortest that passes, until the ranking runs out or export.int8_search_budget_s is spent. The ranking puts first
+what the model's other int8 files of the same kind (dynamic or static) already chose, then every linear layer by the
+logit error it causes
 when it alone is int8 (fake-quantized as the quantizers do: per-channel symmetric weights, per-tensor affine
 activations, dynamic or calibrated ranges) on export.int8_search_windows train windows. The ranking, every step of
 the search and its gate row go into the sidecar ("int8_search"); parity takes the gate row from there while the
@@ -112,7 +113,7 @@ def sensitivity(module, windows: list, static: bool, int4: dict | None = None) -
 
 
 def order(ranking: list[dict], prior: list[str], kept: list[str]) -> list[str]:
-    """The layers to try, one at a time: what sibling files chose first, then by sensitivity; none already kept."""
+    """The layers to try, in order: what sibling files chose first, then by sensitivity; none already kept."""
     names = list(dict.fromkeys(prior + [r["module"] for r in ranking]))
     return [n for n in names if n not in kept]
 
