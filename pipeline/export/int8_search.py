@@ -6,10 +6,10 @@ For each ExecuTorch and LiteRT int8 file the export writes the file, gates it ex
 writes and gates it again with a prefix of a ranking kept float, doubled while it misses and then halved back to the
 shortest that passes, until the ranking runs out or export.int8_search_budget_s is spent. The ranking puts first
 what the model's other int8 files of the same kind (dynamic or static) already chose, then every linear layer by the
-logit error it causes when it alone is int8 (fake-quantized as the quantizers do: per-channel symmetric weights, per-tensor affine
-activations, dynamic or calibrated ranges) on export.int8_search_windows train windows. The ranking, every step of
-the search and its gate row go into the sidecar ("int8_search"); parity takes the gate row from there while the
-file's sha256 still matches, so a file is gated once.
+logit error it causes when it alone is int8 (fake-quantized as the quantizers do: per-channel symmetric weights,
+per-tensor affine activations, dynamic or calibrated ranges) on export.int8_search_windows train windows. The
+ranking, every step of the search and its gate row go into the sidecar ("int8_search"); parity takes the gate row
+from there while the file's sha256 still matches, so a file is gated once.
 
 int4 files are searched the same way with another fall-back (registry.FALLBACK): a layer, or an embedding table,
 goes to 8-bit weights instead of float, ranked by the error it causes when it alone has 4-bit weights.
