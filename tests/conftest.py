@@ -176,3 +176,6 @@ def build_all_inproc(*args) -> subprocess.CompletedProcess:
         except SystemExit as e:  # argparse exits on unknown options
             rc = e.code
     return subprocess.CompletedProcess(args, rc, out.getvalue(), err.getvalue())
+
+
+from searched_exports import four_bit  # noqa: E402,F401  (one export for tests/test_int8_search.py and test_int4_export.py)

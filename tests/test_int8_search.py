@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from test_export_pipeline import SEQ, _cfg, _ctx, _dev_json, _fc_weight_dtypes, _tiny_models
+from test_export_pipeline import SEQ, _cfg, _ctx, _fc_weight_dtypes
 
 
 def _fake(passes_with: set, calls: list):
@@ -120,37 +120,13 @@ def test_sensitivity_ranks_the_layer_with_outlier_inputs_first(static):
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # weights restored
 
 
-@pytest.fixture(scope="module")
-def searched(tmp_path_factory):
-    """The tiny student's int8 ExecuTorch and LiteRT files exported with the search on, through a gate that
-    passes only once blocks.1.ffn2 is float; then parity run on them."""
-    from pipeline.export import export, int8_search, parity
-    tmp = tmp_path_factory.mktemp("search")
-    qa = _tiny_models(tmp / "qa_finetune")
-    data = tmp / "qa_data"
-    data.mkdir()
-    _dev_json(data / "dev.json")
-    _dev_json(data / "train.json", n=8)
-    cfg = _cfg(tmp, **{"export.models": ["student"], "export.formats": ["executorch", "tflite"],
-                       "export.precisions": ["fp32", "int8"], "export.int8_keep_float": [],
-                       "export.int8_static_keep_float": [], "export.int8_search_windows": 2})
-    def strict(cfg_, sidecar, row):
-        ok = "blocks.1.ffn2" in [k["module"] for k in sidecar["quantization"].get("kept_float", [])]
-        return {"passed": ok, "note": None if ok else "test gate"}
-    mp = pytest.MonkeyPatch()
-    mp.setattr(parity, "_gate", strict)
-    # the ranking is tested above; a fixed one keeps the number of re-exports (the slow part) at three
-    made = []
-    mp.setattr(int8_search, "sensitivity", lambda module, windows, static, int4=None: made.append(static) or [
-        {"module": "blocks.0.ffn2", "error": 0.2}, {"module": "blocks.1.ffn2", "error": 0.1},
-        {"module": "blocks.0.q", "error": 0.05}])
-    export.run(cfg, _ctx(cfg, tmp, "export", {"qa_finetune": qa, "qa_data": data}))
-    mp.undo()
-    pcfg = _cfg(tmp, **{"export.min_agreement_quantized": 0.0, "export.int8_max_f1_drop": 100.0,
-                        "export.int8_max_f1_drop_handwritten": 100.0})
-    parity.run(pcfg, _ctx(pcfg, tmp, "parity", {"export": tmp / "export", "qa_data": data, "qa_finetune": qa}))
-    return {"tmp": tmp, "out": tmp / "export", "data": data, "qa": qa, "cfg": pcfg, "rankings_made": len(made),
-            "parity": json.loads((tmp / "results" / "parity.json").read_text())}
+@pytest.fixture
+def searched(four_bit):
+    """The tiny student's files exported with the search on (tests/searched_exports.py's session fixture: its
+    int8 files pass only once blocks.1.ffn2 is float, under a fixed ranking blocks.1.ffn2, blocks.0.ffn2,
+    blocks.0.q), and the parity run on them."""
+    return dict(four_bit, parity=json.loads((four_bit["parity"] / "parity.json").read_text()),
+                rankings_made=four_bit["rankings"].count(None))
 
 
 def test_export_search_keeps_the_needed_layer_float_and_records_why(searched):
@@ -158,8 +134,8 @@ def test_export_search_keeps_the_needed_layer_float_and_records_why(searched):
     for fmt, ext in (("executorch", "pte"), ("tflite", "tflite")):
         sc = json.loads((searched["out"] / f"student.{fmt}.int8.{SEQ}.{ext}.json").read_text())
         rec = sc["int8_search"]
-        assert rec["outcome"] == "passed after search" and rec["kept_float"] == ["blocks.0.ffn2", "blocks.1.ffn2"]
-        assert [r["module"] for r in rec["ranking"]] == ["blocks.0.ffn2", "blocks.1.ffn2", "blocks.0.q"]
+        assert rec["outcome"] == "passed after search" and rec["kept_float"] == ["blocks.1.ffn2"]
+        assert [r["module"] for r in rec["ranking"]] == ["blocks.1.ffn2", "blocks.0.ffn2", "blocks.0.q"]
         assert rec["gate"]["passed"] and rec["trace"][0]["passed"] is False
         assert {"module": "blocks.1.ffn2", "reason": int8.SEARCH_REASON} in sc["quantization"]["kept_float"]
     # the LiteRT file the search left really has that layer in float and the others int8
@@ -170,9 +146,8 @@ def test_export_search_keeps_the_needed_layer_float_and_records_why(searched):
 def test_the_second_file_reuses_the_ranking_and_the_first_file_s_choice(searched):
     assert searched["rankings_made"] == 1  # one window length, one kind of int8: ranked once
     rec = json.loads((searched["out"] / f"student.tflite.int8.{SEQ}.tflite.json").read_text())["int8_search"]
-    # the first file's two layers at once, then one fewer (a miss), so the two-layer file is written again
-    assert [t["kept_float"] for t in rec["trace"]] == [[], ["blocks.0.ffn2", "blocks.1.ffn2"], ["blocks.0.ffn2"]]
-    assert rec["kept_float"] == ["blocks.0.ffn2", "blocks.1.ffn2"] and rec["gate"]["passed"]
+    # the first file's choice first, which passes: no second ranking, no halving below one layer
+    assert [t["kept_float"] for t in rec["trace"]] == [[], ["blocks.1.ffn2"]] and rec["gate"]["passed"]
 
 
 def test_parity_takes_the_export_gate_and_records_the_search(searched):
