@@ -132,7 +132,7 @@ def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar, train
                 uses_token_type_ids=forwards["plain"].uses_token_type_ids, exporter_versions=vers,
                 source_checkpoint={"folder": name, "sha256": checkpoint_sha256(folder)})
     artifacts, failures = [], []
-    tuner = Tuner(cfg, hf, folder, train, qa, threads) if cfg.export.int8_search and qa else None
+    tuner = Tuner(cfg, hf, folder, train, qa, out, threads) if cfg.export.int8_search and qa else None
     for seq_len in map(int, cfg.export.seq_lens):
         if not 8 <= seq_len <= forwards["plain"].max_positions:
             raise UserError(f"export.seq_lens: {seq_len} is outside 8..{forwards['plain'].max_positions} for {name}")
@@ -141,7 +141,7 @@ def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar, train
             make = functools.partial(export_file, cfg, forwards, fmt, precision, seq_len, quant, out, base, bar)
             try:
                 searched = tuner and precision in registry.QUANTIZED and registry.FORMATS[fmt].keeps_float
-                artifacts.append(tuner.tuned(make, forwards["xnnpack"], seq_len, out) if searched else make())
+                artifacts.append(tuner.tuned(make, forwards["xnnpack"], seq_len) if searched else make())
             except _Failed as e:
                 failures.append(e.record)
     return artifacts, failures
@@ -151,9 +151,9 @@ class Tuner:
     """One model's int8 and int4 search (pipeline/export/int8_search.py): the gate's references and sensitivity
     rankings per window length, computed once when first needed, and what the model's files chose so far."""
 
-    def __init__(self, cfg, hf, folder: Path, train, qa: Path, threads: int):
+    def __init__(self, cfg, hf, folder: Path, train, qa: Path, out: Path, threads: int):
         from transformers import AutoTokenizer
-        self.cfg, self.hf, self.folder, self.train, self.threads = cfg, hf, folder, train, threads
+        self.cfg, self.hf, self.folder, self.train, self.out, self.threads = cfg, hf, folder, train, out, threads
         self.tokenizer, self.sets = AutoTokenizer.from_pretrained(str(folder)), parity.question_sets(qa, 0)
         self.refs, self.rankings, self.chosen = {}, {}, {p: [] for p in registry.FALLBACK}
 
@@ -173,8 +173,8 @@ class Tuner:
                                                          int8.int4_options(self.cfg) if precision == "int4" else None)
         return self.rankings[key]
 
-    def tuned(self, make, module, seq_len: int, out: Path) -> dict:
-        self.out = out
+    def tuned(self, make, module, seq_len: int) -> dict:
+        out = self.out
         first = make()
         precision, forced = first["precision"], [k["module"] for k in first["quantization"].get("kept_float", [])]
         found = int8_search.search(lambda extra: make(extra) if extra else first, self.gate,
