@@ -28,8 +28,11 @@ QA_DATA_READS = fields("qa", "train_source dev_source on_bad_example train_examp
 EXPORT_READS = fields("export", "models formats seq_lens precisions calibration_windows calibration_observer "
                                 "int8_embeddings int8_keep_float int8_static_keep_float int8_search "
                                 "int8_search_budget_s int8_search_windows int8_max_f1_drop "
-                                "int8_max_f1_drop_handwritten int4_group_size int4_scheme") + \
-    fields("qa", "max_query_length doc_stride max_answer_length n_best")  # the window; the search's gate
+                                "int8_max_f1_drop_handwritten int4_group_size int4_scheme int4_qat_epochs "
+                                "int4_qat_lr") + \
+    fields("qa", "max_query_length doc_stride max_answer_length n_best") + \
+    fields("qa", "max_seq_length batch_size warmup_frac group_by_length temperature checkpoint_every") + \
+    ("run.precision",)  # the window and the search's gate; then what the int4 files' QAT training reads
 PARITY_READS = fields("export", "parity_examples max_abs_diff_fp32 min_agreement_quantized int8_max_f1_drop "
                                 "int8_max_f1_drop_handwritten") + fields("qa", "n_best")
 
@@ -103,6 +106,20 @@ def _close_bars() -> None:
         bar.close()
 
 
+def guarded(body, kept: str) -> tuple[int, object]:
+    """(0, body()), or the exit code after one error line: 2 for bad input (UserError), 130 for Ctrl-C; kept says
+    what an interrupted run keeps."""
+    try:
+        return 0, body()
+    except UserError as e:
+        _close_bars()
+        print(f"error: {e}", file=sys.stderr)
+        return 2, None
+    except KeyboardInterrupt:
+        print(f"interrupted: {kept}; run the same command to resume", file=sys.stderr)
+        return 130, None
+
+
 def run_stages(run: Run, stages: list[Stage], force: bool = False) -> list[tuple[str, str, float]]:
     """Run (or skip) the stages in order on one run folder: [(stage, 'ran'|'skipped', wall s)]. The one
     loop behind build_all and pipeline/seeds.py; a failed stage raises after writing the report it can."""
@@ -131,19 +148,16 @@ def main(argv=None) -> int:
         for s in STAGES:
             print(f"{s.name:13s} {s.help}")
         return 0
-    try:
+    def body():
         cfg = from_args(args)
         stages = select(args.stages)
         check_writable(cfg.run_dir, "run.run_dir")
         check_writable(cfg.run.results_dir, "run.results_dir")
-        timings = run_stages(Run(cfg), stages, args.force)
-    except UserError as e:
-        _close_bars()
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished stages are kept; run the same command to resume", file=sys.stderr)
-        return 130
+        return cfg, run_stages(Run(cfg), stages, args.force)
+    code, done = guarded(body, "finished stages are kept")
+    if code:
+        return code
+    cfg, timings = done
     from pipeline.core import distributed
     if not distributed.is_main():
         return 0

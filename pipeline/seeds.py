@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from pipeline import report
-from pipeline.build_all import STAGES, _close_bars, run_stages, select
+from pipeline.build_all import STAGES, guarded, run_stages, select
 from pipeline.config import UserError, build_parser, from_args, load
 from pipeline.core.runs import Run, check_writable, log
 
@@ -151,27 +151,24 @@ def run_seeds(base, cfgs: dict, stages: list, plans: dict, force: bool) -> list[
 def main(argv=None) -> int:
     parser = build_parser("seeds.py", __doc__.split("\n\n")[0], _extra)
     args = parser.parse_args(argv)
-    try:
+    def body():
         base, cfgs = seed_configs(args)
         stages = choose_stages(args.stages)
         plans = plan(base, cfgs, stages, args.force)
         for n, fates in plans.items():
             print(plan_line(n, cfgs[n], fates), flush=True)
         if args.plan:
-            return 0
+            return None
         for cfg in cfgs.values():
             check_writable(cfg.run_dir, "run.run_dir")
             check_writable(cfg.run.results_dir, "run.results_dir")
         done = run_seeds(base, cfgs, stages, plans, args.force)
         results = Path(base.run.results_dir)
-        m = report.build(results, results)
-    except UserError as e:
-        _close_bars()
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished seeds and stages are kept; run the same command to resume", file=sys.stderr)
-        return 130
+        return done, results, report.build(results, results)
+    code, finished = guarded(body, "finished seeds and stages are kept")
+    if code or finished is None:
+        return code
+    done, results, m = finished
     print(f"\n{'seed':5s} {'run folder':28s} {'ran':>4s} {'skipped':>8s} wall time")
     for n, folder, ran, skipped, wall in done:
         print(f"{n:<5d} {str(folder):28s} {ran:4d} {skipped:8d} {wall / 60:6.1f} min")

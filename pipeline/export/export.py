@@ -31,7 +31,7 @@ from pipeline.core.models import count_params
 from pipeline.core.runs import log, package_versions, write_json_atomic
 from pipeline.core.workers import run_jobs, worker_count
 from pipeline.data.qa_data import load_squad_file
-from pipeline.export import formats, int8, int8_search, parity
+from pipeline.export import formats, int8, int8_search, qat
 from pipeline.export.export_model import export_forward, load_qa
 from pipeline.export.sidecar import Sidecar, Window
 VERSION_PACKAGES = ["torch", "executorch", "coremltools", "litert-torch", "ai-edge-litert", "onnx",
@@ -132,65 +132,32 @@ def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar, train
                 uses_token_type_ids=forwards["plain"].uses_token_type_ids, exporter_versions=vers,
                 source_checkpoint={"folder": name, "sha256": checkpoint_sha256(folder)})
     artifacts, failures = [], []
-    tuner = Tuner(cfg, hf, folder, train, qa, out, threads) if cfg.export.int8_search and qa else None
+    tuner = int8_search.Tuner(cfg, hf, folder, train, qa, out, threads) if cfg.export.int8_search and qa else None
+    int4 = _int4_source(cfg, name, folder, base, train, out)
     for seq_len in map(int, cfg.export.seq_lens):
         if not 8 <= seq_len <= forwards["plain"].max_positions:
             raise UserError(f"export.seq_lens: {seq_len} is outside 8..{forwards['plain'].max_positions} for {name}")
         quant = int8.quant_inputs(cfg, plan(cfg), name, folder, train, seq_len, forwards["xnnpack"])
         for fmt, precision in plan(cfg):
-            make = functools.partial(export_file, cfg, forwards, fmt, precision, seq_len, quant, out, base, bar)
+            fw, q = (int4[0], dict(quant, qat=int4[1])) if precision == "int4" and int4 else (forwards, quant)
+            make = functools.partial(export_file, cfg, fw, fmt, precision, seq_len, q, out, base, bar)
             try:
                 searched = tuner and precision in registry.QUANTIZED and registry.FORMATS[fmt].keeps_float
-                artifacts.append(tuner.tuned(make, forwards["xnnpack"], seq_len) if searched else make())
+                artifacts.append(tuner.tuned(make, fw["xnnpack"], seq_len) if searched else make())
             except _Failed as e:
                 failures.append(e.record)
     return artifacts, failures
 
 
-class Tuner:
-    """One model's int8 and int4 search (pipeline/export/int8_search.py): the gate's references and sensitivity
-    rankings per window length, computed once when first needed, and what the model's files chose so far."""
-
-    def __init__(self, cfg, hf, folder: Path, train, qa: Path, out: Path, threads: int):
-        from transformers import AutoTokenizer
-        self.cfg, self.hf, self.folder, self.train, self.out, self.threads = cfg, hf, folder, train, out, threads
-        self.tokenizer, self.sets = AutoTokenizer.from_pretrained(str(folder)), parity.question_sets(qa, 0)
-        self.refs, self.rankings, self.chosen = {}, {}, {p: [] for p in registry.FALLBACK}
-
-    def gate(self, sc: dict) -> dict:
-        if sc["seq_len"] not in self.refs:
-            wanted = [k for k in ("dev_all", "natural") if self.sets.get(k)]
-            self.refs[sc["seq_len"]] = parity.refs_for(self.cfg, self.hf, self.tokenizer, sc, self.sets, wanted)
-        return parity.check(self.cfg, {k: v for k, v in sc.items() if k != "int8_search"}, self.out / sc["file"],
-                            self.refs[sc["seq_len"]], self.threads)
-
-    def ranking(self, module, seq_len: int, precision: str) -> list[dict]:
-        key = (seq_len, precision)
-        if key not in self.rankings:
-            windows = int8.calibration_windows(self.cfg, self.folder, self.train, seq_len, module,
-                                               self.cfg.export.int8_search_windows)
-            self.rankings[key] = int8_search.sensitivity(module, windows, precision == "int8-static",
-                                                         int8.int4_options(self.cfg) if precision == "int4" else None)
-        return self.rankings[key]
-
-    def tuned(self, make, module, seq_len: int) -> dict:
-        out = self.out
-        first = make()
-        precision, forced = first["precision"], [k["module"] for k in first["quantization"].get("kept_float", [])]
-        found = int8_search.search(lambda extra: make(extra) if extra else first, self.gate,
-                                   lambda: self.ranking(module, seq_len, precision), self.chosen[precision], forced,
-                                   self.cfg.export.int8_search_budget_s, first["file"], registry.FALLBACK[precision])
-        sc, row = found["last"]
-        if found["rewrite"]:  # the halving ended on a miss: write the shortest passing file again, and gate it
-            sc = make(found["extra"])
-            row = self.gate(sc)
-        # kept_float names the layers moved to the fall-back: float for int8, 8-bit weights for int4
-        rec = dict(found["record"], gate=row, file_sha256=int8_search.file_sha256(out / sc["file"]),
-                   question_sets=self.sets["digest"], fallback=registry.FALLBACK[precision])
-        self.chosen[precision] += [m for m in rec["kept_float"] if m not in self.chosen[precision]]
-        sc = dict(sc, int8_search=rec)
-        write_json_atomic(out / f"{sc['file']}.json", sc)
-        return sc
+def _int4_source(cfg, name: str, folder: Path, base: dict, train, out: Path) -> tuple[dict, dict] | None:
+    """(forwards, QAT record) the int4 files are made from when export.int4_qat_epochs > 0 (pipeline/export/qat.py):
+    a QAT copy of the model; None: int4 files round the model's own weights."""
+    if cfg.export.int4_qat_epochs <= 0 or "int4" not in [p for _, p in plan(cfg)]:
+        return None
+    copy, record = qat.qat_copy(cfg, name, folder, base["source_checkpoint"]["sha256"], train, out)
+    hf = load_qa(copy)
+    return {"plain": export_forward(hf), "xnnpack": export_forward(hf, decompose_layer_norm=True)}, \
+        dict(record, folder=f"qat/{name}", sha256=checkpoint_sha256(copy))
 
 
 class _Failed(Exception):

@@ -100,6 +100,8 @@ def quantization_facts(fmt: str, plugin: ExportFormat, precision: str, quant: di
         return {}
     if precision == "int4":
         facts = dict(plugin.int4_facts(quant), group_size=quant["group_size"])
+        # the float weights the 4-bit ones were rounded from: the model's own, or a QAT copy (pipeline/export/qat.py)
+        facts["qat"] = quant.get("qat") or "none: the model's trained weights rounded as they are"
         if registry.FORMATS[fmt].keeps_float:
             facts["at_8_bits"] = [{"module": m, "reason": INT4_SEARCH_REASON} for m in searched]
         return {"quantization": facts}

@@ -16,21 +16,14 @@ goes to 8-bit weights instead of float, ranked by the error it causes when it al
 """
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
 import torch
 
-from pipeline.core.runs import log
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+from pipeline.core import registry
+from pipeline.core.runs import log, sha256_file, write_json_atomic
+from pipeline.export import int8, parity
 
 
 def _linears(module) -> dict:
@@ -159,3 +152,49 @@ def search(make, gate, ranking, prior: list[str], forced: list[str], budget_s: f
             "record": {"outcome": outcome, "kept_float": keep, "forced_float": list(forced),
                        "seconds": round(time.monotonic() - start, 1), "budget_s": budget_s,
                        "ranking": [dict(r, error=round(r["error"], 6)) for r in ranked], "trace": trace}}
+
+
+class Tuner:
+    """One model's int8 and int4 search: the gate's references and sensitivity
+    rankings per window length, computed once when first needed, and what the model's files chose so far."""
+
+    def __init__(self, cfg, hf, folder: Path, train, qa: Path, out: Path, threads: int):
+        from transformers import AutoTokenizer
+        self.cfg, self.hf, self.folder, self.train, self.out, self.threads = cfg, hf, folder, train, out, threads
+        self.tokenizer, self.sets = AutoTokenizer.from_pretrained(str(folder)), parity.question_sets(qa, 0)
+        self.refs, self.rankings, self.chosen = {}, {}, {p: [] for p in registry.FALLBACK}
+
+    def gate(self, sc: dict) -> dict:
+        if sc["seq_len"] not in self.refs:
+            wanted = [k for k in ("dev_all", "natural") if self.sets.get(k)]
+            self.refs[sc["seq_len"]] = parity.refs_for(self.cfg, self.hf, self.tokenizer, sc, self.sets, wanted)
+        return parity.check(self.cfg, {k: v for k, v in sc.items() if k != "int8_search"}, self.out / sc["file"],
+                            self.refs[sc["seq_len"]], self.threads)
+
+    def ranking(self, module, seq_len: int, precision: str) -> list[dict]:
+        key = (seq_len, precision)
+        if key not in self.rankings:
+            windows = int8.calibration_windows(self.cfg, self.folder, self.train, seq_len, module,
+                                               self.cfg.export.int8_search_windows)
+            self.rankings[key] = sensitivity(module, windows, precision == "int8-static",
+                                                         int8.int4_options(self.cfg) if precision == "int4" else None)
+        return self.rankings[key]
+
+    def tuned(self, make, module, seq_len: int) -> dict:
+        out = self.out
+        first = make()
+        precision, forced = first["precision"], [k["module"] for k in first["quantization"].get("kept_float", [])]
+        found = search(lambda extra: make(extra) if extra else first, self.gate,
+                                   lambda: self.ranking(module, seq_len, precision), self.chosen[precision], forced,
+                                   self.cfg.export.int8_search_budget_s, first["file"], registry.FALLBACK[precision])
+        sc, row = found["last"]
+        if found["rewrite"]:  # the halving ended on a miss: write the shortest passing file again, and gate it
+            sc = make(found["extra"])
+            row = self.gate(sc)
+        # kept_float names the layers moved to the fall-back: float for int8, 8-bit weights for int4
+        rec = dict(found["record"], gate=row, file_sha256=sha256_file(out / sc["file"]),
+                   question_sets=self.sets["digest"], fallback=registry.FALLBACK[precision])
+        self.chosen[precision] += [m for m in rec["kept_float"] if m not in self.chosen[precision]]
+        sc = dict(sc, int8_search=rec)
+        write_json_atomic(out / f"{sc['file']}.json", sc)
+        return sc

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from pipeline.config import UserError
 from pipeline.core import registry, results
-from pipeline.core.runs import log, write_json_atomic
+from pipeline.core.runs import log, sha256_file, write_json_atomic
 from pipeline.core.workers import run_jobs
 from pipeline.data import squad_metrics
 from pipeline.data.qa_data import load_squad_file
@@ -120,10 +120,9 @@ def check(cfg, sidecar: dict, path: Path, refs: dict, threads: int) -> dict:
 
 def _gated_in_export(sidecar: dict, path: Path, digest: str) -> dict | None:
     """The gate row the export's int8 search recorded, while the file and the question sets are those it gated."""
-    from pipeline.export.int8_search import file_sha256
     rec = sidecar.get("int8_search") or {}
     if not rec.get("gate") or rec.get("question_sets") != digest or not path.is_file() \
-            or rec.get("file_sha256") != file_sha256(path):
+            or rec.get("file_sha256") != sha256_file(path):
         return None
     note = "; ".join(filter(None, [rec["gate"].get("note"), "gated in export (int8 search: " + rec["outcome"] + ")"]))
     return dict(rec["gate"], note=note, int8_search={k: v for k, v in rec.items() if k != "gate"})

@@ -98,9 +98,11 @@ def _teacher_inputs(batch) -> dict:
     return inputs
 
 
-def _loss(model, batch, cfg, device, teacher_logits, teacher: LiveTeacher | CachedTeacher | None = None):
-    """Span loss, mixed with the QA distillation loss when the teacher's logits are given (D), plus the layer
-    terms with a teacher: a live one gives its logits from the same forward that feeds them."""
+def _loss(model, batch, cfg, device, teacher_logits, teacher: LiveTeacher | CachedTeacher | None = None,
+          alpha: float | None = None):
+    """Span loss, mixed with the QA distillation loss when the teacher's logits are given (D) at weight alpha
+    (default qa.alpha_distil), plus the layer terms with a teacher: a live one gives its logits from the same
+    forward that feeds them."""
     from pipeline.training.hardware import autocast
     q, live = cfg.qa, isinstance(teacher, LiveTeacher)
     with autocast(cfg, device):
@@ -116,7 +118,8 @@ def _loss(model, batch, cfg, device, teacher_logits, teacher: LiveTeacher | Cach
         t_start, t_end = batch["teacher"][:, 0], batch["teacher"][:, 1]
     if live or teacher_logits is not None:
         distil = qa_distillation_loss(start, end, t_start, t_end, q.temperature)
-        loss = q.alpha_distil * distil + (1 - q.alpha_distil) * loss
+        alpha = q.alpha_distil if alpha is None else alpha
+        loss = alpha * distil + (1 - alpha) * loss
     if teacher is not None:
         t_out = t_out if live else teacher.outputs(batch)
         loss = loss + layer_losses.weighted(q, layer_losses.layer_terms(q, teacher.lmap, s_out, t_out,
@@ -146,12 +149,13 @@ def epoch_order(feats: list[dict], batch_size: int, seed: int, by_length: bool) 
 
 def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None, ckpt: Path | None = None,
           key: str = "", on_step: kit.OnStep | None = None, teacher: LiveTeacher | CachedTeacher | None = None,
-          epochs: float | None = None, on_epoch=None, lr: float | None = None) -> dict:
+          epochs: float | None = None, on_epoch=None, lr: float | None = None, alpha: float | None = None) -> dict:
     """Fine-tune in place for `epochs` (default qa.epochs); (D) with teacher_logits (precomputed), and with a
     cached or live teacher for the layer terms. With `ckpt`, the training state is saved every qa.checkpoint_every steps and a run
     stopped midway resumes from the last save (a checkpoint under another key is refused).
     on_step(n) is called after optimizer step n; on_epoch(n) (an EpochCurve) after each whole epoch,
-    and training stops early when it returns True. lr: the peak learning rate (default qa.lr)."""
+    and training stops early when it returns True. lr: the peak learning rate (default qa.lr); alpha: the weight of
+    the distillation loss (default qa.alpha_distil)."""
     from pipeline.training.hardware import autocast_precision, needs_grad_scaler
     q = cfg.qa
     scaler = kit.grad_scaler(needs_grad_scaler(cfg, device))
@@ -171,7 +175,7 @@ def train(model, feats: list[dict], cfg, device, desc: str, teacher_logits=None,
             order = epoch_order(feats, q.batch_size, cfg.run.seed + step // per_epoch, q.group_by_length)
         idx, order = order[: q.batch_size], order[q.batch_size:]
         loss = _loss(model, collate([feats[i] for i in idx], device, teacher_logits), cfg, device, teacher_logits,
-                     teacher)
+                     teacher, alpha)
         kit.backward(loss, scaler)
         kit.optimizer_step(opt, sched, model.parameters(), 1.0, scaler)
         losses.append(loss.item())
