@@ -122,6 +122,20 @@ def test_the_4_bit_ranking_includes_the_embedding_tables_and_restores_the_weight
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
+def test_the_4_bit_ranking_orders_by_error_per_weight_so_a_big_table_goes_last():
+    """The fall-back to 8 bits should buy the most accuracy per byte it gives back: a table of 64,000 weights ranks
+    after a layer of 256 (int8 ranks by error alone: keeping a layer float is about speed, not bytes)."""
+    from pipeline.export import int8_search
+    model = _Table()
+    model.table = nn.Embedding(4000, 16)
+    windows = [(torch.randint(0, 10, (1, 6)),) for _ in range(2)]
+    ranked = int8_search.sensitivity(model, windows, False, {"group_size": 8, "symmetric": True})
+    assert {r["module"]: r["weights"] for r in ranked} == {"table": 64000, "lin": 256}
+    assert [r["module"] for r in ranked] == ["lin", "table"] and ranked[1]["error"] > 0
+    per_weight = [r["error"] / r["weights"] for r in ranked]
+    assert per_weight == sorted(per_weight, reverse=True)
+
+
 def test_the_int4_files_come_from_a_qat_copy_the_int8_ones_from_the_model(four_bit):
     """export.int4_qat_epochs (default 1): the int4 files are rounded from a QAT copy of the student, saved with
     save_pretrained beside them; the int8 files from the student itself; both sidecars name the student's checkpoint."""

@@ -79,7 +79,8 @@ def _ranges(module, layers: dict, windows: list) -> dict:
 def sensitivity(module, windows: list, static: bool, int4: dict | None = None) -> list[dict]:
     """Every linear layer of the export forward with the relative logit error it causes when it alone is int8,
     most sensitive first. int4 ({group_size, symmetric}): when it alone has 4-bit weights, the embedding tables
-    ranked too (their scheme is the option's; linear layers' is symmetric, as the 4-bit kernels')."""
+    ranked too (their scheme is the option's; linear layers' is symmetric, as the 4-bit kernels'), ordered by error
+    per weight, the bytes 8 bits would give back."""
     layers = _linears(module)
     tables = {n: m for n, m in module.named_modules() if type(m) is torch.nn.Embedding} if int4 else {}
     ref = [torch.cat([t.float() for t in module(*w)], -1) for w in windows]
@@ -100,8 +101,11 @@ def sensitivity(module, windows: list, static: bool, int4: dict | None = None) -
         finally:
             hook.remove()
             lin.weight.data = kept_w
-        out.append({"module": name, "error": err / norm})
-    return sorted(out, key=lambda r: -r["error"])
+        out.append({"module": name, "error": err / norm, "weights": lin.weight.numel()})
+    # int4's fall-back costs bytes in proportion to the weights it moves to 8 bits, and the point of int4 is the
+    # smallest file: the word table (two thirds of the student's weights) costs the most error alone but little F1
+    # (docs/experiments.md, I5 and I6), so 4-bit candidates go by error per weight
+    return sorted(out, key=lambda r: -r["error"] / (r["weights"] if int4 else 1))
 
 
 def order(ranking: list[dict], prior: list[str], kept: list[str]) -> list[str]:
