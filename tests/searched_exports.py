@@ -22,7 +22,8 @@ def four_bit(tmp_path_factory):
     cfg = _cfg(tmp, **{"export.models": ["student"], "export.formats": ["executorch", "tflite", "coreml"],
                        "export.precisions": ["fp32", "int8", "int4"], "export.int8_keep_float": [],
                        "export.int8_static_keep_float": [], "export.int8_search_windows": 2,
-                       "export.int4_group_size": 32})  # the tiny layers are 32 and 64 wide
+                       "export.int4_group_size": 32,  # the tiny layers are 32 and 64 wide
+                       "export.int4_qat_epochs": 1})
 
     def strict(cfg_, sidecar, row):
         q = sidecar["quantization"]

@@ -137,7 +137,7 @@ def test_the_4_bit_ranking_orders_by_error_per_weight_so_a_big_table_goes_last()
 
 
 def test_the_int4_files_come_from_a_qat_copy_the_int8_ones_from_the_model(four_bit):
-    """export.int4_qat_epochs (default 1): the int4 files are rounded from a QAT copy of the student, saved with
+    """export.int4_qat_epochs (1 here): the int4 files are rounded from a QAT copy of the student, saved with
     save_pretrained beside them; the int8 files from the student itself; both sidecars name the student's checkpoint."""
     from transformers import AutoModelForQuestionAnswering
     from pipeline.export.export import checkpoint_sha256
@@ -166,14 +166,14 @@ def test_a_qat_copy_is_reused_for_the_same_source_and_settings_and_retrained_oth
     shutil.copytree(four_bit["out"] / "qat", out / "qat")
     from pipeline.data.qa_data import load_squad_file
     train = load_squad_file(four_bit["data"] / "train.json", "reject")
-    cfg = _cfg(tmp_path, **{"export.int4_group_size": 32})
+    cfg = _cfg(tmp_path, **{"export.int4_group_size": 32, "export.int4_qat_epochs": 1})
     source = four_bit["qa"] / "student"
     sha = json.loads((out / "qat" / "student" / "qat.json").read_text())["source_sha256"]
     monkeypatch.setattr(qa_loop, "train", lambda *a, **k: pytest.fail("a current QAT copy was trained again"))
     folder, rec = qat.qat_copy(cfg, "student", source, sha, train, out)
     assert folder == out / "qat" / "student" and rec["steps"] >= 1
     monkeypatch.undo()
-    cfg2 = _cfg(tmp_path, **{"export.int4_group_size": 32, "export.int4_qat_lr": 1e-4})
+    cfg2 = _cfg(tmp_path, **{"export.int4_group_size": 32, "export.int4_qat_epochs": 1, "export.int4_qat_lr": 1e-4})
     folder, rec2 = qat.qat_copy(cfg2, "student", source, sha, train, out)
     assert rec2["lr"] == 1e-4 and rec2["key"] != rec["key"]
     assert json.loads((folder / "qat.json").read_text())["key"] == rec2["key"]
