@@ -177,6 +177,9 @@ def test_a_qat_copy_is_reused_for_the_same_source_and_settings_and_retrained_oth
     folder, rec2 = qat.qat_copy(cfg2, "student", source, sha, train, out)
     assert rec2["lr"] == 1e-4 and rec2["key"] != rec["key"]
     assert json.loads((folder / "qat.json").read_text())["key"] == rec2["key"]
+    (folder / "qat.json").write_text("{not json")  # a damaged record: the copy is made again, not trusted
+    folder, rec3 = qat.qat_copy(cfg2, "student", source, sha, train, out)
+    assert rec3["key"] == rec2["key"] and json.loads((folder / "qat.json").read_text()) == rec3
 
 
 def test_int4_without_qat_rounds_the_model_itself_and_says_so():

@@ -58,6 +58,15 @@ def settings(cfg) -> dict:
             "seed": cfg.run.seed, "precision": cfg.run.precision}
 
 
+def _record(dest: Path) -> dict:
+    """A finished copy's qat.json; {} when there is none or it cannot be read (the copy is then trained again)."""
+    try:
+        record = json.loads((dest / "qat.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def qat_copy(cfg, name: str, folder: Path, source_sha256: str, train: list[dict], out: Path) -> tuple[Path, dict]:
     """(folder of the QAT copy of model `name`, its record). Made in out/qat/<name>/ unless a copy for the same
     source and settings is there; training resumes from its checkpoint after a crash."""
@@ -70,8 +79,9 @@ def qat_copy(cfg, name: str, folder: Path, source_sha256: str, train: list[dict]
     record = {"source": name, "source_sha256": source_sha256, **settings(cfg)}
     dest = out / "qat" / name
     key = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
-    if (dest / "qat.json").is_file() and json.loads((dest / "qat.json").read_text()).get("key") == key:
-        return dest, json.loads((dest / "qat.json").read_text())
+    done = _record(dest)
+    if done.get("key") == key:
+        return dest, done
     if not train:
         raise UserError("export.int4_qat_epochs: QAT needs the QA train questions (qa_data train.json)")
     (out / "qat").mkdir(parents=True, exist_ok=True)
