@@ -127,7 +127,7 @@ def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar, train
     they pass."""
     tok = tokenizer_facts(folder, out / f"{name}.vocab.txt")
     hf = load_qa(folder)
-    forwards = {"plain": export_forward(hf), "xnnpack": export_forward(hf, decompose_layer_norm=True)}
+    forwards = _forwards(hf)
     base = dict(model=name, params=count_params(hf), vocab_file=f"{name}.vocab.txt", do_lower_case=tok["do_lower_case"],
                 uses_token_type_ids=forwards["plain"].uses_token_type_ids, exporter_versions=vers,
                 source_checkpoint={"folder": name, "sha256": checkpoint_sha256(folder)})
@@ -149,6 +149,11 @@ def export_model(cfg, name: str, folder: Path, out: Path, vers: dict, bar, train
     return artifacts, failures
 
 
+def _forwards(hf) -> dict:
+    """The export forwards of one model: plain, and with LayerNorm decomposed for XNNPACK's delegate."""
+    return {"plain": export_forward(hf), "xnnpack": export_forward(hf, decompose_layer_norm=True)}
+
+
 def _int4_source(cfg, name: str, folder: Path, base: dict, train, out: Path) -> tuple[dict, dict] | None:
     """(forwards, QAT record) the int4 files are made from when export.int4_qat_epochs > 0 (pipeline/export/qat.py):
     a QAT copy of the model; None: int4 files round the model's own weights."""
@@ -156,8 +161,7 @@ def _int4_source(cfg, name: str, folder: Path, base: dict, train, out: Path) -> 
         return None
     copy, record = qat.qat_copy(cfg, name, folder, base["source_checkpoint"]["sha256"], train, out)
     hf = load_qa(copy)
-    return {"plain": export_forward(hf), "xnnpack": export_forward(hf, decompose_layer_norm=True)}, \
-        dict(record, folder=f"qat/{name}", sha256=checkpoint_sha256(copy))
+    return _forwards(hf), dict(record, folder=f"qat/{name}", sha256=checkpoint_sha256(copy))
 
 
 class _Failed(Exception):
