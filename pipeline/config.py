@@ -257,7 +257,8 @@ class ExportCfg:
     min_agreement_quantized: float = f(0.97, "parity gate: share of answers fp16 artifacts must agree on",
                                        check=(lambda v: 0 <= v <= 1, "in [0, 1]"))
     int8_max_f1_drop: float = f(1.0, "parity gate for int8 artifacts: F1 points they may lose against the same "
-                                "model's PyTorch fp32 on the whole generated dev set", check=NON_NEGATIVE)
+                                "model's PyTorch fp32 over every dev question (generated and natural pooled)",
+                                check=NON_NEGATIVE)
     int8_max_f1_drop_handwritten: float = f(2.0, "parity gate for int8 artifacts: F1 points they may lose on the "
                                             "natural-question dev set (qa_data natural_dev.json; handwritten.json in runs "
                                             "without it; fewer questions, so noisier)", check=NON_NEGATIVE)

@@ -178,12 +178,16 @@ def test_int8_sidecar_records_calibration_and_layers_kept_float(exported):
 
 
 def _fc_weight_dtypes(path) -> dict:
-    """{(block, layer): weight dtype} of a .tflite's FULLY_CONNECTED ops, named by their TFLite location."""
+    """{(block, layer): weight dtype} of a .tflite's FULLY_CONNECTED ops, named by their TFLite location; the QA
+    heads (one output unit, named after whatever litert_torch fused first) under ("head", i)."""
     from ai_edge_litert.interpreter import Interpreter
     it = Interpreter(model_path=str(path))
     weights = {}
     for op in it._get_ops_details():
-        if op["op_name"] == "FULLY_CONNECTED":
+        w = it._get_tensor_details(op["inputs"][1], 0) if op["op_name"] == "FULLY_CONNECTED" else None
+        if w is not None and w["shape"][0] == 1:
+            weights["head", sum(k[0] == "head" for k in weights)] = np.dtype(w["dtype"])
+        elif w is not None:
             where = it._get_tensor_details(op["outputs"][0], 0)["name"].split(";")[0]  # .../Block_1/...Linear_ffn2
             block, layer = (part.rsplit("_", 1)[-1] for part in where.split("/")[-2:])
             weights[block, layer] = np.dtype(it._get_tensor_details(op["inputs"][1], 0)["dtype"])
@@ -200,6 +204,7 @@ def test_litert_int8_leaves_the_kept_module_in_float(exported, precision):
     path = exported["out"] / f"teacher.tflite.{precision}.{SEQ}.tflite"
     weights = _fc_weight_dtypes(path)
     twin = np.float32 if precision == "int8-static" else np.int8
+    assert weights["head", 0] == weights["head", 1] == np.float32, weights  # as ExecuTorch's: they pick the answer
     assert weights["1", "ffn2"] == np.float32 and weights["0", "ffn2"] == twin, weights
     assert weights["1", "ffn1"] == np.int8 and weights["0", "ffn1"] == np.int8
     sc = json.loads(path.with_name(path.name + ".json").read_text())["quantization"]
@@ -408,9 +413,12 @@ def test_int8_gate_fails_on_broken_quantization_with_one_line(exported, tmp_path
     assert {c["precision"] for c in failed.values()} <= {"int8", "int8-static"}  # the stage went on
     broken = failed[f"teacher.executorch.int8-static.{SEQ}.pte"]  # (a random tiny int8 may miss too)
     note = broken["note"]
-    assert "\n" not in note and "generated dev F1" in note and "natural_dev F1" in note
+    assert "\n" not in note and "generated dev + natural_dev F1" in note and "; natural_dev F1" in note
     assert res["natural_set"] == "natural_dev" and broken["handwritten"]["n"] == 6
-    assert broken["handwritten"]["f1_delta"] < -2
+    assert broken["handwritten"]["f1_delta"] < -2 and broken["handwritten"]["f1_delta_se"] > 0
+    # the gate's change is over all 18 questions: the two sets' changes weighted by their sizes
+    pooled = (12 * broken["f1_delta"] + 6 * broken["handwritten"]["f1_delta"]) / 18
+    assert broken["pooled"]["n"] == 18 and abs(broken["pooled"]["f1_delta"] - pooled) < 1e-9
     said = [line for line in capsys.readouterr().err.splitlines() if "FAIL" in line]
     assert len(said) == len(failed) and any(f"teacher.executorch.int8-static.{SEQ}.pte" in s for s in said)
 

@@ -172,10 +172,32 @@ def test_parity_gates_again_when_the_file_is_not_the_one_searched(searched, tmp_
     sc = json.loads(side.read_text())
     sc["int8_search"]["file_sha256"] = "0" * 64
     side.write_text(json.dumps(sc))
+    old = out / f"student.tflite.int4.{SEQ}.tflite.json"  # gated before the gate pooled its two question sets
+    sc = json.loads(old.read_text())
+    del sc["int8_search"]["gate"]["pooled"]
+    old.write_text(json.dumps(sc))
     cfg = _cfg(tmp_path, **{"export.min_agreement_quantized": 0.0, "export.int8_max_f1_drop": 100.0,
                             "export.int8_max_f1_drop_handwritten": 100.0})
     parity.run(cfg, _ctx(cfg, tmp_path, "parity", {"export": out, "qa_data": searched["data"],
                                                   "qa_finetune": searched["qa"]}))
     checks = {c.get("file"): c for c in json.loads((tmp_path / "results" / "parity.json").read_text())["checks"]}
     assert "gated in export" not in (checks[f"student.executorch.int8.{SEQ}.pte"]["note"] or "")
+    assert "gated in export" not in (checks[f"student.tflite.int4.{SEQ}.tflite"]["note"] or "")
+    assert checks[f"student.tflite.int4.{SEQ}.tflite"]["pooled"]["n"] == 12  # no natural set here: generated alone
     assert "gated in export" in checks[f"student.tflite.int8.{SEQ}.tflite"]["note"]
+
+
+def test_the_int8_gate_pools_both_question_sets_with_their_standard_error():
+    """F1 is a mean over questions, so the change over both sets is the size-weighted mean of the two changes;
+    its standard error combines the sets' paired errors the same way."""
+    from pipeline.export import parity
+    row = {"f1_delta": -1.5, "n": 300, "f1_delta_se": 0.7,
+           "handwritten": {"f1_delta": 1.0, "n": 100, "f1_delta_se": 0.9}}
+    got = parity.pooled(row)
+    assert got["n"] == 400 and abs(got["f1_delta"] - (-1.5 * 300 + 1.0 * 100) / 400) < 1e-12
+    assert abs(got["f1_delta_se"] - ((0.7 * 300) ** 2 + (0.9 * 100) ** 2) ** 0.5 / 400) < 1e-12
+    assert parity.pooled({"f1_delta": -2.0, "n": 50})["f1_delta"] == -2.0  # no natural set: the generated alone
+    golds = {"a": ["red fox"], "b": ["blue"], "c": ["green"]}
+    same = parity.paired_se({"a": "red fox", "b": "blue", "c": "x"}, {"a": "red fox", "b": "blue", "c": "x"}, golds)
+    moved = parity.paired_se({"a": "red", "b": "blue", "c": "green"}, {"a": "red fox", "b": "blue", "c": "x"}, golds)
+    assert same == 0.0 and moved > 0

@@ -116,8 +116,13 @@ def order(ranking: list[dict], prior: list[str], kept: list[str]) -> list[str]:
 
 def _step(kept: list[str], row: dict, seconds: float) -> dict:
     nat = row.get("handwritten") or {}
-    return {"kept_float": list(kept), "passed": bool(row["passed"]), "f1_delta": row.get("f1_delta"),
-            "natural_f1_delta": nat.get("f1_delta"), "seconds": round(seconds, 1)}
+    return {"kept_float": list(kept), "passed": bool(row["passed"]), "pooled_f1_delta": _pooled(row),
+            "f1_delta": row.get("f1_delta"), "natural_f1_delta": nat.get("f1_delta"), "seconds": round(seconds, 1)}
+
+
+def _pooled(row: dict) -> float | None:
+    """The F1 change the gate judges (parity.pooled's), else the generated dev set's."""
+    return (row.get("pooled") or {}).get("f1_delta", row.get("f1_delta"))
 
 
 def search(make, gate, ranking, prior: list[str], forced: list[str], budget_s: float, name: str,
@@ -144,7 +149,7 @@ def search(make, gate, ranking, prior: list[str], forced: list[str], budget_s: f
             row = gate(sc)
             trace.append(_step(forced + todo[:k], row, time.monotonic() - t0))
             log(f"export: int8 search {name}: {k} layer{'s' * (k != 1)} {'at ' * (fallback != 'float')}{fallback}: "
-                f"F1 {row['f1_delta']:+.2f}, {'pass' if row['passed'] else 'miss'}")
+                f"F1 {_pooled(row):+.2f} over the gate's questions, {'pass' if row['passed'] else 'miss'}")
             if row["passed"]:
                 hi = k
             else:

@@ -338,12 +338,23 @@ def parity_section(rows) -> list[str]:
         return md + ["No parity results (results/parity.json) yet.", ""]
     passed = sum(bool(r["passed"]) for r in rows)
     md += [f"{passed} of {len(rows)} checks passed; {sum(not r['ran'] for r in rows)} could not run on this host.", ""]
+    md += ["int8 files are gated on the F1 change over every dev question (generated and natural pooled), given with "
+           "its paired standard error: how far the change moves when rounding flips a different few near-tie answers.",
+           ""]
     return md + table(["model", "format", "precision", "seq len", "ran", "max abs diff", "answer agreement",
-                       "EM delta", "F1 delta", "passed", "note"],
+                       "EM delta", "F1 delta", "int8 gate: F1 delta ± se (questions)", "passed", "note"],
                       [[label(r["model"]), r["format"], r["precision"], r["seq_len"], "yes" if r["ran"] else "no",
                         num(r["max_abs_diff"], ".2e"), num(r["answer_agreement"], ".3f"), num(r["em_delta"], "+.2f"),
-                        num(r["f1_delta"], "+.2f"), "yes" if r["passed"] else "NO", r["note"] or ""]
+                        num(r["f1_delta"], "+.2f"), _pooled_cell(r.get("pooled")), "yes" if r["passed"] else "NO",
+                        r["note"] or ""]
                        for r in sorted(rows, key=lambda r: (r["format"], r["precision"], r["seq_len"], r["model"]))])
+
+
+def _pooled_cell(p: dict | None) -> str:
+    if not p or p.get("f1_delta") is None:
+        return ""
+    se = f" ± {p['f1_delta_se']:.2f}" if p.get("f1_delta_se") is not None else ""
+    return f"{p['f1_delta']:+.2f}{se} ({p['n']})"
 
 
 def precision_section(latency, sizes=()) -> list[str]:

@@ -128,16 +128,17 @@ def _dynamic(float_model: bytes, module, keep: list[str]) -> bytes:
     """Dynamic-range int8 (int8 weights, activations quantized on the fly): litert_torch's
     full_dynamic_recipe run by ai_edge_quantizer, as litert_torch.convert runs it, with the ops of
     export.int8_keep_float's modules set to no quantization (the recipe's own per-layer overrides
-    address only litert_torch's generative layers). A kept module with no op in the graph is an error."""
+    address only litert_torch's generative layers). A kept module with no op in the graph is an error. The QA heads
+    stay float, as in ExecuTorch's int8: the recipe would quantize them, and their inputs rounded per token move the
+    start and end logits, the very numbers the answer is chosen from."""
     from ai_edge_quantizer import algorithm_manager, qtyping, recipe_manager
     from litert_torch.generative.quantize.quant_recipes import full_dynamic_recipe
     from litert_torch.quantize import translate_recipe
     rm = recipe_manager.RecipeManager()
     rm.load_quantization_recipe(translate_recipe.translate_to_ai_edge_recipe(full_dynamic_recipe().generative_recipe))
-    for regexes in _op_scopes(float_model, module, keep).values():
-        for regex in regexes:
-            rm.add_quantization_config(regex, qtyping.TFLOperationName.ALL_SUPPORTED,
-                                       algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
+    for regex in _head_scopes(float_model) + [r for rs in _op_scopes(float_model, module, keep).values() for r in rs]:
+        rm.add_quantization_config(regex, qtyping.TFLOperationName.ALL_SUPPORTED,
+                                   algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
     return bytes(translate_recipe.quantize_model(float_model, rm.get_quantization_recipe()))
 
 
@@ -217,7 +218,7 @@ class LiteRT(ExportFormat):
     def int8_facts(self, precision: str, quant: dict) -> dict:
         if precision == "int8":
             return {"weights": "int8 per channel (litert_torch full_dynamic_recipe)",
-                    "embeddings": "as the recipe leaves them"}
+                    "embeddings": "as the recipe leaves them", "qa_heads": "float"}
         return {"embeddings": self.embeddings}
 
     def int4_facts(self, quant: dict) -> dict:
