@@ -44,6 +44,8 @@ def _parity(seed) -> dict:
     for fmt in INT8_FAILS[seed]:  # a second question set that fails puts the whole file out of its gate
         checks.append(_check("student", fmt, "int8", passed=False, question_set="handwritten"))
     checks += [_check("student", "tflite", "fp32"), _check("student", "coreml", "int8", passed=False, ran=False)]
+    for c in checks[:2]:  # the export's search kept seed N's ExecuTorch student N layers float per file
+        c["int8_search"] = {"kept_float": [f"blocks.{i}.ffn2" for i in range(seed)]}
     return dict(_head("parity", seed), checks=checks)
 
 
@@ -51,6 +53,7 @@ def _bench(seed) -> dict:
     entries = [{"runtime": "executorch", "runtime_version": "1.0", "model": m, "precision": "int8", "seq_len": seq,
                 "load_ms": 100.0, "stats": rf._stats(ms * seq / 384), "peak_mem_mb": 200.0, "file_bytes": 1000}
                for seq in (128, 384) for m, ms in (("teacher", 20.0), ("student", STUDENT_MS[seed]))]
+    entries.append(dict(entries[-2], precision="fp32", stats=rf._stats(60.0)))  # the fp32 teacher at 384: 3x the int8
     return dict(_head("benchmark", seed), source="host", device={"name": "test host", "os": "Linux", "cpu": "x86_64",
                                                                   "threads": 1}, entries=entries)
 
@@ -90,9 +93,12 @@ def test_aggregation_over_three_seeds_is_exact(three):
     every = gates["all formats"]
     assert (every["per_seed"], every["of"]) == ({0: 4, 1: 3, 2: 2}, {0: 4, 1: 4, 2: 4})
     assert (every["mean"], every["sd"], every["min"], every["max"]) == (3.0, 1.0, 2, 4)
-    [speed] = over_seeds.speed_figures(by_seed)
+    speed, vs_fp32 = over_seeds.speed_figures(by_seed)
     assert (speed["runtime"], speed["precision"], speed["seq_len"]) == ("executorch", "int8", 384)
     assert (speed["mean"], speed["sd"], speed["min"], speed["max"]) == pytest.approx((2.0, 0.5, 1.5, 2.5))
+    assert vs_fp32["precision"] == over_seeds.INT8_VS_FP32 and vs_fp32["per_seed"] == pytest.approx({0: 6.0, 1: 7.5, 2: 4.5})
+    [floats] = over_seeds.float_layer_figures(by_seed)
+    assert (floats["model"], floats["format"], floats["per_seed"]) == ("student", "executorch", {0: 0, 1: 2, 2: 4})
 
 
 def test_spread_of_one_value_has_no_sd():
@@ -117,6 +123,8 @@ def test_report_renders_the_section_and_keeps_seeds_out_of_the_main_tables(three
     assert "| all formats | 3 | 3.00 | 1.00 | 2 - 4 | 0: 4 of 4, 1: 3 of 4, 2: 2 of 4 |" in section
     assert ("| host: test host (x86_64, Linux, 1 thr) | executorch | int8 | 384 | 3 | 2.00 | 0.50 | 1.50 - 2.50 "
             "| 0: 2.00x, 1: 2.50x, 2: 1.50x |") in section
+    assert "| int8 (teacher fp32) | 384 | 3 | 6.00 | 1.50 | 4.50 - 7.50 | 0: 6.00x, 1: 7.50x, 2: 4.50x |" in section
+    assert "| student | executorch | 3 | 2.00 | 2.00 | 0 - 4 | 0: 0, 1: 2, 2: 4 |" in section
     rest = md.replace(section, "")
     assert "seeds/" not in rest.split("## What is missing")[1]  # the main tables hold the main run only
     assert "| natural_dev |" not in rest

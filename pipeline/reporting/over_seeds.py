@@ -10,11 +10,12 @@ from __future__ import annotations
 import statistics
 
 from pipeline.core.registry import QUANTIZED
-from pipeline.reporting.rows import file_gates, label, model_sort
+from pipeline.reporting.rows import file_gates, label, model_rank, model_sort
 from pipeline.reporting.tables import table
 
 SEED_QA_SETS = ("generated_dev", "natural_dev", "natural_test")
 SEEDS_COMMAND = "python pipeline/seeds.py --seeds 0,1,2"
+INT8_VS_FP32 = "int8 (teacher fp32)"  # the int8 student against the fp32 teacher: what int8 and distillation buy
 
 
 def spread(values) -> dict:
@@ -58,6 +59,22 @@ def gate_figures(by_seed: dict) -> list[dict]:
             for k in keys]
 
 
+def float_layer_figures(by_seed: dict) -> list[dict]:
+    """Per model and format: the linear layers the export's int8 search kept float, summed over its int8 files
+    (dynamic and static, every length), per seed: what passing the gate cost in speed."""
+    out = {}
+    for seed, data in by_seed.items():
+        seen = set()
+        for r in data["parity"]:
+            key = (r["model"], r["format"], r["precision"], r["seq_len"])
+            if r["precision"] in QUANTIZED and r.get("int8_search") and key not in seen:
+                seen.add(key)
+                c = out.setdefault((r["model"], r["format"]), {})
+                c[seed] = c.get(seed, 0) + len(r["int8_search"].get("kept_float", []))
+    return [_row(v, model=k[0], format=k[1]) for k, v in sorted(out.items(), key=lambda kv: (model_rank(kv[0][0]),
+                                                                                            kv[0][1]))]
+
+
 def speed_figures(by_seed: dict) -> list[dict]:
     """Student speed-up over the teacher per timing panel, runtime and precision, at the longest window every
     seed timed (speed-up as the latency tables compute it: teacher median / student median)."""
@@ -67,9 +84,14 @@ def speed_figures(by_seed: dict) -> list[dict]:
         return []
     seq, groups = max(common), {}
     for seed, data in by_seed.items():
+        fp32_teacher = {(r["panel"], r["runtime"]): r["median_ms"] for r in data["latency"]
+                        if (r["model"], r["precision"], r["seq_len"]) == ("teacher", "fp32", seq)}
         for r in data["latency"]:
             if r["model"] == "student" and r["seq_len"] == seq and r.get("speedup"):
                 groups.setdefault((r["panel"], r["runtime"], r["precision"]), {})[seed] = r["speedup"]
+            t = fp32_teacher.get((r["panel"], r["runtime"]))
+            if (r["model"], r["precision"], r["seq_len"]) == ("student", "int8", seq) and t and r["median_ms"] > 0:
+                groups.setdefault((r["panel"], r["runtime"], INT8_VS_FP32), {})[seed] = t / r["median_ms"]
     return [_row(v, panel=k[0], runtime=k[1], precision=k[2], seq_len=seq) for k, v in sorted(groups.items())]
 
 
@@ -91,6 +113,12 @@ def _gate_table(rows) -> list[str]:
     return table(["format", "seeds", "mean files in gate", "sd", "min - max", "per seed (in gate of ran)"],
                  [[r["format"], *_stat_cells(r, "d", ".2f"),
                    ", ".join(f"{s}: {v} of {r['of'][s]}" for s, v in r["per_seed"].items())] for r in rows])
+
+
+def _float_table(rows) -> list[str]:
+    return table(["model", "format", "seeds", "mean layers kept float", "sd", "min - max", "per seed"],
+                 [[label(r["model"]), r["format"], *_stat_cells(r, "d", ".2f"),
+                   ", ".join(f"{s}: {v}" for s, v in r["per_seed"].items())] for r in rows])
 
 
 def _speed_table(rows) -> list[str]:
@@ -116,6 +144,11 @@ def section(by_seed: dict, notes=()) -> list[str]:
     md += _qa_table(qa) if qa else ["No QA results in the seeds' folders.", ""]
     md += [f"int8 files ({', '.join(QUANTIZED)}) within their F1 gate, of those that ran on the host:", ""]
     md += _gate_table(gates) if gates else ["No parity results in the seeds' folders.", ""]
-    md += ["Student speed-up over the teacher (same runtime and precision):", ""]
+    floats = float_layer_figures(by_seed)
+    if floats:
+        md += ["Linear layers the export's int8 search kept float to pass the gate, summed over each model's int8 "
+               "files in a format:", ""] + _float_table(floats)
+    md += [f"Student speed-up over the teacher (same runtime and precision; `{INT8_VS_FP32}`: the int8 student "
+           "against the fp32 teacher):", ""]
     md += _speed_table(speed) if speed else ["No benchmark that every seed timed at a common length.", ""]
     return md
