@@ -157,3 +157,10 @@ def test_a_folder_without_a_seed_or_a_seed_twice_is_named_and_not_counted(three)
     res, md = _report(three)
     assert "skipped seeds/broken/qa.json:" in res.stderr and "| seeds/broken/qa.json |" in md
     assert "2 seeds (0, 1)" in md and "- seeds/old: not used, its valid files carry no seed" in md
+
+
+def test_a_seed_not_yet_benchmarked_leaves_the_others_speed_figures(three):
+    (three / "seeds" / "seed2" / "host" / "host.json").unlink()  # seed 2 still training: no benchmark yet
+    _, by_seed, _ = report.collect_seeds(three)
+    speed = over_seeds.speed_figures(by_seed)[0]
+    assert speed["per_seed"] == pytest.approx({0: 2.0, 1: 2.5}) and speed["n"] == 2

@@ -77,8 +77,8 @@ def float_layer_figures(by_seed: dict) -> list[dict]:
 
 def speed_figures(by_seed: dict) -> list[dict]:
     """Student speed-up over the teacher per timing panel, runtime and precision, at the longest window every
-    seed timed (speed-up as the latency tables compute it: teacher median / student median)."""
-    lens = [{r["seq_len"] for r in data["latency"]} for data in by_seed.values()]
+    seed that ran a benchmark timed (speed-up as the latency tables compute it: teacher median / student median)."""
+    lens = [{r["seq_len"] for r in data["latency"]} for data in by_seed.values() if data["latency"]]
     common = set.intersection(*lens) if lens else set()
     if not common:
         return []
