@@ -10,8 +10,8 @@ Variants: recipe (the export's: litert_torch full_dynamic_recipe, QA heads float
 left float); asym_inputs (the fully connected ops' inputs quantized asymmetrically, FullyConnectedOptions
 asymmetricQuantizeInputs, as XNNPACK's dynamic int8 kernels do); weight_only (int8 weights dequantized to float
 compute, no activation rounding); file:NAME (a file the export wrote into the run's export folder, e.g.
-file:student.executorch.int8.384.pte). Beside each gate row: how many answers changed and the paired standard error of
-the F1 change (per-question F1 differences against fp32 PyTorch), the noise the gate's limit sits in.
+file:student.executorch.int8.384.pte). Beside each F1 change: its paired standard error (parity.paired_se) and how many
+answers changed, the noise the gate's limit sits in.
 """
 from __future__ import annotations
 
@@ -21,11 +21,7 @@ import shutil
 import time
 from pathlib import Path
 
-import numpy as np
-
 from pipeline.config import load
-from pipeline.data import squad_metrics
-from pipeline.export import parity, runtimes
 from pipeline.data.qa_data import load_squad_file
 from pipeline.export.export_model import load_qa
 from pipeline.export.formats import litert
@@ -61,20 +57,6 @@ def asymmetric_inputs(model_bytes: bytes) -> bytes:
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
-def paired(path: Path, sidecar: dict, ref: dict, n_best: int) -> tuple[int, float]:
-    """(answers changed, standard error of the mean per-question F1 change) on one question set."""
-    runner, _ = runtimes.load(path, 1, sidecar)
-    feats = ref["feats"]
-    outs = [runner(runtimes.feed_for(sidecar, {k: v[w] for k, v in feats.items()
-                                              if k in ("input_ids", "attention_mask", "token_type_ids")}))
-            for w in range(len(feats["input_ids"]))]
-    starts, ends = (np.stack([np.asarray(o[i], np.float32).reshape(-1) for o in outs]) for i in (0, 1))
-    preds, gold = parity.predictions(ref["examples"], feats, starts, ends, sidecar, n_best), parity.gold(ref["examples"])
-    f1 = lambda p, q: 100 * squad_metrics.best_over_gold(squad_metrics.f1, p.get(q, ""), gold[q])
-    d = np.array([f1(preds, q) - f1(ref["preds"], q) for q in gold])
-    return int(sum(preds.get(q) != ref["preds"].get(q) for q in gold)), float(d.std(ddof=1) / np.sqrt(len(d)))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", type=Path, required=True, help="a run folder with qa_finetune, qa_data and export")
@@ -101,13 +83,12 @@ def main() -> None:
             (args.out / name).write_bytes(quantize(float_model, variant))
         sc = dict(sc, file=name)
         row = tuner.gate(sc)
-        nat = row.get("handwritten") or {}
-        noise = {k: paired(args.out / name, sc, tuner.refs[args.seq_len][k], cfg.qa.n_best)
-                 for k in ("dev_all", "natural")}
-        print(f"{variant:12s} generated dev F1 {row['f1_delta']:+.2f} (se {noise['dev_all'][1]:.2f}, "
-              f"{noise['dev_all'][0]} answers changed)  natural dev F1 {nat.get('f1_delta', float('nan')):+.2f} "
-              f"(se {noise['natural'][1]:.2f}, {noise['natural'][0]} changed)  "
-              f"{(args.out / name).stat().st_size / 1e6:.2f} MB  {time.monotonic() - t0:.0f} s", flush=True)
+        sets = {"generated dev": row, "natural dev": row.get("handwritten") or {}, "pooled": row["pooled"]}
+        print(f"{variant:12s} " + "  ".join(
+            f"{k} F1 {r['f1_delta']:+.2f} (se {r['f1_delta_se']:.2f}"
+            + (f", {round((1 - r['answer_agreement']) * r['n'])} answers changed)" if "answer_agreement" in r else ")")
+            for k, r in sets.items() if r) +
+            f"  {(args.out / name).stat().st_size / 1e6:.2f} MB  {time.monotonic() - t0:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
