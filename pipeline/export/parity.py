@@ -100,7 +100,7 @@ def score(runner, sidecar: dict, ref: dict, n_best: int) -> dict:
 
 def paired_se(preds: dict, ref_preds: dict, golds: dict) -> float:
     """Standard error of an F1 change measured question by question against the reference's answers: how far the
-    change moves when a rounding flips a different handful of near-tie answers (docs/experiments.md, trial P1)."""
+    change moves when a rounding flips a different handful of near-tie answers (docs/experiments.md, trial X5)."""
     f1 = lambda p, q: 100 * squad_metrics.best_over_gold(squad_metrics.f1, p.get(q, ""), golds[q])
     d = np.array([f1(preds, q) - f1(ref_preds, q) for q in golds])
     return float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
@@ -137,8 +137,8 @@ def check(cfg, sidecar: dict, path: Path, refs: dict, threads: int) -> dict:
         row["handwritten"] = score(runner, sidecar, refs["natural"], cfg.qa.n_best)
         row["handwritten"]["question_set"] = refs["natural"]["question_set"]
     if quantized:
-        row["pooled"] = pooled(row)
-    if quantized:  # what the export's search keeps with its gate row, so that parity need not score PyTorch again
+        row["pooled"] = pooled(row)  # the figure the gate judges
+        # what the export's search keeps with its gate row, so that parity need not score PyTorch again
         row["reference_scores"] = {k: dict(refs[k]["scores"], question_set=refs[k].get("question_set", k))
                                    for k in ("dev_all", "natural") if k in refs}
     return dict(row, **_gate(cfg, sidecar, row))
